@@ -1,0 +1,34 @@
+// `deploy HOST|@TAG|all`: build, plan, copy (peers first, the uplink for the rest), switch, then the restart
+// question. Several hosts roll out canary first.
+import { z } from 'zod';
+import { effectiveRestart, restartFlags, restartPolicy, restartValues, selectors } from '../src/verbs/args.ts';
+import { defineVerb } from '../src/verbs/define.ts';
+import { runExitCode, runJson, runSlack, runText } from '../src/verbs/render-run.ts';
+
+export default defineVerb({
+  name: 'deploy',
+  summary: 'build, copy from peers and the builder, switch, then ask before restarting the screen',
+  usage: '<host|@tag|all>... [--dry-run] [--restart|--no-restart]',
+  access: 'deploy',
+  options: { ...restartFlags, 'dry-run': { type: 'boolean' } },
+  schema: z
+    .object({
+      positionals: selectors(1),
+      values: restartValues.and(z.object({ 'dry-run': z.boolean().optional() })),
+    })
+    .transform(({ positionals, values }) => ({
+      targets: positionals,
+      dryRun: values['dry-run'] ?? false,
+      restart: restartPolicy(values),
+    })),
+  run: (ctx, args) =>
+    ctx.engine.deploy(
+      args.targets,
+      { until: args.dryRun ? 'plan' : 'restart', restart: effectiveRestart(args.restart, ctx.canAsk) },
+      ctx,
+    ),
+  exitCode: runExitCode,
+  renderText: runText,
+  renderJson: runJson,
+  renderSlack: runSlack,
+});

@@ -1,0 +1,38 @@
+// At an interactive terminal, the restart question is a y/N prompt; the answer goes through the engine like
+// a button press in Slack, recorded with the terminal user's name.
+import { createInterface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
+import type { Asker, Engine, RunResult } from '../engine/engine.ts';
+import type { HostOutcome } from '../engine/pipeline.ts';
+
+export async function askPending(
+  engine: Engine,
+  result: RunResult,
+  asker: Asker,
+  io: { input: Readable; output: Writable },
+): Promise<RunResult> {
+  const waiting = result.hosts.filter((h) => h.status === 'awaiting-approval' && h.approvalId);
+  if (waiting.length === 0) return result;
+  const rl = createInterface({ input: io.input, output: io.output });
+  const updated = new Map<string, HostOutcome>();
+  try {
+    for (const h of waiting) {
+      const answer = (await rl.question(`Restart the display manager on ${h.host}? [y/N] `)).trim().toLowerCase();
+      const decision = answer === 'y' || answer === 'yes' ? 'approved' : 'denied';
+      const decided = await engine.decide(h.approvalId!, decision, asker);
+      if (decided.kind !== 'decided') {
+        updated.set(h.host, { ...h, error: `the question was ${decided.kind === 'unknown' ? 'not found' : decided.kind}` });
+      } else if (decided.error) {
+        updated.set(h.host, { ...h, status: 'failed', error: decided.error });
+      } else {
+        updated.set(h.host, { ...h, status: 'ok', restarted: decided.restarted ?? false });
+      }
+    }
+  } finally {
+    rl.close();
+  }
+  const hosts = result.hosts.map((h) => updated.get(h.host) ?? h);
+  const failed = hosts.some((h) => h.status === 'failed');
+  const waitingStill = hosts.some((h) => h.status === 'awaiting-approval');
+  return { ...result, hosts, status: waitingStill ? 'awaiting-approval' : failed ? 'failed' : 'ok' };
+}

@@ -1,0 +1,155 @@
+// `signage VERB ...`: the terminal front end. Same verbs, same engine as Slack; progress bars on a TTY,
+// `--json` for scripts, and exit codes scripts can rely on:
+//   0 done · 1 a host failed (or, for status, is unreachable or out of sync) · 2 bad command or configuration
+//   3 a host is busy with another run · 4 a restart question is still open · 5 not allowed · 70 internal error
+import { userInfo } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import type { Actor } from '../core/events.ts';
+import { TargetError } from '../core/targets.ts';
+import type { Engine, RunResult } from '../engine/engine.ts';
+import { EngineError, HostBusy, hintOf, NotApprover } from '../engine/errors.ts';
+import { type AnyVerb, parseCommand } from '../verbs/parse.ts';
+import { verbs } from '../verbs/registry.ts';
+import { UsageError } from '../verbs/usage-error.ts';
+import { askPending } from './ask.ts';
+import { type Output, terminalProgress } from './progress.ts';
+
+export interface CliIo {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdoutStream: Writable;
+}
+
+/** Builds the engine from the configuration; the composition root provides it. */
+export type EngineFactory = (configFile: string) => Promise<{ engine: Engine; close: () => Promise<void> }>;
+
+const GLOBAL_HELP = `usage: signage [--config FILE] [--json] VERB [ARGS...]
+
+  --config FILE  the configuration file (default: $SIGNAGE_CONFIG, else ./signage.yml)
+  --json         print the result as JSON (no progress, no questions)
+
+verbs:
+${verbs.map((v) => `  ${v.name.padEnd(9)} ${v.summary}`).join('\n')}
+
+\`signage help VERB\` explains one verb.`;
+
+export async function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: CliIo,
+  compose: EngineFactory,
+): Promise<number> {
+  // Global flags come before the verb; --json is also accepted after it, where scripts tend to put it.
+  const verbAt = firstPositional(argv);
+  const globalArgs = verbAt < 0 ? [...argv] : argv.slice(0, verbAt);
+  const rest = verbAt < 0 ? [] : argv.slice(verbAt);
+  let globals: {
+    config?: string | undefined;
+    json?: boolean | undefined;
+    help?: boolean | undefined;
+    version?: boolean | undefined;
+  };
+  try {
+    globals = parseArgs({
+      args: globalArgs,
+      options: {
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    io.stderr.write(`signage: ${(e as Error).message.split('. ')[0]}\n${GLOBAL_HELP}\n`);
+    return 2;
+  }
+  if (globals.version) {
+    const pkg = await import('../../package.json', { with: { type: 'json' } });
+    io.stdout.write(`signage ${pkg.default.version}\n`);
+    return 0;
+  }
+  if (globals.help || rest.length === 0) {
+    io.stdout.write(`${GLOBAL_HELP}\n`);
+    return globals.help ? 0 : 2;
+  }
+  const json = globals.json === true || rest.includes('--json');
+  const tokens = rest.filter((t) => t !== '--json');
+  const parsed = parseCommand(verbs, tokens, 'signage');
+  if (!parsed.ok) {
+    io.stderr.write(`signage: ${parsed.message}\n`);
+    return 2;
+  }
+  const configFile = globals.config ?? env.SIGNAGE_CONFIG ?? 'signage.yml';
+  return runVerb(parsed.verb, parsed.args, { json, configFile, io, compose });
+}
+
+async function runVerb(
+  verb: AnyVerb,
+  args: unknown,
+  opts: { json: boolean; configFile: string; io: CliIo; compose: EngineFactory },
+): Promise<number> {
+  const { io, json } = opts;
+  const actor: Actor = { kind: 'cli', user: userInfo().username };
+  const progress = terminalProgress(io.stderr);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  let composed: Awaited<ReturnType<EngineFactory>> | undefined;
+  try {
+    if (!verb.offline) composed = await opts.compose(opts.configFile);
+    const engine = composed?.engine as Engine;
+    const canAsk = !json && io.stdin.isTTY === true;
+    const ctx = { engine, actor, onEvent: json ? () => {} : progress.onEvent, signal: controller.signal, canAsk };
+    let result = await verb.run(ctx, args);
+    progress.done();
+    if (canAsk && isRunResult(result)) {
+      result = await askPending(engine, result, ctx, { input: io.stdin, output: io.stdoutStream });
+    }
+    io.stdout.write(json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`);
+    return verb.exitCode(result);
+  } catch (e) {
+    progress.done();
+    return reportError(e, verb, io, json);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await composed?.close();
+  }
+}
+
+/** Index of the verb: the first word that is neither a flag nor the value of --config. */
+function firstPositional(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' || a === '-c') i++;
+    else if (!a.startsWith('-')) return i;
+  }
+  return -1;
+}
+
+function isRunResult(x: unknown): x is RunResult {
+  return typeof x === 'object' && x !== null && 'runId' in x && 'hosts' in x && Array.isArray((x as RunResult).hosts);
+}
+
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof UsageError || e instanceof TargetError || (e as { name?: string })?.name === 'ConfigError') return 2;
+  if (e instanceof HostBusy) return 3;
+  if (e instanceof NotApprover) return 5;
+  if (e instanceof EngineError) return 1;
+  return 70;
+}
+
+function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean): number {
+  const code = exitCodeOf(e);
+  const message = e instanceof Error ? e.message : String(e);
+  const hint = hintOf(e);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code }, null, 2)}\n`);
+  } else {
+    io.stderr.write(`signage ${verb.name}: ${message}\n${hint ? `  ${hint}\n` : ''}`);
+    if (code === 70 && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  }
+  return code;
+}

@@ -1,0 +1,61 @@
+// Progress is a separate output: the engine emits these events and each front end renders them its own
+// way (a Slack message updated in place, a terminal progress bar, JSON lines). Pure data, no I/O.
+import type { StageName, StageOutcome } from './types.ts';
+
+/** Who asked for something: recorded in runs, approvals and the audit log. */
+export type Actor =
+  | { readonly kind: 'slack'; readonly userId: string; readonly channelId?: string }
+  | { readonly kind: 'cli'; readonly user: string }
+  | { readonly kind: 'schedule'; readonly job: string };
+
+export interface PlanSummary {
+  readonly totalPaths: number;
+  readonly totalBytes: number;
+  readonly presentPaths: number;
+  readonly presentBytes: number;
+  /** One entry per source that delivers something, peers first, the builder (uplink) last. */
+  readonly sources: readonly { readonly source: string; readonly paths: number; readonly bytes: number }[];
+  readonly lanBytes: number;
+  readonly uplinkBytes: number;
+}
+
+export type EngineEvent =
+  | { readonly type: 'run.started'; readonly runId: string; readonly verb: string; readonly hosts: readonly string[] }
+  | { readonly type: 'stage.started'; readonly runId: string; readonly host: string; readonly stage: StageName }
+  | {
+      readonly type: 'stage.progress';
+      readonly runId: string;
+      readonly host: string;
+      readonly stage: StageName;
+      /** `builder` or `peer:<host>` for copies; free text otherwise. */
+      readonly source: string;
+      readonly doneBytes: number;
+      readonly totalBytes: number;
+    }
+  | {
+      readonly type: 'stage.finished';
+      readonly runId: string;
+      readonly host: string;
+      readonly stage: StageName;
+      readonly outcome: StageOutcome;
+      readonly durationMs: number;
+      readonly bytes?: number;
+      readonly detail?: string;
+    }
+  | { readonly type: 'plan.ready'; readonly runId: string; readonly host: string; readonly summary: PlanSummary }
+  | {
+      readonly type: 'approval.requested';
+      readonly runId: string;
+      readonly approvalId: string;
+      readonly host: string;
+      readonly question: string;
+      readonly expiresAt: string;
+    }
+  | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
+  | {
+      readonly type: 'run.finished';
+      readonly runId: string;
+      readonly outcome: 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+    };
+
+export type ProgressSink = (event: EngineEvent) => void;

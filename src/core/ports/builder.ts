@@ -1,0 +1,49 @@
+// What the engine needs of the builder (the machine that evaluates the fleet flake, builds, signs, and holds
+// every path) and of Nix's knowledge that is not tied to one machine: how a target pulls from a peer, and how
+// to read Nix's copy log and path-info output when they come back from a host.
+import type { HostSpec, PathInfo, StorePath } from '../types.ts';
+
+export interface CopyProgress {
+  /** A path finished copying (the copy log says so); the engine adds its narSize to the bytes done. */
+  readonly done?: StorePath;
+  /** An error line from Nix, kept for the failure message. */
+  readonly error?: string;
+}
+
+export interface BuilderPort {
+  /** The fleet flake's `nixosConfigurations` names. */
+  readonly listConfigurations: () => Promise<readonly string[]>;
+  /** Builds a host's toplevel and returns it; build log lines go to `onLog`. */
+  readonly build: (host: string, opts: { signal?: AbortSignal; onLog?: (line: string) => void }) => Promise<StorePath>;
+  /** Signs the paths' closures with the builder's key, so hosts (and peers) accept them. */
+  readonly sign: (paths: readonly StorePath[]) => Promise<void>;
+  /** narSize, references and signatures of the paths' whole closure. */
+  readonly closure: (paths: readonly StorePath[]) => Promise<readonly PathInfo[]>;
+  /** Copies the roots' closures to the host over the uplink (`nix copy --to ssh://...`). */
+  readonly copyTo: (
+    host: HostSpec,
+    roots: readonly StorePath[],
+    opts: { signal?: AbortSignal; onProgress?: (p: CopyProgress) => void },
+  ) => Promise<void>;
+  /** Keeps what a host was switched to from the builder's garbage collector (one root per host). */
+  readonly keepRoot: (host: string, toplevel: StorePath) => Promise<void>;
+}
+
+/** A command for a target to run, with what to feed its standard input. */
+export interface Invocation {
+  readonly argv: readonly string[];
+  readonly stdin: string;
+}
+
+/** Reads one copy's stderr, line by line (one reader per copy: Nix's activity ids are per process). */
+export type CopyLogReader = (line: string) => CopyProgress | null;
+
+export interface NixKnowledge {
+  /** What the target runs to pull `roots` from `peer` over the LAN, trusting `peerKnownHosts` for its key. */
+  readonly peerCopy: (peer: HostSpec, roots: readonly StorePath[], peerKnownHosts: string) => Invocation;
+  /** A fresh reader for the stderr of one copy run with Nix's internal-json log format. */
+  readonly copyLogReader: () => CopyLogReader;
+  /** The command a host runs to describe a path's closure, and the parser of its output. */
+  readonly closureQuery: (path: StorePath) => readonly string[];
+  readonly parsePathInfo: (stdout: string) => readonly PathInfo[];
+}

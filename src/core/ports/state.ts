@@ -1,0 +1,238 @@
+// What the engine and the front ends need from durable state: runs and their stages, the last deployed
+// build per host, per-host deploy locks, restart approvals and the audit log of commands run on hosts.
+// Plain function types, so the engine can be handed the real store or a few functions in a test.
+// Every write takes the time from the caller: nothing here reads a clock.
+import type { Actor } from '../events.ts';
+import type { StageName, StageOutcome } from '../types.ts';
+
+/** Where a front end posted the message about a run or an approval, so it can update it later. */
+export interface SlackMessageRef {
+  readonly channel: string;
+  readonly ts: string;
+}
+
+// ---- runs ----------------------------------------------------------------------------------------
+
+export type RunStatus = 'running' | 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+
+export interface RunRecord {
+  /** Short and sortable by creation time, e.g. `0mc1x2k9qa7f3z`. */
+  readonly id: string;
+  readonly verb: string;
+  readonly hosts: readonly string[];
+  readonly actor: Actor;
+  readonly startedAt: Date;
+  /** Set when the run ends or pauses for an approval; null while it runs. */
+  readonly finishedAt: Date | null;
+  readonly status: RunStatus;
+  /** Whatever the verb wants to keep about its result (JSON-serialisable); null until set. */
+  readonly summary: unknown;
+  readonly slack: SlackMessageRef | null;
+}
+
+export interface NewRun {
+  readonly verb: string;
+  readonly hosts: readonly string[];
+  readonly actor: Actor;
+  readonly now: Date;
+  readonly slack?: SlackMessageRef;
+}
+
+export interface RunEnd {
+  /** `awaiting-approval` pauses the run (its locks stay held); the others end it and free its locks. */
+  readonly status: Exclude<RunStatus, 'running'>;
+  readonly now: Date;
+  readonly summary?: unknown;
+}
+
+export interface RunsPort {
+  readonly createRun: (run: NewRun) => RunRecord;
+  /** Ends or pauses a run that is running or awaiting approval; undefined when there is no such run. */
+  readonly finishRun: (id: string, end: RunEnd) => RunRecord | undefined;
+  /** Takes a run awaiting approval back to running (in this process); undefined when it is not paused. */
+  readonly resumeRun: (id: string) => RunRecord | undefined;
+  readonly attachRunMessage: (id: string, slack: SlackMessageRef) => void;
+  readonly getRun: (id: string) => RunRecord | undefined;
+  /** Newest first; with `host`, only runs that targeted it. */
+  readonly recentRuns: (query: { readonly host?: string; readonly limit: number }) => readonly RunRecord[];
+  /** The newest run that targeted `host`: who ran what, when, and how it went. */
+  readonly lastRunFor: (host: string) => RunRecord | undefined;
+}
+
+// ---- stages --------------------------------------------------------------------------------------
+
+/** A stage's outcome once it ended, `running` before that, `interrupted` when its process died. */
+export type StageStatus = StageOutcome | 'running' | 'interrupted';
+
+export interface StageRecord {
+  readonly runId: string;
+  readonly host: string;
+  readonly stage: StageName;
+  readonly status: StageStatus;
+  readonly startedAt: Date;
+  readonly durationMs: number | null;
+  readonly bytes: number | null;
+  readonly detail: string | null;
+}
+
+export interface StageStart {
+  readonly runId: string;
+  readonly host: string;
+  readonly stage: StageName;
+  readonly now: Date;
+}
+
+export interface StageEnd {
+  readonly runId: string;
+  readonly host: string;
+  readonly stage: StageName;
+  readonly outcome: StageOutcome;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly bytes?: number;
+  readonly detail?: string;
+}
+
+export interface StagesPort {
+  /** Optional: marks the stage running, so a crash leaves it `interrupted` rather than missing. */
+  readonly startStage: (start: StageStart) => void;
+  /** Ends the stage started by `startStage`, or records it whole when it was not started. */
+  readonly recordStage: (end: StageEnd) => StageRecord;
+  /** In the order they started. */
+  readonly stagesOf: (runId: string) => readonly StageRecord[];
+}
+
+// ---- deployments ---------------------------------------------------------------------------------
+
+export interface DeploymentRecord {
+  readonly host: string;
+  /** The system toplevel store path the host was switched to. */
+  readonly toplevel: string;
+  readonly runId: string;
+  readonly at: Date;
+}
+
+export interface DeploymentsPort {
+  /** Called after a successful switch. */
+  readonly recordDeployment: (deployment: DeploymentRecord) => void;
+  /** The last successfully switched build: what status compares the running and the built system to. */
+  readonly lastDeployment: (host: string) => DeploymentRecord | undefined;
+}
+
+// ---- locks ---------------------------------------------------------------------------------------
+
+export interface LockHold {
+  readonly host: string;
+  readonly runId: string;
+  readonly holder: Actor;
+  readonly since: Date;
+}
+
+/** All or nothing: on refusal no host was locked, and `held` names who holds each busy host. */
+export type LockResult = { readonly ok: true } | { readonly ok: false; readonly held: readonly LockHold[] };
+
+export interface LocksPort {
+  /** One deploy per host: locks every host for the run, or none. Re-acquiring the run's own locks is fine. */
+  readonly acquireLocks: (hosts: readonly string[], runId: string, holder: Actor, now: Date) => LockResult;
+  /** Frees the run's locks and returns the hosts freed. */
+  readonly releaseLocks: (runId: string) => readonly string[];
+  readonly heldLocks: () => readonly LockHold[];
+}
+
+// ---- approvals -----------------------------------------------------------------------------------
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+export type ApprovalAction = 'restart';
+export type Decision = 'approved' | 'denied';
+
+export interface ApprovalRecord {
+  /** Short and unguessable enough for a button's value; sortable by creation time. */
+  readonly id: string;
+  readonly runId: string;
+  readonly host: string;
+  readonly action: ApprovalAction;
+  readonly question: string;
+  readonly requestedBy: Actor;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly status: ApprovalStatus;
+  readonly decidedBy: Actor | null;
+  /** When it was approved or denied, or when `expireDue` expired it. */
+  readonly decidedAt: Date | null;
+  readonly slack: SlackMessageRef | null;
+}
+
+export interface NewApproval {
+  readonly runId: string;
+  readonly host: string;
+  readonly action: ApprovalAction;
+  readonly question: string;
+  readonly requestedBy: Actor;
+  readonly now: Date;
+  readonly expiresAt: Date;
+  readonly slack?: SlackMessageRef;
+}
+
+/**
+ * Exactly one caller gets `decided`. The others get `already-decided` (the record says by whom and when)
+ * or `expired`: an approval past its time is never decided, even before `expireDue` marks it.
+ */
+export type DecideResult =
+  | { readonly kind: 'decided'; readonly approval: ApprovalRecord }
+  | { readonly kind: 'already-decided'; readonly approval: ApprovalRecord }
+  | { readonly kind: 'expired'; readonly approval: ApprovalRecord }
+  | { readonly kind: 'unknown'; readonly id: string };
+
+export interface ApprovalsPort {
+  readonly createApproval: (approval: NewApproval) => ApprovalRecord;
+  readonly attachApprovalMessage: (id: string, slack: SlackMessageRef) => void;
+  readonly getApproval: (id: string) => ApprovalRecord | undefined;
+  readonly decideApproval: (id: string, decision: Decision, by: Actor, now: Date) => DecideResult;
+  /** Marks every pending approval whose time has come as expired and returns them (once each). */
+  readonly expireDue: (now: Date) => readonly ApprovalRecord[];
+  /** Oldest first, including any past their time that `expireDue` has not yet marked. */
+  readonly pendingApprovals: () => readonly ApprovalRecord[];
+}
+
+// ---- audit ---------------------------------------------------------------------------------------
+
+export interface AuditEntry {
+  readonly at: Date;
+  readonly runId: string | null;
+  readonly host: string;
+  readonly actor: Actor;
+  readonly argv: readonly string[];
+  /** null when the command did not exit by itself (killed, timed out, never started). */
+  readonly exitCode: number | null;
+  readonly durationMs: number;
+  /** What went wrong (stderr, a timeout); only an excerpt is kept, with known secret shapes masked. */
+  readonly error?: string | null;
+}
+
+export interface AuditRecord extends AuditEntry {
+  readonly id: number;
+  readonly error: string | null;
+}
+
+export interface AuditPort {
+  readonly audit: (entry: AuditEntry) => void;
+  /** Newest first. */
+  readonly auditLog: (query: {
+    readonly host?: string;
+    readonly runId?: string;
+    readonly limit: number;
+  }) => readonly AuditRecord[];
+}
+
+// ---- the whole store -----------------------------------------------------------------------------
+
+export type StateStore = RunsPort & StagesPort & DeploymentsPort & LocksPort & ApprovalsPort & AuditPort;
+
+/** What opening the store found left over by a process that died mid-run, and cleaned up. */
+export interface Recovery {
+  /** Runs that were `running` in a process that no longer exists; now `interrupted`. */
+  readonly interruptedRuns: readonly RunRecord[];
+  readonly interruptedStages: readonly StageRecord[];
+  /** Locks of those runs, and any left by runs that had already ended. */
+  readonly freedLocks: readonly LockHold[];
+}

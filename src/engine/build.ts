@@ -1,0 +1,31 @@
+// Build stage: evaluate and build the host's system on the builder, sign its closure (so targets and peers
+// accept it), and read the closure the planner works on.
+import { formatBytes } from '../core/bytes.ts';
+import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
+import type { EngineDeps } from './deps.ts';
+import type { RunScope } from './run-scope.ts';
+
+export interface Built {
+  readonly host: string;
+  readonly toplevel: StorePath;
+  readonly closure: readonly PathInfo[];
+}
+
+export function closureBytes(closure: readonly PathInfo[]): number {
+  return closure.reduce((sum, p) => sum + p.narSize, 0);
+}
+
+export function buildHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Promise<Built> {
+  return scope.stage(host.name, 'build', async () => {
+    const toplevel = await deps.builder.build(host.name, { signal: scope.signal });
+    await deps.builder.sign([toplevel]);
+    const closure = await deps.builder.closure([toplevel]);
+    const bytes = closureBytes(closure);
+    return {
+      outcome: 'ok',
+      value: { host: host.name, toplevel, closure },
+      bytes,
+      detail: `${toplevel} (${closure.length} paths, ${formatBytes(bytes)})`,
+    };
+  });
+}

@@ -1,0 +1,30 @@
+// What the engine is built from. The composition root hands in the real adapters; tests hand in the
+// simulated office's real ones. Time comes from `now`, never from a global clock.
+import type { Actor } from '../core/events.ts';
+import type { BuilderPort, NixKnowledge } from '../core/ports/builder.ts';
+import type { HostsPort } from '../core/ports/hosts.ts';
+import type { StateStore } from '../core/ports/state.ts';
+import type { HostSpec } from '../core/types.ts';
+
+export interface EngineLimits {
+  /** Hosts deployed at once in a fleet rollout, after the canary. */
+  readonly parallelHosts: number;
+  /** Peer copies running at once into one target. */
+  readonly parallelPeerCopies: number;
+  /** How long a restart question stays open. */
+  readonly approvalTimeoutMs: number;
+}
+
+export interface EngineDeps {
+  readonly hosts: readonly HostSpec[];
+  readonly builder: BuilderPort;
+  readonly nix: NixKnowledge;
+  readonly remote: HostsPort;
+  readonly store: StateStore;
+  readonly now: () => Date;
+  readonly limits: EngineLimits;
+  /** known_hosts lines that let a target check `peer`'s key at its LAN address: the bot's own trust. */
+  readonly peerKnownHosts: (peer: HostSpec) => string;
+  /** Whether this actor may decide a restart question (approvers in Slack; the shell user at a terminal). */
+  readonly mayApprove: (actor: Actor) => Promise<boolean>;
+}

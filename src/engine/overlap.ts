@@ -1,0 +1,90 @@
+// Overlap between hosts' closures: of their new builds, of what they run now, or both. What
+// `nix-store -q --references ./result* | sort | uniq -c` hints at, in paths and bytes per group of hosts; for
+// a single host, also where its missing paths would come from.
+import type { PlanSummary } from '../core/events.ts';
+import { type NamedClosure, type OverlapReport, overlap } from '../core/overlap.ts';
+import { plan, summary } from '../core/planner.ts';
+import type { HostSpec } from '../core/types.ts';
+import { buildHost } from './build.ts';
+import type { EngineDeps } from './deps.ts';
+import type { Asker } from './engine.ts';
+import { EngineError, messageOf } from './errors.ts';
+import { queryHoldings, sitePeers } from './holdings.ts';
+import { openRun } from './run-scope.ts';
+
+export type OverlapSource = 'built' | 'running' | 'both';
+
+export interface OverlapResult {
+  readonly runId: string;
+  readonly of: OverlapSource;
+  readonly report: OverlapReport;
+  /** Hosts left out, with why (unreachable, or running no system). */
+  readonly missing: readonly { readonly label: string; readonly reason: string }[];
+  /** For one host's new build: what it holds and where the rest would come from. */
+  readonly plan?: { readonly host: string; readonly summary: PlanSummary };
+}
+
+export async function overlapOf(
+  deps: EngineDeps,
+  targets: readonly HostSpec[],
+  of: OverlapSource,
+  asker: Asker,
+): Promise<OverlapResult> {
+  const scope = openRun(deps, {
+    verb: 'overlap',
+    hosts: targets.map((t) => t.name),
+    actor: asker.actor,
+    onEvent: asker.onEvent,
+    lock: false,
+    ...(asker.signal ? { signal: asker.signal } : {}),
+  });
+  const closures: NamedClosure[] = [];
+  const missing: { label: string; reason: string }[] = [];
+  let planned: OverlapResult['plan'];
+  try {
+    if (of !== 'running') {
+      for (const t of targets) {
+        const built = await buildHost(deps, scope, t);
+        closures.push({ label: `${t.name} (new)`, closure: built.closure });
+        if (targets.length === 1) {
+          const peers = sitePeers(deps, t);
+          const paths = built.closure.map((p) => p.path);
+          const { held, unreachable } = await queryHoldings(scope, t, peers, paths);
+          const p = plan({
+            target: t.name,
+            closure: built.closure,
+            holdings: held,
+            peers: peers.map((x) => x.name).filter((n) => !unreachable.has(n)),
+          });
+          planned = { host: t.name, summary: summary(p) };
+        }
+      }
+    }
+    if (of !== 'built') {
+      await Promise.all(
+        targets.map(async (t) => {
+          const label = `${t.name} (running)`;
+          try {
+            const facts = await scope.probe(t);
+            if (!facts.currentSystem) {
+              missing.push({ label, reason: 'runs no NixOS system yet' });
+              return;
+            }
+            const out = await scope.exec(t, deps.nix.closureQuery(facts.currentSystem));
+            closures.push({ label, closure: deps.nix.parsePathInfo(out.stdout) });
+          } catch (e) {
+            missing.push({ label, reason: messageOf(e) });
+          }
+        }),
+      );
+    }
+    if (closures.length === 0) throw new EngineError('no closure to compare', 'check the hosts with `status`');
+    closures.sort((a, b) => a.label.localeCompare(b.label));
+    const report = overlap(closures);
+    scope.finish('ok');
+    return { runId: scope.runId, of, report, missing, ...(planned ? { plan: planned } : {}) };
+  } catch (e) {
+    scope.finish('failed');
+    throw e;
+  }
+}

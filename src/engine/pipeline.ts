@@ -1,0 +1,84 @@
+// The deploy pipeline for one host, shared by every front end and by fleet rollouts: build, plan, copy,
+// switch, ask for the restart, restart. Verbs stop it early: `plan` after planning, `copy` after copying,
+// `switch` after switching.
+import type { PlanSummary } from '../core/events.ts';
+import { summary } from '../core/planner.ts';
+import type { HostSpec, StorePath } from '../core/types.ts';
+import { type Built, buildHost } from './build.ts';
+import { type CopyResult, copyPlan } from './copy.ts';
+import type { EngineDeps } from './deps.ts';
+import { hintOf, messageOf } from './errors.ts';
+import { planHost } from './plan-host.ts';
+import { askRestart, restartApprovedUpFront } from './restart.ts';
+import type { RunScope } from './run-scope.ts';
+import { switchHost } from './switch.ts';
+
+export type Until = 'plan' | 'copy' | 'switch' | 'restart';
+
+/** What to do about the restart once switched: ask a person, restart (already approved), or leave it. */
+export type RestartPolicy = 'ask' | 'yes' | 'no';
+
+export interface PipelineOptions {
+  readonly until: Until;
+  readonly restart: RestartPolicy;
+  /** A build done beforehand (fleet rollouts build every host first). */
+  readonly built?: Built;
+}
+
+export type HostStatus = 'ok' | 'noop' | 'failed' | 'awaiting-approval' | 'skipped';
+
+export interface HostOutcome {
+  readonly host: string;
+  readonly status: HostStatus;
+  readonly toplevel?: StorePath;
+  readonly plan?: PlanSummary;
+  readonly copy?: CopyResult;
+  readonly switched?: { readonly previous: StorePath | null; readonly changed: boolean };
+  readonly approvalId?: string;
+  readonly restarted?: boolean;
+  readonly error?: string;
+  readonly hint?: string;
+}
+
+export async function runPipeline(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  opts: PipelineOptions,
+): Promise<HostOutcome> {
+  const out: { -readonly [K in keyof HostOutcome]: HostOutcome[K] } = { host: host.name, status: 'ok' };
+  try {
+    const built = opts.built ?? (await buildHost(deps, scope, host));
+    out.toplevel = built.toplevel;
+    const p = await planHost(deps, scope, host, built);
+    out.plan = summary(p);
+    if (opts.until === 'plan') return { ...out, status: 'ok' };
+    out.copy = await copyPlan(deps, scope, host, built, p);
+    if (opts.until === 'copy') return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
+    const switched = await switchHost(deps, scope, host, built.toplevel);
+    out.switched = { previous: switched.previous, changed: switched.changed };
+    if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
+    if (!switched.changed) {
+      scope.skip(host.name, 'restart', 'the running system did not change');
+      return { ...out, status: 'noop' };
+    }
+    if (opts.restart === 'no') {
+      scope.skip(host.name, 'restart', 'not asked for');
+      return out;
+    }
+    if (opts.restart === 'yes') {
+      const approvalId = await restartApprovedUpFront(deps, scope, host);
+      return { ...out, approvalId, restarted: true };
+    }
+    const approval = askRestart(deps, scope, host);
+    return { ...out, status: 'awaiting-approval', approvalId: approval.id };
+  } catch (e) {
+    return { ...out, ...failedOutcome(host.name, e) };
+  }
+}
+
+/** A host's outcome when something went wrong: the message, and what to do next where known. */
+export function failedOutcome(host: string, e: unknown): HostOutcome {
+  const hint = hintOf(e);
+  return { host, status: 'failed', error: messageOf(e), ...(hint ? { hint } : {}) };
+}

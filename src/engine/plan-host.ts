@@ -1,0 +1,34 @@
+// Plan stage: ask the target and its same-site peers what they hold of the new closure, and decide where
+// each missing path comes from (pure planner). A peer that does not answer is left out, and said so.
+import { formatBytes } from '../core/bytes.ts';
+import { type Plan, plan, summary } from '../core/planner.ts';
+import type { HostSpec } from '../core/types.ts';
+import type { Built } from './build.ts';
+import type { EngineDeps } from './deps.ts';
+import { queryHoldings, sitePeers } from './holdings.ts';
+import type { RunScope } from './run-scope.ts';
+
+export function planHost(deps: EngineDeps, scope: RunScope, host: HostSpec, built: Built): Promise<Plan> {
+  return scope.stage(host.name, 'plan', async () => {
+    const peers = sitePeers(deps, host);
+    const paths = built.closure.map((p) => p.path);
+    const { held, unreachable } = await queryHoldings(scope, host, peers, paths);
+    const p = plan({
+      target: host.name,
+      closure: built.closure,
+      holdings: held,
+      peers: peers.filter((peer) => !unreachable.has(peer.name)).map((peer) => peer.name),
+    });
+    scope.emit({ type: 'plan.ready', runId: scope.runId, host: host.name, summary: summary(p) });
+    const t = p.totals;
+    const moving = t.lanBytes + t.uplinkBytes;
+    return {
+      outcome: t.lanPaths + t.uplinkPaths === 0 ? 'noop' : 'ok',
+      value: p,
+      bytes: moving,
+      detail:
+        `${formatBytes(t.presentBytes)} present, ${formatBytes(t.lanBytes)} from peers, ` +
+        `${formatBytes(t.uplinkBytes)} over the uplink`,
+    };
+  });
+}

@@ -1,0 +1,198 @@
+// A run: one request carried out (a deploy, a switch, a rollback...). It holds the hosts' locks, records its
+// stages and every command it runs on a host, and reports progress as events. Each stage ends ok, noop
+// (nothing to do is not the same as done) or failed, with its duration and bytes.
+import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
+import type { HostFacts } from '../core/host-facts.ts';
+import type { ExecOptions, ExecResult } from '../core/ports/hosts.ts';
+import type { RunStatus } from '../core/ports/state.ts';
+import type { HostSpec, StageName, StorePath } from '../core/types.ts';
+import type { EngineDeps } from './deps.ts';
+import { HostBusy, HostCommandFailed, messageOf } from './errors.ts';
+
+export interface RunRequest {
+  readonly verb: string;
+  readonly hosts: readonly string[];
+  readonly actor: Actor;
+  readonly onEvent: ProgressSink;
+  readonly signal?: AbortSignal;
+  /** Verbs that change hosts take their locks; read-only verbs do not. */
+  readonly lock: boolean;
+}
+
+export interface StageDone<T> {
+  readonly outcome: 'ok' | 'noop';
+  readonly value: T;
+  readonly bytes?: number;
+  readonly detail?: string;
+}
+
+export interface HostExecOptions extends Omit<ExecOptions, 'onStderr' | 'signal'> {
+  /** Forward the bot's SSH agent: only for host-to-host copies. */
+  readonly forward?: boolean;
+  readonly onStderrLine?: (line: string) => void;
+  /** Return a non-zero exit as data instead of failing. */
+  readonly allowFailure?: boolean;
+}
+
+/** Commands and queries on hosts, each written to the audit log. */
+export interface HostAccess {
+  exec(host: HostSpec, argv: readonly string[], opts?: HostExecOptions): Promise<ExecResult>;
+  probe(host: HostSpec): Promise<HostFacts>;
+  validPaths(host: HostSpec, paths: readonly StorePath[]): Promise<ReadonlySet<StorePath>>;
+}
+
+export interface RunScope extends HostAccess {
+  readonly runId: string;
+  readonly actor: Actor;
+  readonly signal: AbortSignal;
+  emit(event: EngineEvent): void;
+  log(message: string, host?: string): void;
+  stage<T>(host: string, stage: StageName, work: () => Promise<StageDone<T>>): Promise<T>;
+  /** Records a stage that was not run, and why. */
+  skip(host: string, stage: StageName, detail: string): void;
+  finish(status: Exclude<RunStatus, 'running'>, summary?: unknown): void;
+}
+
+export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
+  const { store } = deps;
+  const signal = req.signal ?? new AbortController().signal;
+  const run = store.createRun({ verb: req.verb, hosts: req.hosts, actor: req.actor, now: deps.now() });
+  if (req.lock) {
+    const locked = store.acquireLocks(req.hosts, run.id, req.actor, deps.now());
+    if (!locked.ok) {
+      store.finishRun(run.id, { status: 'failed', now: deps.now(), summary: { refused: 'busy' } });
+      const who = locked.held.map(
+        (h) =>
+          `${h.host} is being deployed by ${actorName(h.holder)} (run ${h.runId}, since ${h.since.toISOString()})`,
+      );
+      throw new HostBusy(who.join('; '), 'wait for that run to finish, or check it with `status`');
+    }
+  }
+  const scope = runScope(deps, run.id, req.actor, req.onEvent, signal);
+  scope.emit({ type: 'run.started', runId: run.id, verb: req.verb, hosts: req.hosts });
+  return scope;
+}
+
+/** Takes up a run paused for an approval, possibly in a new process after a restart. */
+export function resumeRun(deps: EngineDeps, runId: string, actor: Actor, onEvent: ProgressSink): RunScope | undefined {
+  const run = deps.store.resumeRun(runId);
+  return run ? runScope(deps, run.id, actor, onEvent, new AbortController().signal) : undefined;
+}
+
+function runScope(deps: EngineDeps, runId: string, actor: Actor, onEvent: ProgressSink, signal: AbortSignal): RunScope {
+  const { store } = deps;
+  const emit = (event: EngineEvent) => {
+    try {
+      onEvent(event);
+    } catch {
+      // A front end that fails to render must not fail the deploy it reports on.
+    }
+  };
+  return {
+    runId,
+    actor,
+    signal,
+    emit,
+    log: (message, host) => emit({ type: 'log', runId, message, ...(host ? { host } : {}) }),
+    async stage(host, stage, work) {
+      const startedAt = deps.now();
+      store.startStage({ runId, host, stage, now: startedAt });
+      emit({ type: 'stage.started', runId, host, stage });
+      try {
+        const done = await work();
+        const durationMs = deps.now().getTime() - startedAt.getTime();
+        store.recordStage({ runId, host, stage, outcome: done.outcome, startedAt, durationMs, ...pick(done) });
+        emit({ type: 'stage.finished', runId, host, stage, outcome: done.outcome, durationMs, ...pick(done) });
+        return done.value;
+      } catch (e) {
+        const durationMs = deps.now().getTime() - startedAt.getTime();
+        const detail = messageOf(e);
+        store.recordStage({ runId, host, stage, outcome: 'failed', startedAt, durationMs, detail });
+        emit({ type: 'stage.finished', runId, host, stage, outcome: 'failed', durationMs, detail });
+        throw e;
+      }
+    },
+    skip(host, stage, detail) {
+      const now = deps.now();
+      store.recordStage({ runId, host, stage, outcome: 'skipped', startedAt: now, durationMs: 0, detail });
+      emit({ type: 'stage.finished', runId, host, stage, outcome: 'skipped', durationMs: 0, detail });
+    },
+    ...hostAccess(deps, runId, actor, signal),
+    finish(status, summary) {
+      store.finishRun(runId, { status, now: deps.now(), ...(summary === undefined ? {} : { summary }) });
+      emit({ type: 'run.finished', runId, outcome: status });
+    },
+  };
+}
+
+/** Host access outside a run (status): audited with no run id. */
+export function hostAccess(deps: EngineDeps, runId: string | null, actor: Actor, signal?: AbortSignal): HostAccess {
+  const { store } = deps;
+  // Every command run on a host goes into the audit log, whether it succeeded, failed or never ran.
+  const audited = async <T>(host: HostSpec, argv: readonly string[], work: () => Promise<T>): Promise<T> => {
+    const at = deps.now();
+    const entry = { at, runId, host: host.name, actor, argv };
+    try {
+      const result = await work();
+      const exit = isExecResult(result) ? result : null;
+      store.audit({
+        ...entry,
+        exitCode: exit ? exit.exitCode : 0,
+        durationMs: deps.now().getTime() - at.getTime(),
+        error: exit && exit.exitCode !== 0 ? exit.stderr.slice(-2000) : null,
+      });
+      return result;
+    } catch (e) {
+      store.audit({ ...entry, exitCode: null, durationMs: deps.now().getTime() - at.getTime(), error: messageOf(e) });
+      throw e;
+    }
+  };
+
+  return {
+    async exec(host, argv, opts = {}) {
+      const { forward, onStderrLine, allowFailure, ...rest } = opts;
+      const conn = deps.remote.connection(host, { agentForward: forward ?? false });
+      const result = await audited(host, argv, () =>
+        conn.exec(argv, {
+          ...rest,
+          ...(signal ? { signal } : {}),
+          ...(onStderrLine ? { onStderr: onStderrLine } : {}),
+        }),
+      );
+      if (result.exitCode !== 0 && !allowFailure) {
+        throw new HostCommandFailed(host.name, argv, result.exitCode, result.stderr);
+      }
+      return result;
+    },
+    probe: (host) =>
+      audited(host, ['(probe: current and booted system, generations, free space)'], () =>
+        deps.remote.connection(host).probe(signal ? { signal } : {}),
+      ),
+    validPaths: (host, paths) =>
+      audited(host, ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} paths on stdin)`], () =>
+        deps.remote.connection(host).validPaths(paths, signal ? { signal } : {}),
+      ),
+  };
+}
+
+function isExecResult(x: unknown): x is ExecResult {
+  return typeof x === 'object' && x !== null && 'exitCode' in x && 'stderr' in x;
+}
+
+function pick(done: { bytes?: number; detail?: string }): { bytes?: number; detail?: string } {
+  return {
+    ...(done.bytes === undefined ? {} : { bytes: done.bytes }),
+    ...(done.detail === undefined ? {} : { detail: done.detail }),
+  };
+}
+
+export function actorName(actor: Actor): string {
+  switch (actor.kind) {
+    case 'slack':
+      return `<@${actor.userId}>`;
+    case 'cli':
+      return `${actor.user} (terminal)`;
+    case 'schedule':
+      return `the ${actor.job} schedule`;
+  }
+}

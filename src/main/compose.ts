@@ -1,0 +1,138 @@
+// The composition root: the one place that builds the real adapters from the configuration and hands them
+// to the engine. Front ends (terminal, Slack, schedule) get an engine and nothing else.
+import { readFile } from 'node:fs/promises';
+import { resolveHosts } from '../adapters/config/hosts.ts';
+import { loadConfig } from '../adapters/config/load.ts';
+import type { Env } from '../adapters/config/parse.ts';
+import { formatConfigError } from '../adapters/config/problems.ts';
+import type { Config } from '../adapters/config/schema.ts';
+import { nixBuilder, nixKnowledge } from '../adapters/nix/port.ts';
+import { createSshHosts } from '../adapters/ssh/hosts.ts';
+import { keysFor, lookupName, parseKnownHosts } from '../adapters/ssh/known-hosts.ts';
+import { startPrivateAgent } from '../adapters/ssh/private-agent.ts';
+import { openStateStore } from '../adapters/state/open.ts';
+import type { Actor } from '../core/events.ts';
+import type { StateStore } from '../core/ports/state.ts';
+import type { HostSpec } from '../core/types.ts';
+import type { EngineLimits } from '../engine/deps.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface Composed {
+  readonly engine: Engine;
+  readonly config: Config;
+  readonly hosts: readonly HostSpec[];
+  readonly store: StateStore;
+  /** What start-up found left over by a process that died mid-run, already cleaned up. */
+  readonly recovered: { readonly interruptedRuns: number; readonly freedLocks: number };
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  readonly env: Env;
+  /** Whether a Slack user may approve restarts (user IDs, and user groups the Slack front end resolves). */
+  readonly slackApprover?: (userId: string) => Promise<boolean>;
+  readonly now?: () => Date;
+}
+
+export async function loadConfigOrThrow(file: string, env: Env): Promise<Config> {
+  const loaded = await loadConfig(file, env);
+  if (!loaded.ok) throw new ConfigError(formatConfigError(loaded.error));
+  return loaded.value;
+}
+
+export async function compose(configFile: string, opts: ComposeOptions): Promise<Composed> {
+  const config = await loadConfigOrThrow(configFile, opts.env);
+  return composeFromConfig(config, configFile, opts);
+}
+
+export async function composeFromConfig(config: Config, configFile: string, opts: ComposeOptions): Promise<Composed> {
+  const now = opts.now ?? (() => new Date());
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
+  try {
+    let agentSocket = config.ssh.agentSocket;
+    if (agentSocket === undefined && config.ssh.identityFile !== undefined) {
+      // Host-to-host copies forward an agent: with only a key file, the bot runs its own agent for it.
+      const agent = await startPrivateAgent(config.stateDir, config.ssh.identityFile);
+      cleanups.push(() => agent.stop());
+      agentSocket = agent.socket;
+    }
+    const builder = nixBuilder({
+      flakeRef: config.flake,
+      signingKeyFile: config.builder.signingKeyFile,
+      ssh: { knownHostsFile: config.ssh.knownHostsFile, ...(agentSocket ? { agentSocket } : {}) },
+      gcRootsDir: `${config.stateDir}/gcroots`,
+      copyTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
+    });
+    const names = await builder.listConfigurations();
+    const resolved = resolveHosts(config, names, configFile);
+    if (!resolved.ok) throw new ConfigError(formatConfigError(resolved.error));
+    const hosts = resolved.value;
+
+    const opened = openStateStore({ stateDir: config.stateDir, now: now() });
+    if (!opened.ok) throw new ConfigError(`${opened.file}: ${opened.message}`);
+    cleanups.push(() => opened.state.close());
+    const remote = createSshHosts({
+      knownHostsFile: config.ssh.knownHostsFile,
+      ...(agentSocket ? { agentSocket } : { identityFile: config.ssh.identityFile }),
+      connectTimeoutMs: config.ssh.connectTimeoutSeconds * 1000,
+      commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
+    });
+    cleanups.push(() => remote.closeAll());
+
+    const known = parseKnownHosts(await readFile(config.ssh.knownHostsFile, 'utf8'));
+    // A target checks its peer's key against the bot's own trust, written for the peer's LAN address.
+    const peerKnownHosts = (peer: HostSpec) =>
+      keysFor(known, peer.address, peer.port)
+        .allowed.map((k) => `${lookupName(peer.lanAddress, peer.port)} ${k.type} ${k.blob.toString('base64')}`)
+        .join('\n');
+    const approvers = new Set(config.slack?.approvers.users ?? []);
+    const mayApprove = async (actor: Actor) => {
+      switch (actor.kind) {
+        // Whoever runs the terminal command on the bot's box already holds its keys and configuration.
+        case 'cli':
+          return true;
+        case 'slack':
+          return approvers.has(actor.userId) || ((await opts.slackApprover?.(actor.userId)) ?? false);
+        case 'schedule':
+          return false;
+      }
+    };
+    const limits: EngineLimits = {
+      parallelHosts: config.limits.parallelHosts,
+      parallelPeerCopies: config.limits.parallelPeerCopies,
+      approvalTimeoutMs: config.limits.approvalTimeoutMinutes * 60_000,
+    };
+    const engine = createEngine({
+      hosts,
+      builder,
+      nix: nixKnowledge(),
+      remote,
+      store: opened.state.store,
+      now,
+      limits,
+      peerKnownHosts,
+      mayApprove,
+    });
+    return {
+      engine,
+      config,
+      hosts,
+      store: opened.state.store,
+      recovered: {
+        interruptedRuns: opened.state.recovered.interruptedRuns.length,
+        freedLocks: opened.state.recovered.freedLocks.length,
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

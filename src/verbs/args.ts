@@ -1,0 +1,46 @@
+// Argument pieces verbs share. Everything typed (in Slack or a terminal) is validated here before any of it
+// reaches the engine, let alone a host.
+import { z } from 'zod';
+import type { RestartPolicy } from '../engine/pipeline.ts';
+
+const LABEL = '[a-z0-9][a-z0-9-]{0,62}';
+
+/** A host name, `@tag` or `all`; anything else (quotes, `;`, `$(...)`, spaces) is refused. */
+export const selector = z
+  .string()
+  .max(64, { error: 'is longer than any host name' })
+  .regex(new RegExp(`^(all|@${LABEL}|${LABEL})$`), {
+    error: (issue) => `expected a host name, @tag or all, got ${JSON.stringify(String(issue.input).slice(0, 40))}`,
+  });
+
+export const selectors = (min: 0 | 1) =>
+  z
+    .array(selector)
+    .min(min, { error: 'name a host, @tag or all' })
+    .max(200, { error: 'at most 200 hosts at once' });
+
+export const noPositionals = z.array(z.string()).max(0, { error: 'takes no host names' });
+
+/** `--restart` approves the restart up front; `--no-restart` leaves the screen alone; neither asks. */
+export const restartFlags = {
+  restart: { type: 'boolean' },
+  'no-restart': { type: 'boolean' },
+} as const;
+
+export function restartPolicy(values: {
+  restart?: boolean | undefined;
+  'no-restart'?: boolean | undefined;
+}): RestartPolicy | undefined {
+  if (values.restart) return 'yes';
+  if (values['no-restart']) return 'no';
+  return undefined;
+}
+
+export const restartValues = z
+  .object({ restart: z.boolean().optional(), 'no-restart': z.boolean().optional() })
+  .refine((v) => !(v.restart && v['no-restart']), { error: '--restart and --no-restart contradict each other' });
+
+/** What to do when no flag says: ask where a person can be asked, otherwise leave the screen alone. */
+export function effectiveRestart(flag: RestartPolicy | undefined, canAsk: boolean): RestartPolicy {
+  return flag ?? (canAsk ? 'ask' : 'no');
+}

@@ -1,0 +1,73 @@
+// How a run's result reads: in a terminal, as JSON, and as the final Slack message. Shared by the verbs
+// that run the pipeline (deploy, plan, copy, switch, rollback, restart, build).
+import { formatBytes } from '../core/bytes.ts';
+import type { RunResult } from '../engine/engine.ts';
+import type { HostOutcome } from '../engine/pipeline.ts';
+import { context, escapeMrkdwn, header, message, section } from '../slack/blocks/kit.ts';
+import type { SlackMessage } from './verb.ts';
+
+const MARK: Record<HostOutcome['status'], string> = {
+  ok: '✓',
+  noop: '=',
+  failed: '✗',
+  'awaiting-approval': '?',
+  skipped: '–',
+};
+
+export function hostLine(h: HostOutcome): string {
+  const parts: string[] = [];
+  if (h.plan) {
+    parts.push(
+      `${formatBytes(h.plan.presentBytes)} present, ${formatBytes(h.plan.lanBytes)} from peers, ` +
+        `${formatBytes(h.plan.uplinkBytes)} over the uplink`,
+    );
+  }
+  if (h.copy && (h.copy.lanBytes > 0 || h.copy.uplinkBytes > 0)) {
+    parts.push(`copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink`);
+  }
+  if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);
+  if (h.switched) parts.push(h.switched.changed ? 'switched' : 'already running it');
+  if (h.restarted) parts.push('display manager restarted');
+  if (h.status === 'awaiting-approval') parts.push(`restart waits for an approver (question ${h.approvalId})`);
+  if (h.error) parts.push(`error: ${h.error}${h.hint ? ` — ${h.hint}` : ''}`);
+  return parts.join('; ');
+}
+
+export function runText(r: RunResult): string {
+  const width = Math.max(...r.hosts.map((h) => h.host.length), 4);
+  const lines = [`${r.verb} ${r.status} (run ${r.runId})`];
+  for (const h of r.hosts) {
+    lines.push(`  ${MARK[h.status]} ${h.host.padEnd(width)}  ${h.status.padEnd(17)} ${hostLine(h)}`);
+    if (h.toplevel) lines.push(`    ${' '.repeat(width)}  ${h.toplevel}`);
+  }
+  if (r.canaries.length > 0) lines.push(`  canary: ${r.canaries.join(', ')}`);
+  if (r.lanBytes + r.uplinkBytes > 0) {
+    lines.push(`  moved ${formatBytes(r.lanBytes)} over the office LAN, ${formatBytes(r.uplinkBytes)} over the uplink`);
+  }
+  return lines.join('\n');
+}
+
+export function runJson(r: RunResult): unknown {
+  return r;
+}
+
+export function runSlack(r: RunResult): SlackMessage {
+  const title = `${r.verb} ${r.hosts.map((h) => h.host).join(', ')}: ${r.status}`;
+  return message(title, [
+    header(title),
+    ...r.hosts.map((h) => section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`)),
+    context(
+      `run \`${r.runId}\`` +
+        (r.lanBytes + r.uplinkBytes > 0
+          ? ` · ${formatBytes(r.lanBytes)} over the LAN, ${formatBytes(r.uplinkBytes)} over the uplink`
+          : ''),
+    ),
+  ]);
+}
+
+/** Exit status for scripts: 0 done, 1 a host failed, 4 a restart still waits for an answer. */
+export function runExitCode(r: RunResult): number {
+  if (r.status === 'failed') return 1;
+  if (r.status === 'awaiting-approval') return 4;
+  return 0;
+}

@@ -1,0 +1,77 @@
+// How fleet status reads in a terminal and in Slack.
+import { formatBytes } from '../core/bytes.ts';
+import type { SyncState } from '../core/sync.ts';
+import { actorName } from '../engine/run-scope.ts';
+import type { HostStatusRow } from '../engine/status.ts';
+import { context, escapeMrkdwn, header, message, section, slackDate } from '../slack/blocks/kit.ts';
+import type { SlackMessage } from './verb.ts';
+
+const SYNC_TEXT: Record<SyncState, string> = {
+  'in-sync': 'in sync',
+  behind: 'behind (older generation than deployed)',
+  drifted: 'drifted (not what was deployed)',
+  'never-deployed': 'never deployed by the bot',
+  'no-system': 'no NixOS system',
+};
+
+/** "nixos-system-baard-entrance-26.05.2.signage" reads better as its version than as a hash. */
+function shortSystem(path: string | null | undefined): string {
+  if (!path) return '—';
+  const name = path.replace(/^\/nix\/store\/[a-z0-9]{32}-/, '');
+  return `${name} (${path.slice(11, 18)}…)`;
+}
+
+export function statusLines(row: HostStatusRow): string[] {
+  if (!row.reachable) return [`unreachable: ${row.error ?? 'no answer'}`];
+  const f = row.facts!;
+  const lines = [
+    `${SYNC_TEXT[row.sync ?? 'no-system']}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
+  ];
+  if (row.rebootPending) lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
+  if (f.store) lines.push(`/nix: ${formatBytes(f.store.freeBytes)} free of ${formatBytes(f.store.totalBytes)}`);
+  if (row.deployed && row.deployed.toplevel !== f.currentSystem) {
+    lines.push(`last deployed ${shortSystem(row.deployed.toplevel)}`);
+  }
+  if (row.pendingApproval) lines.push(`a restart question is open (${row.pendingApproval})`);
+  return lines;
+}
+
+function lastRunText(row: HostStatusRow): string {
+  const r = row.lastRun;
+  return r ? `last ${r.verb} ${r.status} by ${actorName(r.actor)} at ${r.at}` : 'no runs yet';
+}
+
+export function statusText(rows: readonly HostStatusRow[]): string {
+  const width = Math.max(4, ...rows.map((r) => r.host.length));
+  return rows
+    .flatMap((r) => {
+      const [first, ...rest] = statusLines(r);
+      return [
+        `${r.reachable ? '●' : '○'} ${r.host.padEnd(width)}  ${first}`,
+        ...rest.map((l) => `  ${' '.repeat(width)}  ${l}`),
+        `  ${' '.repeat(width)}  ${lastRunText(r)}`,
+      ];
+    })
+    .join('\n');
+}
+
+export function statusSlack(rows: readonly HostStatusRow[]): SlackMessage {
+  const down = rows.filter((r) => !r.reachable).length;
+  const off = rows.filter((r) => r.reachable && r.sync !== 'in-sync').length;
+  const title = `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync`;
+  const sites = [...new Set(rows.map((r) => r.site))];
+  return message(title, [
+    header(title),
+    ...rows.map((r) => {
+      const last = r.lastRun
+        ? `last ${r.lastRun.verb} ${r.lastRun.status} by ${actorName(r.lastRun.actor)} ${slackDate(new Date(r.lastRun.at))}`
+        : 'no runs yet';
+      return section(
+        `${r.reachable ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(r.host)}*\n` +
+          statusLines(r).map(escapeMrkdwn).join('\n') +
+          `\n${last}`,
+      );
+    }),
+    context(`site${sites.length === 1 ? '' : 's'} ${sites.join(', ')}`),
+  ]);
+}

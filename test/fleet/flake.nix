@@ -1,0 +1,24 @@
+{
+  description = "A test signage fleet: NixOS-shaped systems made with builtins.derivation alone (no nixpkgs)";
+
+  # The simulated office writes fleet.json beside this file: the builder's system, the hosts, the revision
+  # (bumping it is "a change" to deploy) and a size scale, so tests can be quick and benchmarks realistic.
+  outputs =
+    { self }:
+    let
+      fleet = builtins.fromJSON (builtins.readFile ./fleet.json);
+      pkgs = import ./packages.nix { inherit (fleet) system scale revision; };
+      mkHost = import ./host.nix {
+        inherit (fleet) system scale revision;
+        inherit pkgs;
+      };
+    in
+    {
+      nixosConfigurations = builtins.listToAttrs (
+        map (h: {
+          name = h.name;
+          value = mkHost h;
+        }) fleet.hosts
+      );
+    };
+}

@@ -1,0 +1,128 @@
+// The terminal front end as a user runs it: `node bin/signage.ts ...` as a child process against the simulated
+// office, checking what it prints and the exit codes scripts rely on.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateStore } from '../../src/adapters/state/open.ts';
+import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { officeConfig } from '../support/office-bot.ts';
+
+const unavailable = officeUnavailable();
+const ROOT = join(import.meta.dirname, '..', '..');
+const [A, B] = ['baard-entrance', 'baard-kitchen'];
+
+function signage(args: string[]) {
+  return execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), ...args], { reject: false, stdin: 'ignore' });
+}
+
+describe('signage without a configuration', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'signage-cli-'));
+  });
+  afterAll(() => {
+    // Only the directory made above.
+    if (scratch?.startsWith(join(tmpdir(), 'signage-cli-'))) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('lists the verbs with --help', async () => {
+    const out = await signage(['--help']);
+    expect(out.exitCode).toBe(0);
+    for (const verb of ['deploy', 'status', 'plan', 'overlap', 'rollback', 'restart']) expect(out.stdout).toContain(verb);
+  });
+
+  it('suggests the verb meant, and exits 2', async () => {
+    const out = await signage(['deplyo', 'baard-entrance']);
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain('unknown verb "deplyo" (did you mean deploy?)');
+  });
+
+  it('refuses host names that are not host names before reading anything', async () => {
+    const out = await signage(['deploy', 'baard-entrance;reboot']);
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain('expected a host name, @tag or all');
+    expect(out.stderr).toContain('usage: signage deploy');
+  });
+
+  it('names every bad field of a bad configuration, and exits 2', async () => {
+    const file = join(scratch, 'signage.yml');
+    writeFileSync(file, 'flake: /srv/fleet\nstateDir: /tmp/x\nlimits: { parallelHosts: 0 }\nhosts: { Bad_Name: {} }\n');
+    const out = await signage(['--config', file, 'status']);
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain('limits.parallelHosts');
+    expect(out.stderr).toContain('Bad_Name');
+    expect(out.stderr).toContain('ssh.knownHostsFile');
+  });
+});
+
+describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
+  let office: Office;
+  let config: ReturnType<typeof officeConfig>;
+  beforeAll(async () => {
+    office = await startOffice({ hosts: [A, B], scale: 0.05 });
+    config = officeConfig(office);
+  });
+  afterAll(async () => {
+    await office?.close();
+    config?.cleanup();
+  });
+
+  it('suggests the nearest host for a typo', async () => {
+    const out = await signage(['--config', config.file, 'deploy', 'baard-entrnace']);
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain('unknown host baard-entrnace (did you mean baard-entrance?)');
+  });
+
+  it('deploys with --json for scripts, and leaves the screen alone when nobody can be asked', async () => {
+    const out = await signage(['--config', config.file, 'deploy', A, '--json']);
+    expect(out.exitCode, out.stderr).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(result.status).toBe('ok');
+    expect(result.hosts[0].host).toBe(A);
+    expect(result.uplinkBytes).toBeGreaterThan(0);
+    expect(await office.systemctlLog(A)).toEqual([]);
+    const current = await office.onHost(A, ['readlink', '/run/current-system']);
+    expect(current.stdout.trim()).toBe(result.hosts[0].toplevel);
+  });
+
+  it('refuses to restart without anyone to ask unless told --yes', async () => {
+    const refused = await signage(['--config', config.file, 'restart', A]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('pass --yes');
+    const done = await signage(['--config', config.file, 'restart', A, '--yes']);
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
+  });
+
+  it('reports status with an exit code: 1 while a host runs no system', async () => {
+    const out = await signage(['--config', config.file, '--json', 'status']);
+    expect(out.exitCode).toBe(1);
+    const rows = JSON.parse(out.stdout) as { host: string; sync: string; reachable: boolean }[];
+    expect(rows.map((r) => [r.host, r.reachable, r.sync])).toEqual([
+      [A, true, 'in-sync'],
+      [B, true, 'no-system'],
+    ]);
+    const text = await signage(['--config', config.file, 'status', A]);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain('in sync');
+  });
+
+  it('exits 3 when another run holds the host, naming it', async () => {
+    const opened = openStateStore({ stateDir: config.stateDir, now: new Date() });
+    if (!opened.ok) throw new Error(opened.message);
+    const { store } = opened.state;
+    const holder = { kind: 'slack' as const, userId: 'U0ALICE' };
+    const run = store.createRun({ verb: 'deploy', hosts: [B], actor: holder, now: new Date() });
+    store.acquireLocks([B], run.id, holder, new Date());
+    try {
+      const out = await signage(['--config', config.file, 'switch', B]);
+      expect(out.exitCode).toBe(3);
+      expect(out.stderr).toContain(`${B} is being deployed by <@U0ALICE>`);
+    } finally {
+      store.finishRun(run.id, { status: 'ok', now: new Date() });
+      opened.state.close();
+    }
+  });
+});

@@ -1,0 +1,132 @@
+// Fleet rollouts and failures on the simulated office: three hosts whose uplink bytes are the office's missing
+// bytes once; a peer that dies mid-copy; the engine restarted while a restart question is open.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/core/events.ts';
+import type { Asker } from '../../src/engine/engine.ts';
+import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { run } from '../office/run.ts';
+import { officeEngine } from '../support/office-bot.ts';
+
+const unavailable = officeUnavailable();
+const HOSTS = ['baard-entrance', 'baard-kitchen', 'baard-open-space'];
+const quiet: Asker = { actor: { kind: 'cli', user: 'tester' }, onEvent: () => {} };
+
+async function closureSizes(toplevels: readonly string[]): Promise<Map<string, number>> {
+  const out = await run(['nix', 'path-info', '--json', '-r', ...toplevels]);
+  const parsed = JSON.parse(out.stdout) as { path: string; narSize: number }[];
+  return new Map(parsed.map((p) => [p.path, p.narSize]));
+}
+
+describe.skipIf(unavailable !== null)('fleet rollouts on the simulated office', () => {
+  let office: Office;
+  beforeAll(async () => {
+    office = await startOffice({ hosts: HOSTS.map((name, i) => ({ name, touch: i === 1 })), scale: 0.1 });
+  });
+  afterAll(async () => {
+    await office?.close();
+  });
+
+  it('deploys three hosts canary first; the uplink carries the missing bytes once', async () => {
+    const bot = await officeEngine(office, { tags: () => ['lobby'] });
+    try {
+      const events: EngineEvent[] = [];
+      const asker: Asker = { actor: { kind: 'cli', user: 'tester' }, onEvent: (e) => events.push(e) };
+      const before = office.uplinkBytes();
+      const result = await bot.engine.deploy(['@lobby'], { until: 'switch', restart: 'no' }, asker);
+      const after = office.uplinkBytes();
+      expect(result.hosts.map((h) => h.error ?? h.status)).toEqual(['ok', 'ok', 'ok']);
+      expect(result.canaries).toHaveLength(1);
+      // The union of the three closures, each path once: what the office lacked.
+      const union = await closureSizes(result.hosts.map((h) => h.toplevel!));
+      const missing = [...union.values()].reduce((s, n) => s + n, 0);
+      const crossed = after.tx - before.tx;
+      expect(crossed).toBeGreaterThanOrEqual(missing);
+      expect(crossed).toBeLessThan(missing * 1.05 + 600_000);
+      expect(result.uplinkBytes).toBe(missing);
+      // The hosts after the canary got most of their closure from the LAN.
+      const others = result.hosts.filter((h) => h.host !== result.canaries[0]);
+      for (const h of others) expect(h.copy!.lanBytes).toBeGreaterThan(h.copy!.uplinkBytes * 5);
+      for (const host of HOSTS) {
+        const current = (await office.onHost(host, ['readlink', '/run/current-system'])).stdout.trim();
+        expect(current).toBe(result.hosts.find((h) => h.host === host)!.toplevel);
+      }
+    } finally {
+      await bot.dispose();
+    }
+  });
+
+  it('keeps a restart question open across an engine restart, and honours it once', async () => {
+    const host = HOSTS[1]!;
+    // A new revision, so the deploy changes the running system and has a restart to ask about.
+    await office.fleet.setRevision(2);
+    const first = await officeEngine(office);
+    const result = await first.engine.deploy([host], { until: 'restart', restart: 'ask' }, quiet);
+    expect(result.status).toBe('awaiting-approval');
+    const approvalId = result.hosts[0]!.approvalId!;
+    const { stateDir } = first;
+    await first.close();
+
+    // A new process: a new store on the same file, new connections.
+    const second = await officeEngine(office, { stateDir });
+    try {
+      expect(second.recovered.interruptedRuns).toBe(0);
+      const decided = await second.engine.decide(approvalId, 'approved', quiet);
+      expect(decided.kind).toBe('decided');
+      expect(decided.restarted).toBe(true);
+      const again = await second.engine.decide(approvalId, 'approved', quiet);
+      expect(again.kind).toBe('already-decided');
+      expect(await office.systemctlLog(host)).toEqual(['restart display-manager.service']);
+      expect(second.store.getRun(result.runId)?.status).toBe('ok');
+    } finally {
+      await second.close();
+      // Removes the shared state directory; the first engine is already closed.
+      await first.dispose();
+    }
+  });
+});
+
+describe.skipIf(unavailable !== null)('a peer that dies mid-copy', () => {
+  const PAIR = ['baard-entrance', 'baard-kitchen'];
+  let pair: Office;
+  beforeAll(async () => {
+    pair = await startOffice({ hosts: PAIR, scale: 0.1 });
+  });
+  afterAll(async () => {
+    await pair?.close();
+  });
+
+  it('finishes the copy from the builder when a peer dies midway, and the target ends up whole', async () => {
+    const [first, second] = [PAIR[0]!, PAIR[1]!];
+    const bot = await officeEngine(pair, { limits: { parallelPeerCopies: 1 } });
+    try {
+      const firstDone = await bot.engine.deploy([first], { until: 'copy', restart: 'no' }, quiet);
+      expect(firstDone.status).toBe('ok');
+      // The peer's LAN port is slowed so the copy is surely under way when the peer dies.
+      await pair.setHostRate(first, 4_000);
+      let crashed: Promise<void> | undefined;
+      const watching: Asker = {
+        actor: { kind: 'cli', user: 'tester' },
+        onEvent: (e) => {
+          if (!crashed && e.type === 'stage.progress' && e.source === `peer:${first}` && e.doneBytes > 0) {
+            crashed = pair.crashHost(first);
+          }
+        },
+      };
+      const result = await bot.engine.deploy([second], { until: 'copy', restart: 'no' }, watching);
+      await crashed;
+      expect(crashed).toBeDefined();
+      const h = result.hosts[0]!;
+      expect(h.error).toBeUndefined();
+      expect(h.copy!.fellBack).toEqual([first]);
+      expect(h.copy!.uplinkBytes).toBeGreaterThan(0);
+      const sizes = await closureSizes([h.toplevel!]);
+      const held = await pair.onHost(second, ['nix-store', '--check-validity', '--print-invalid', ...sizes.keys()]);
+      expect(held.exitCode).toBe(0);
+      expect(held.stdout.trim()).toBe('');
+    } finally {
+      await pair.setHostRate(first, null);
+      await pair.startHost(first);
+      await bot.dispose();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+// The office's fleet flake: a copy of test/fleet with a fleet.json naming this office's hosts. A plain
+// directory (not a git checkout), so Nix sees every file, and a new revision is one rewrite of fleet.json.
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './run.ts';
+
+const TEMPLATE = join(import.meta.dirname, '..', 'fleet');
+
+export interface FleetHost {
+  readonly name: string;
+  /** Touch-screen hosts carry one extra shared package: overlap is then more than all-or-nothing. */
+  readonly touch?: boolean;
+  readonly url?: string;
+}
+
+export interface Fleet {
+  readonly dir: string;
+  /** The flake reference to give `nix build` and the bot's configuration. */
+  readonly flakeRef: string;
+  readonly hosts: readonly FleetHost[];
+  revision(): number;
+  /** "A change" to deploy: a new kiosk browser and application for everyone, new host-specific paths. */
+  setRevision(revision: number): Promise<void>;
+  installable(host: string): string;
+  /** Builds a host's toplevel with plain `nix build`, independently of the project's Nix adapter. */
+  build(host: string): Promise<string>;
+}
+
+export async function makeFleet(
+  dir: string,
+  hosts: readonly FleetHost[],
+  opts: { scale: number; revision: number },
+): Promise<Fleet> {
+  await mkdir(dir, { recursive: true });
+  for (const f of await readdir(TEMPLATE)) {
+    if (f.endsWith('.nix')) await copyFile(join(TEMPLATE, f), join(dir, f));
+  }
+  const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
+  let revision = opts.revision;
+  const write = () =>
+    writeFile(join(dir, 'fleet.json'), `${JSON.stringify({ system, scale: opts.scale, revision, hosts }, null, 2)}\n`);
+  await write();
+  const flakeRef = `path:${dir}`;
+  const installable = (host: string) => `${flakeRef}#nixosConfigurations.${host}.config.system.build.toplevel`;
+  return {
+    dir,
+    flakeRef,
+    hosts,
+    revision: () => revision,
+    async setRevision(next) {
+      revision = next;
+      await write();
+    },
+    installable,
+    async build(host) {
+      const out = await run(['nix', 'build', '--json', '--no-link', installable(host)]);
+      const parsed = JSON.parse(out.stdout) as { outputs: { out: string } }[];
+      const path = parsed[0]?.outputs.out;
+      if (!path) throw new Error(`nix build printed no output path for ${host}: ${out.stdout}`);
+      return path;
+    },
+  };
+}

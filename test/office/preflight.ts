@@ -1,0 +1,28 @@
+// What the office needs of the machine. Tests that need an office skip without it, except under CI=true,
+// where the no-skips reporter turns any skip into a failure.
+import { accessSync, constants } from 'node:fs';
+
+const TOOLS = [
+  '/usr/bin/nix',
+  '/usr/bin/nix-store',
+  '/usr/sbin/sshd',
+  '/usr/bin/ssh',
+  '/usr/bin/ssh-agent',
+  '/usr/sbin/ip',
+  '/usr/sbin/tc',
+  '/usr/bin/nsenter',
+  '/usr/bin/unshare',
+];
+
+export function officeUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'the simulated office needs root (network namespaces, bind mounts)';
+  const missing = TOOLS.filter((t) => {
+    try {
+      accessSync(t, constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return missing.length > 0 ? `missing ${missing.join(', ')} (run scripts/setup)` : null;
+}

@@ -1,0 +1,67 @@
+// The bot's own configuration for a simulated office, and the engine composed from it exactly as the
+// terminal command and the Slack bot compose theirs: real config file, real Nix, real SSH, real state.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { type Composed, compose } from '../../src/main/compose.ts';
+import type { Office } from '../office/index.ts';
+
+export interface OfficeBotOptions {
+  readonly site?: (host: string) => string;
+  readonly tags?: (host: string) => string[];
+  readonly slack?: Record<string, unknown>;
+  readonly limits?: Record<string, unknown>;
+  readonly schedule?: Record<string, unknown>;
+  readonly stateDir?: string;
+}
+
+/** Writes a configuration file for the office and returns its path (in a state directory of its own). */
+export function officeConfig(
+  office: Office,
+  opts: OfficeBotOptions = {},
+): { file: string; stateDir: string; cleanup: () => void } {
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'signage-bot-'));
+  const config = {
+    flake: office.fleet.flakeRef,
+    stateDir,
+    builder: { signingKeyFile: office.signingKeyFile },
+    ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket, connectTimeoutSeconds: 3 },
+    hosts: Object.fromEntries(
+      office.hosts.map((h) => [
+        h.name,
+        { address: h.address, site: opts.site?.(h.name) ?? 'baard', tags: opts.tags?.(h.name) ?? [] },
+      ]),
+    ),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.slack ? { slack: opts.slack } : {}),
+    schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),
+  };
+  const file = join(stateDir, 'signage.yml');
+  writeFileSync(file, stringify(config));
+  return {
+    file,
+    stateDir,
+    // Only ever the directory made above, a fresh one under the system's temporary directory.
+    cleanup: () => {
+      if (stateDir.startsWith(join(tmpdir(), 'signage-bot-'))) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function officeEngine(
+  office: Office,
+  opts: OfficeBotOptions = {},
+): Promise<Composed & { file: string; stateDir: string; dispose: () => Promise<void> }> {
+  const cfg = officeConfig(office, opts);
+  const composed = await compose(cfg.file, { env: {} });
+  return {
+    ...composed,
+    file: cfg.file,
+    stateDir: cfg.stateDir,
+    dispose: async () => {
+      await composed.close();
+      if (!opts.stateDir) cfg.cleanup();
+    },
+  };
+}
