@@ -1,0 +1,69 @@
+// The Nix adapter as the engine sees it: BuilderPort (this machine's Nix, the fleet flake, the signing key, the
+// uplink) and NixKnowledge (what hosts run and what their output means).
+import type { BuilderPort, CopyLogReader, NixKnowledge } from '../../core/ports/builder.ts';
+import { buildToplevel } from './build.ts';
+import { closureOf, closureQueryArgv } from './closure.ts';
+import { copyTo, type SshAccess } from './copy-to.ts';
+import { listConfigurations } from './flake.ts';
+import { addGcRoot } from './gcroot.ts';
+import { parsePathInfo } from './path-info.ts';
+import { type CopyProtocol, peerCopyInvocation } from './peer-copy.ts';
+import { copyLineReader } from './progress.ts';
+import { signClosure } from './sign.ts';
+
+export interface NixBuilderConfig {
+  readonly flakeRef: string;
+  readonly signingKeyFile: string;
+  readonly ssh: SshAccess;
+  /** The bot's GC roots: `<dir>/built/<host>` for the last build, `<dir>/deployed/<host>` for what runs. */
+  readonly gcRootsDir: string;
+  readonly buildTimeoutMs?: number;
+  readonly copyTimeoutMs?: number;
+}
+
+export function nixBuilder(config: NixBuilderConfig): BuilderPort {
+  return {
+    listConfigurations: () => listConfigurations(config.flakeRef),
+    async build(host, opts) {
+      const built = await buildToplevel(config.flakeRef, host, {
+        outLink: `${config.gcRootsDir}/built/${host}`,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onLog ? { onLog: opts.onLog } : {}),
+        ...(config.buildTimeoutMs ? { timeoutMs: config.buildTimeoutMs } : {}),
+      });
+      return built.toplevel;
+    },
+    async sign(paths) {
+      await signClosure(config.signingKeyFile, paths);
+    },
+    closure: (paths) => closureOf(paths),
+    async copyTo(host, roots, opts) {
+      await copyTo(host, roots, {
+        ssh: config.ssh,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(config.copyTimeoutMs ? { timeoutMs: config.copyTimeoutMs } : {}),
+      });
+    },
+    async keepRoot(host, toplevel) {
+      await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel);
+    },
+  };
+}
+
+export function nixKnowledge(opts: { readonly protocol?: CopyProtocol } = {}): NixKnowledge {
+  return {
+    peerCopy: (peer, roots, knownHosts) =>
+      peerCopyInvocation(peer, roots, knownHosts, opts.protocol ? { protocol: opts.protocol } : {}),
+    copyLogReader(): CopyLogReader {
+      const read = copyLineReader();
+      return (line) => {
+        const r = read(line);
+        if (r === null || (r.done === undefined && r.error === undefined)) return null;
+        return { ...(r.done ? { done: r.done } : {}), ...(r.error ? { error: r.error } : {}) };
+      };
+    },
+    closureQuery: (path) => closureQueryArgv(path),
+    parsePathInfo: (stdout) => parsePathInfo(stdout),
+  };
+}
