@@ -1,0 +1,203 @@
+// How long the planner takes for one target in a large office: a 5,000-path system closure and 50 hosts
+// (the target and 49 peers), each holding its current system and some older ones. Synthetic but shaped like
+// a NixOS closure: a few big shared paths (firmware, kernel, browser, mesa, llvm), thousands of small
+// libraries, and host-specific tops; older generations differ in some libraries and in everything above
+// them, as input-addressed paths do. Seeded, so every run plans the same case.
+//
+// `node bench/planner.ts` prints a short table; bench/run.ts calls benchPlanner().
+import { formatBytes } from '../src/core/bytes.ts';
+import { type PlanInput, plan } from '../src/core/planner.ts';
+import type { PathInfo, StorePath } from '../src/core/types.ts';
+import { table } from './table.ts';
+
+export interface PlannerBench {
+  readonly paths: number;
+  readonly hosts: number;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+}
+
+const PATHS = 5000;
+const HOSTS = 50;
+const GENERATIONS = 7;
+const RUNS = 40;
+const WARMUP = 5;
+
+export async function benchPlanner(): Promise<PlannerBench> {
+  const input = syntheticOffice(42);
+  for (let i = 0; i < WARMUP; i++) plan(input);
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    plan(input);
+    times.push(performance.now() - start);
+    // Yield between runs so a caller's timers and output are not starved.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  times.sort((a, b) => a - b);
+  return {
+    paths: input.closure.length,
+    hosts: input.peers.length + 1,
+    runs: RUNS,
+    medianMs: times[Math.floor(times.length / 2)]!,
+    p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
+  };
+}
+
+/** The office: the target's new closure and what every host holds of it. */
+export function syntheticOffice(seed: number): PlanInput {
+  const random = xorshift(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const logSize = (min: number, max: number) =>
+    Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)));
+
+  // The package set: the same names and references in every generation; versions change.
+  interface Node {
+    readonly name: string;
+    readonly size: number;
+    readonly refs: number[];
+    /** Chance that a generation bumps this package. */
+    readonly churn: number;
+  }
+  const nodes: Node[] = [];
+  const add = (name: string, size: number, refs: number[], churn: number) => {
+    nodes.push({ name, size, refs: [...new Set(refs)], churn });
+    return nodes.length - 1;
+  };
+  const glibc = add('glibc-2.40', 31 * 2 ** 20, [], 0.15);
+  const firmware = add('firmware-raspberrypi', 340 * 2 ** 20, [], 0.2);
+  const kernel = add('linux-6.12-rpi', 120 * 2 ** 20, [firmware], 0.35);
+  const llvm = add('llvm-19', 150 * 2 ** 20, [glibc], 0.1);
+  const mesa = add('mesa-24', 90 * 2 ** 20, [glibc, llvm], 0.25);
+  const tops = 60;
+  const libCount = PATHS - nodes.length - tops - 2;
+  const firstLib = nodes.length;
+  for (let i = 0; i < libCount; i++) {
+    const earlier = nodes.length - firstLib;
+    const refs = [glibc];
+    const fanOut = Math.floor(random() * random() * 8);
+    // References lean towards the early, core libraries, as most packages link zlib, openssl and friends.
+    for (let k = 0; k < fanOut && earlier > 0; k++) refs.push(firstLib + Math.floor(random() ** 2 * earlier));
+    add(`lib${i}-${pick(['1.2', '3.0.1', '0.9', '2.14'])}`, logSize(4096, 4 * 2 ** 20), refs, 0.03);
+  }
+  const libs = Array.from({ length: libCount }, (_, i) => firstLib + i);
+  const chromium = add('chromium-131', 280 * 2 ** 20, [glibc, mesa, ...libs.slice(0, 120)], 0.5);
+  const referenced = new Set(nodes.flatMap((n) => n.refs));
+  const topRefs = libs.filter((i) => !referenced.has(i));
+
+  // Per generation, each package's store path: a bumped package gets a new hash, and so does everything
+  // that references it, directly or not.
+  const versions = nodes.map(() => 0);
+  const pathsByGen: StorePath[][] = [];
+  for (let g = 0; g < GENERATIONS; g++) {
+    if (g > 0) for (let i = 0; i < nodes.length; i++) if (random() < nodes[i]!.churn) versions[i]!++;
+    const ids: string[] = [];
+    const paths: StorePath[] = [];
+    nodes.forEach((n, i) => {
+      ids[i] = hash32(`${n.name}@${versions[i]}:${n.refs.map((r) => ids[r]).join(',')}`);
+      paths[i] = `/nix/store/${ids[i]}-${n.name}`;
+    });
+    pathsByGen.push(paths);
+  }
+
+  // The target's new system: every package of the newest generation and its own tops.
+  const newest = pathsByGen[GENERATIONS - 1]!;
+  const closure: PathInfo[] = nodes.map((n, i) => ({
+    path: newest[i]!,
+    narSize: n.size,
+    references: [newest[i]!, ...n.refs.map((r) => newest[r]!)],
+    signatures: [],
+  }));
+  const topPaths: StorePath[] = [];
+  for (let t = 0; t < tops; t++) {
+    const name = `${pick(['unit', 'etc', 'kiosk', 'activate'])}-${t}-baard-entrance`;
+    const refs = [
+      newest[chromium]!,
+      newest[kernel]!,
+      ...Array.from({ length: 5 }, () => newest[pick(libs)]!),
+    ];
+    const path = `/nix/store/${hash32(`${name}:${refs.join(',')}`)}-${name}`;
+    closure.push({ path, narSize: logSize(512, 256 * 1024), references: [...new Set(refs)], signatures: [] });
+    topPaths.push(path);
+  }
+  const system = `/nix/store/${hash32(`system:${topPaths.join(',')}`)}-nixos-system-baard-entrance-25.11`;
+  const systemRefs = [...topPaths, ...topRefs.map((i) => newest[i]!), newest[mesa]!];
+  closure.push({ path: system, narSize: 12_000, references: systemRefs, signatures: [] });
+
+  // What each host holds of that closure: its current generation and up to two older ones it has not
+  // collected. About a fifth already run the newest packages (updated earlier in a rollout).
+  const inClosure = new Set(closure.map((p) => p.path));
+  const generationOf = () => {
+    const r = random();
+    return r < 0.2 ? 6 : r < 0.5 ? 5 : r < 0.7 ? 4 : r < 0.85 ? 3 : Math.floor(random() * 3);
+  };
+  const holdingOf = (current: number) => {
+    const held = new Set<StorePath>();
+    const kept = [current, ...[1, 2].filter(() => random() < 0.5).map((d) => Math.max(0, current - d))];
+    for (const g of kept) for (const p of pathsByGen[g]!) if (inClosure.has(p)) held.add(p);
+    return held;
+  };
+  const holdings = new Map<string, ReadonlySet<StorePath>>([['baard-entrance', holdingOf(4)]]);
+  const peers: string[] = [];
+  for (let h = 1; h < HOSTS; h++) {
+    const name = `pi-${String(h).padStart(2, '0')}`;
+    peers.push(name);
+    holdings.set(name, holdingOf(generationOf()));
+  }
+  return { target: 'baard-entrance', closure, holdings, peers };
+}
+
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
+
+function hash32(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  let out = '';
+  for (let k = 0; k < 32; k++) {
+    a = Math.imul(a ^ (b >>> 7), 0x01000193) >>> 0;
+    b = Math.imul(b ^ (a >>> 11), 0x5bd1e995) >>> 0;
+    out += BASE32[(a ^ b) & 31];
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const input = syntheticOffice(42);
+  const p = plan(input);
+  const t = p.totals;
+  const peerSteps = p.steps.filter((s) => s.source.kind === 'peer');
+  const r = await benchPlanner();
+  const ms = (n: number) => `${n.toFixed(2)} ms`;
+  console.log(
+    `case: ${t.totalPaths} paths (${formatBytes(t.totalBytes)}), ${r.hosts} hosts; the plan: ` +
+      `${formatBytes(t.presentBytes)} present, ${formatBytes(t.lanBytes)} from ${new Set(peerSteps.map((s) => (s.source.kind === 'peer' ? s.source.host : ''))).size} peers ` +
+      `in ${peerSteps.length} steps over ${Math.max(0, ...peerSteps.map((s) => s.wave))} waves, ` +
+      `${formatBytes(t.uplinkBytes)} (${t.uplinkPaths} paths) over the uplink\n`,
+  );
+  console.log(
+    table(
+      ['paths', 'hosts', 'runs', 'median', 'p95'],
+      [[String(r.paths), String(r.hosts), String(r.runs), ms(r.medianMs), ms(r.p95Ms)]],
+    ),
+  );
+}
+
+if (import.meta.main) await main();

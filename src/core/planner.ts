@@ -1,0 +1,327 @@
+// Where each path a target lacks comes from: peers on its LAN first, the builder over the uplink last.
+//
+// `nix copy --from ssh://PEER ROOTS` brings every path of the roots' closures the target lacks at that
+// moment, and a store holds a path only with its whole closure. So a step is a peer and some roots, and the
+// paths it delivers are fixed by what the target holds when it starts. Steps run in waves: the steps of a
+// wave run in parallel and never deliver the same path, waves run in order, and the builder's step is the
+// last wave. Every missing path is attributed to the one step that really delivers it.
+//
+// Pure and stateless: after a failure, plan again with the target's fresh holdings and without the peer.
+import { ClosureError, type ClosureGraph, closureGraph, compareStrings, maximalIndices } from './closure.ts';
+import type { PlanSummary } from './events.ts';
+import type { PathInfo, Source, StorePath } from './types.ts';
+
+export interface PlanInput {
+  readonly target: string;
+  readonly closure: readonly PathInfo[];
+  /** What each host holds, by host name; must include the target. Paths outside the closure are ignored. */
+  readonly holdings: ReadonlyMap<string, ReadonlySet<StorePath>>;
+  /** Hosts the target may copy from (reachable, same LAN). */
+  readonly peers: readonly string[];
+}
+
+export interface PlanStep {
+  readonly wave: number;
+  readonly source: Source;
+  /** What the copy command names; it brings their closures minus what the target holds by then. */
+  readonly roots: readonly StorePath[];
+  /** The paths this step delivers. */
+  readonly paths: readonly StorePath[];
+  readonly bytes: number;
+}
+
+export interface PlanTotals {
+  readonly totalPaths: number;
+  readonly totalBytes: number;
+  readonly presentPaths: number;
+  readonly presentBytes: number;
+  readonly lanPaths: number;
+  readonly lanBytes: number;
+  readonly uplinkPaths: number;
+  readonly uplinkBytes: number;
+}
+
+export interface Plan {
+  readonly target: string;
+  readonly present: { readonly paths: readonly StorePath[]; readonly bytes: number };
+  /** By wave; within a wave by peer name; the builder's step, if any, last. */
+  readonly steps: readonly PlanStep[];
+  readonly totals: PlanTotals;
+}
+
+export class PlanInputError extends Error {
+  override name = 'PlanInputError';
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = [message]) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+export function sourceName(source: Source): string {
+  return source.kind === 'peer' ? `peer:${source.host}` : 'builder';
+}
+
+export function plan(input: PlanInput): Plan {
+  const peers = checkInput(input);
+  let graph: ClosureGraph;
+  try {
+    graph = closureGraph(input.closure);
+  } catch (e) {
+    if (e instanceof ClosureError) {
+      throw new PlanInputError(`the closure for ${input.target} is not valid: ${e.message}`, e.problems);
+    }
+    throw e;
+  }
+  const n = graph.paths.length;
+  const present = closedPart(graph, input.holdings.get(input.target)!);
+  const held = peers.map((p) => closedPart(graph, input.holdings.get(p)!));
+
+  // Per path: 0 present, w >= 1 delivered in wave w, -1 not yet placed.
+  const state = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) if (present[i]) state[i] = 0;
+  const peerHeld = new Uint8Array(n);
+  for (const h of held) for (let i = 0; i < n; i++) if (h[i] && !present[i]) peerHeld[i] = 1;
+
+  const steps: PlanStep[] = [];
+  const lastWave = placePeerSteps(graph, state, held, peers, peerHeld, steps);
+
+  const rest = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (state[i] === -1) rest[i] = 1;
+  const restPaths = indicesOf(rest);
+  if (restPaths.length > 0) {
+    steps.push(makeStep(graph, lastWave + 1, { kind: 'builder' }, maximalIndices(graph, rest), restPaths));
+  }
+  const presentPaths = indicesOf(present);
+  const presentBytes = bytesOf(graph, presentPaths);
+  const lan = steps.filter((s) => s.source.kind === 'peer');
+  const up = steps.filter((s) => s.source.kind === 'builder');
+  return {
+    target: input.target,
+    present: { paths: presentPaths.map((i) => graph.paths[i]!), bytes: presentBytes },
+    steps,
+    totals: {
+      totalPaths: n,
+      totalBytes: bytesOf(graph, range(n)),
+      presentPaths: presentPaths.length,
+      presentBytes,
+      lanPaths: sum(lan.map((s) => s.paths.length)),
+      lanBytes: sum(lan.map((s) => s.bytes)),
+      uplinkPaths: sum(up.map((s) => s.paths.length)),
+      uplinkBytes: sum(up.map((s) => s.bytes)),
+    },
+  };
+}
+
+/** Per source, what it delivers: peers by bytes (most first, then by name), the builder last. */
+export function summary(p: Plan): PlanSummary {
+  const bySource = new Map<string, { source: string; paths: number; bytes: number }>();
+  for (const step of p.steps) {
+    const name = sourceName(step.source);
+    const entry = bySource.get(name) ?? { source: name, paths: 0, bytes: 0 };
+    entry.paths += step.paths.length;
+    entry.bytes += step.bytes;
+    bySource.set(name, entry);
+  }
+  const builder = bySource.get('builder');
+  bySource.delete('builder');
+  const sources = [...bySource.values()].sort(
+    (a, b) => b.bytes - a.bytes || compareStrings(a.source, b.source),
+  );
+  if (builder) sources.push(builder);
+  const t = p.totals;
+  return {
+    totalPaths: t.totalPaths,
+    totalBytes: t.totalBytes,
+    presentPaths: t.presentPaths,
+    presentBytes: t.presentBytes,
+    sources,
+    lanBytes: t.lanBytes,
+    uplinkBytes: t.uplinkBytes,
+  };
+}
+
+/** The peers, sorted, once the input is known to be usable. */
+function checkInput(input: PlanInput): string[] {
+  const problems: string[] = [];
+  if (typeof input.target !== 'string' || input.target === '') problems.push('the target has no name');
+  if (!input.holdings.has(input.target)) {
+    problems.push(`no holdings for the target ${input.target}: ask it what it holds first`);
+  }
+  const seen = new Set<string>();
+  for (const peer of input.peers) {
+    if (peer === input.target) problems.push(`${peer} is the target and cannot be its own peer`);
+    else if (seen.has(peer)) problems.push(`peer ${peer} is listed twice`);
+    else if (!input.holdings.has(peer)) problems.push(`no holdings for peer ${peer}: leave it out or ask it`);
+    seen.add(peer);
+  }
+  if (problems.length > 0) {
+    throw new PlanInputError(`cannot plan for ${input.target}: ${problems.join('; ')}`, problems);
+  }
+  return [...seen].sort(compareStrings);
+}
+
+/**
+ * The largest part of a holding that is closed under references. A store's valid paths always are; an
+ * answer that is not (a path deleted while being asked) must not make the plan rely on the gap.
+ */
+function closedPart(graph: ClosureGraph, holding: ReadonlySet<StorePath>): Uint8Array {
+  const n = graph.paths.length;
+  const out = new Uint8Array(n);
+  if (holding.size === 0) return out;
+  const { index, order, refStart, refTargets } = graph;
+  for (const path of holding) {
+    const i = index.get(path);
+    if (i !== undefined) out[i] = 1;
+  }
+  // References before referrers: a held path stays only if everything it references stayed.
+  for (let o = 0; o < n; o++) {
+    const i = order[o]!;
+    if (!out[i]) continue;
+    for (let k = refStart[i]!; k < refStart[i + 1]!; k++) {
+      if (!out[refTargets[k]!]) {
+        out[i] = 0;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Places every path some peer holds into peer steps, wave by wave; returns the last wave used (0 if none).
+ *
+ * The candidates are the maximal paths some peer holds, largest missing closure first. In a wave, each
+ * candidate's delivery is what its closure still lacks. If that touches no step of this wave, it goes to the
+ * least-loaded peer holding it; if it touches exactly one peer's step and that peer holds it, it joins that
+ * step; otherwise it waits for the next wave, when the shared part has arrived.
+ */
+function placePeerSteps(
+  graph: ClosureGraph,
+  state: Int32Array,
+  held: readonly Uint8Array[],
+  peers: readonly string[],
+  peerHeld: Uint8Array,
+  steps: PlanStep[],
+): number {
+  const n = graph.paths.length;
+  const { refStart, refTargets, sizes } = graph;
+  const owner = new Int32Array(n);
+  const seen = new Int32Array(n);
+  let stamp = 0;
+  const stack: number[] = [];
+  const fresh: number[] = [];
+  const touched: number[] = [];
+
+  // What t's closure lacks before `wave` and no step of `wave` delivers yet (into `fresh`), and the peers
+  // whose steps of `wave` it shares paths with (into `touched`). A path a step of this wave delivers has
+  // its missing closure in the same step, so the walk need not look below it.
+  const lacking = (t: number, wave: number): number => {
+    stamp++;
+    fresh.length = 0;
+    touched.length = 0;
+    let bytes = 0;
+    stack.push(t);
+    seen[t] = stamp;
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const s = state[i]!;
+      if (s === wave) {
+        if (!touched.includes(owner[i]!)) touched.push(owner[i]!);
+        continue;
+      }
+      if (s !== -1) continue;
+      fresh.push(i);
+      bytes += sizes[i]!;
+      for (let k = refStart[i]!; k < refStart[i + 1]!; k++) {
+        const j = refTargets[k]!;
+        if (seen[j] !== stamp) {
+          seen[j] = stamp;
+          stack.push(j);
+        }
+      }
+    }
+    return bytes;
+  };
+
+  const tops = maximalIndices(graph, peerHeld);
+  const weight = new Map<number, number>();
+  for (const t of tops) weight.set(t, lacking(t, 1));
+  let waiting = tops.sort((a, b) => weight.get(b)! - weight.get(a)! || a - b);
+
+  let wave = 0;
+  while (waiting.length > 0) {
+    wave++;
+    const load = new Float64Array(peers.length);
+    const roots: number[][] = peers.map(() => []);
+    const delivered: number[][] = peers.map(() => []);
+    const later: number[] = [];
+    for (const t of waiting) {
+      const bytes = lacking(t, wave);
+      let chosen = -1;
+      if (touched.length === 0) {
+        for (let p = 0; p < peers.length; p++) {
+          if (held[p]![t] && (chosen === -1 || load[p]! < load[chosen]!)) chosen = p;
+        }
+      } else if (touched.length === 1 && held[touched[0]!]![t]) {
+        chosen = touched[0]!;
+      }
+      if (chosen === -1) {
+        later.push(t);
+        continue;
+      }
+      for (const i of fresh) {
+        state[i] = wave;
+        owner[i] = chosen;
+        delivered[chosen]!.push(i);
+      }
+      load[chosen]! += bytes;
+      roots[chosen]!.push(t);
+    }
+    for (let p = 0; p < peers.length; p++) {
+      if (roots[p]!.length === 0) continue;
+      const source: Source = { kind: 'peer', host: peers[p]! };
+      steps.push(makeStep(graph, wave, source, roots[p]!, delivered[p]!));
+    }
+    waiting = later;
+  }
+  return wave;
+}
+
+function makeStep(
+  graph: ClosureGraph,
+  wave: number,
+  source: Source,
+  roots: readonly number[],
+  paths: readonly number[],
+): PlanStep {
+  const byPath = (a: number, b: number) => a - b;
+  return {
+    wave,
+    source,
+    roots: [...roots].sort(byPath).map((i) => graph.paths[i]!),
+    paths: [...paths].sort(byPath).map((i) => graph.paths[i]!),
+    bytes: bytesOf(graph, paths),
+  };
+}
+
+function indicesOf(mask: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out.push(i);
+  return out;
+}
+
+function bytesOf(graph: ClosureGraph, indices: Iterable<number>): number {
+  let total = 0;
+  for (const i of indices) total += graph.sizes[i]!;
+  return total;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
