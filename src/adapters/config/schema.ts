@@ -1,0 +1,159 @@
+// The configuration file's shape, with its defaults. Every mapping is strict: a misspelt field is an error
+// that lists the known ones, not a setting silently ignored. docs/configuration.md documents each field.
+import { z } from 'zod';
+import {
+  address,
+  argv,
+  cron,
+  cronOrOff,
+  filePath,
+  flakeRef,
+  intIn,
+  name,
+  port,
+  slackChannel,
+  slackUser,
+  slackUsergroup,
+  sshUser,
+  timezone,
+  viewers,
+} from './fields.ts';
+
+export const DEFAULT_RESTART_COMMAND: readonly string[] = ['systemctl', 'restart', 'display-manager.service'];
+
+/** The known fields travel as the message of an unknown-field issue; problems.ts turns it into a sentence. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? Object.keys(shape).join(', ') : undefined),
+  });
+}
+
+/** Cross-field checks run even when a field failed, so every problem is reported at once. */
+const always = { when: () => true };
+
+/** A section left out (or left empty) is checked as an empty mapping, so a missing field inside is named. */
+function section<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => v ?? {}, schema);
+}
+
+const isSet = (v: unknown) => v !== undefined && v !== null;
+const fieldOf = (o: unknown, key: string): unknown =>
+  typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[key] : undefined;
+
+const builder = strict({
+  signingKeyFile: filePath(
+    'required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
+  ),
+});
+
+const ssh = strict({
+  knownHostsFile: filePath(
+    "required: a known_hosts file with every host's key (host keys are always checked)",
+  ),
+  identityFile: filePath().optional(),
+  agentSocket: filePath().optional(),
+  connectTimeoutSeconds: intIn(1, 600).default(10),
+  commandTimeoutSeconds: intIn(1, 86_400).default(900),
+}).superRefine((v, ctx) => {
+  const key = isSet(fieldOf(v, 'identityFile'));
+  const agent = isSet(fieldOf(v, 'agentSocket'));
+  if (key === agent) {
+    ctx.addIssue({
+      code: 'custom',
+      message: key
+        ? 'set identityFile or agentSocket, not both'
+        : 'set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+    });
+  }
+}, always);
+
+const defaults = strict({
+  user: sshUser.default('root'),
+  port: port.default(22),
+  site: name('site').default('office'),
+  tags: z.array(name('tag')).default([]),
+  restartCommand: argv.default([...DEFAULT_RESTART_COMMAND]),
+});
+
+const hostOverride = strict({
+  address: address.optional(),
+  lanAddress: address.optional(),
+  port: port.optional(),
+  user: sshUser.optional(),
+  site: name('site').optional(),
+  tags: z.array(name('tag')).optional(),
+  restartCommand: argv.optional(),
+});
+
+/** `hosts: {name: }` with nothing under a name means no overrides. */
+const hosts = z
+  .record(
+    name('host'),
+    hostOverride.nullable().transform((v) => v ?? {}),
+  )
+  .nullable()
+  .transform((v) => v ?? {});
+
+const limits = strict({
+  parallelHosts: intIn(1, 64).default(4),
+  parallelPeerCopies: intIn(1, 16).default(3),
+  approvalTimeoutMinutes: intIn(1, 10_080).default(30),
+});
+
+const slack = strict({
+  mode: z.enum(['socket', 'http']).default('socket'),
+  port: port.default(3000),
+  channel: slackChannel.optional(),
+  approvers: section(
+    strict({
+      users: z.array(slackUser).default([]),
+      usergroup: slackUsergroup.optional(),
+    }),
+  ),
+  deployers: z.array(slackUser).default([]),
+  viewers: viewers.default('everyone'),
+  channels: z.array(slackChannel).default([]),
+}).superRefine((v, ctx) => {
+  const approvers = fieldOf(v, 'approvers');
+  const users = fieldOf(approvers, 'users');
+  if ((!Array.isArray(users) || users.length === 0) && !isSet(fieldOf(approvers, 'usergroup'))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['approvers'],
+      message:
+        'name at least one approver: users (Slack user IDs) or a usergroup, who may approve display restarts',
+    });
+  }
+}, always);
+
+const schedule = strict({
+  status: cronOrOff.default('*/15 * * * *'),
+  expireApprovals: cron.default('* * * * *'),
+  timezone: timezone.optional(),
+});
+
+export const configSchema = strict({
+  flake: flakeRef,
+  stateDir: filePath('required: a directory for the state database (or set $STATE_DIRECTORY)'),
+  builder: section(builder),
+  ssh: section(ssh),
+  defaults: section(defaults),
+  hosts: section(hosts),
+  limits: section(limits),
+  slack: slack.optional(),
+  schedule: section(schedule),
+}).superRefine((v, ctx) => {
+  const s = fieldOf(v, 'slack');
+  if (isSet(s) && !isSet(fieldOf(s, 'channel')) && fieldOf(fieldOf(v, 'schedule'), 'status') !== false) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['slack', 'channel'],
+      message:
+        'required while schedule.status is on: the fleet report is posted there (or set schedule.status: false)',
+    });
+  }
+}, always);
+
+export type Config = z.output<typeof configSchema>;
+export type SlackConfig = NonNullable<Config['slack']>;
+export type HostOverride = z.output<typeof hostOverride>;

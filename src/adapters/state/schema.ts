@@ -1,0 +1,170 @@
+// The state file's schema, versioned with `PRAGMA user_version` and changed only by appending a migration:
+// a released migration is never edited, because files out there already ran it. The CHECK lists mirror the
+// value types in src/core; test/unit/state-values.test.ts writes every value, so a value added to a type
+// fails there until a migration lets the schema accept it.
+import type { DatabaseSync } from 'node:sqlite';
+import { immediate } from './sql.ts';
+
+/** Marks the file as this project's, so another program's SQLite file is refused rather than altered. */
+export const APPLICATION_ID = 0x53474e42; // 'SGNB'
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'runs, stages, deployments, locks, approvals, audit',
+    sql: `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  hosts TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'awaiting-approval', 'interrupted')),
+  summary TEXT,
+  slack_channel TEXT,
+  slack_ts TEXT,
+  owner_boot_id TEXT,
+  owner_pid INTEGER,
+  owner_start_time TEXT
+) STRICT;
+CREATE INDEX runs_by_status ON runs (status);
+
+CREATE TABLE run_hosts (
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  host TEXT NOT NULL,
+  PRIMARY KEY (run_id, host)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX run_hosts_by_host ON run_hosts (host);
+
+CREATE TABLE stages (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  host TEXT NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('build', 'plan', 'copy', 'switch', 'approve', 'restart', 'rollback')),
+  status TEXT NOT NULL CHECK (status IN ('ok', 'noop', 'failed', 'skipped', 'running', 'interrupted')),
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER,
+  bytes INTEGER,
+  detail TEXT
+) STRICT;
+CREATE INDEX stages_by_run ON stages (run_id, started_at);
+
+CREATE TABLE deployments (
+  id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL,
+  toplevel TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deployments_by_host ON deployments (host, at);
+
+CREATE TABLE locks (
+  host TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  holder TEXT NOT NULL,
+  since INTEGER NOT NULL
+) STRICT;
+CREATE INDEX locks_by_run ON locks (run_id);
+
+CREATE TABLE approvals (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  host TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('restart')),
+  question TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+  decided_by TEXT,
+  decided_at INTEGER,
+  slack_channel TEXT,
+  slack_ts TEXT
+) STRICT;
+CREATE INDEX approvals_by_status ON approvals (status, created_at);
+
+-- No reference to runs: the audit log keeps whatever was run, even by something that is not a run.
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  run_id TEXT,
+  host TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  argv TEXT NOT NULL,
+  exit_code INTEGER,
+  duration_ms INTEGER NOT NULL,
+  error TEXT
+) STRICT;
+CREATE INDEX audit_by_host ON audit (host, at);
+CREATE INDEX audit_by_run ON audit (run_id, at);
+`,
+  },
+];
+
+/** The version this code writes and understands. */
+export const CURRENT_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+export function schemaVersion(db: DatabaseSync): number {
+  return pragmaNumber(db, 'user_version');
+}
+
+function pragmaNumber(db: DatabaseSync, name: string): number {
+  const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown> | undefined;
+  const value = row?.[name];
+  return typeof value === 'number' ? value : 0;
+}
+
+export type MigrateResult =
+  | { readonly ok: true; readonly from: number; readonly to: number }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * Brings the file up to the current version in one transaction: all the missing migrations, or none.
+ * Refuses a file written by a newer version, and an SQLite file that belongs to another program.
+ */
+export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): MigrateResult {
+  const target = migrations.at(-1)?.version ?? 0;
+  return immediate(db, (): MigrateResult => {
+    const from = schemaVersion(db);
+    const appId = pragmaNumber(db, 'application_id');
+    if (appId !== 0 && appId !== APPLICATION_ID) {
+      return {
+        ok: false,
+        message: `an SQLite database of another program (application_id ${appId}), not signage-bot's state`,
+      };
+    }
+    if (from === 0 && appId === 0) {
+      const tables = db
+        .prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
+        .get() as {
+        n: number;
+      };
+      if (tables.n > 0) {
+        return {
+          ok: false,
+          message: "an SQLite database that is not signage-bot's state (it already has tables)",
+        };
+      }
+    }
+    if (from > target) {
+      return {
+        ok: false,
+        message: `written by a newer signage-bot (schema version ${from}; this one knows up to ${target}); upgrade signage-bot, or point stateDir elsewhere`,
+      };
+    }
+    for (const m of migrations) {
+      if (m.version <= from) continue;
+      db.exec(m.sql);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+    }
+    if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+    return { ok: true, from, to: Math.max(from, target) };
+  });
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { resolveHosts } from '../../src/adapters/config/hosts.ts';
+import { parseConfig } from '../../src/adapters/config/parse.ts';
+import { formatConfigError } from '../../src/adapters/config/problems.ts';
+import type { Config } from '../../src/adapters/config/schema.ts';
+
+function config(extra: string): Config {
+  const r = parseConfig(
+    `flake: ./fleet
+stateDir: /var/lib/signage
+builder: {signingKeyFile: /k}
+ssh: {knownHostsFile: /kh, identityFile: /id}
+${extra}`,
+    'signage.yml',
+  );
+  if (!r.ok) throw new Error(formatConfigError(r.error));
+  return r.value;
+}
+
+const FLAKE_HOSTS = ['baard-lobby', 'baard-entrance', 'oslo-canteen'];
+
+describe('the fleet from the flake and the configuration', () => {
+  it('is every host of the flake, sorted, with the defaults filled in', () => {
+    const r = resolveHosts(config(''), FLAKE_HOSTS);
+    expect(r).toEqual({
+      ok: true,
+      value: ['baard-entrance', 'baard-lobby', 'oslo-canteen'].map((name) => ({
+        name,
+        address: name,
+        lanAddress: name,
+        port: 22,
+        user: 'root',
+        site: 'office',
+        tags: [],
+        restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+      })),
+    });
+  });
+
+  it('applies per-host overrides over the defaults; tags add to the default ones', () => {
+    const r = resolveHosts(
+      config(`defaults:
+  site: baard
+  tags: [screen, lobby]
+  user: deploy
+hosts:
+  baard-entrance:
+    address: entrance.tail.ts.net
+    tags: [door, screen]
+  oslo-canteen:
+    address: 100.64.0.7
+    lanAddress: 10.1.0.7
+    port: 2222
+    user: root
+    site: oslo
+    restartCommand: [systemctl, restart, cage.service]
+  baard-lobby:
+`),
+      FLAKE_HOSTS,
+    );
+    if (!r.ok) throw new Error(formatConfigError(r.error));
+    expect(r.value).toEqual([
+      {
+        name: 'baard-entrance',
+        address: 'entrance.tail.ts.net',
+        lanAddress: 'entrance.tail.ts.net',
+        port: 22,
+        user: 'deploy',
+        site: 'baard',
+        tags: ['screen', 'lobby', 'door'],
+        restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+      },
+      {
+        name: 'baard-lobby',
+        address: 'baard-lobby',
+        lanAddress: 'baard-lobby',
+        port: 22,
+        user: 'deploy',
+        site: 'baard',
+        tags: ['screen', 'lobby'],
+        restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+      },
+      {
+        name: 'oslo-canteen',
+        address: '100.64.0.7',
+        lanAddress: '10.1.0.7',
+        port: 2222,
+        user: 'root',
+        site: 'oslo',
+        tags: ['screen', 'lobby'],
+        restartCommand: ['systemctl', 'restart', 'cage.service'],
+      },
+    ]);
+  });
+
+  it('refuses an override for a host the flake lacks, listing the ones it has', () => {
+    const r = resolveHosts(
+      config('hosts:\n  baard-entrence: {port: 22}\n  baard-lobby: {}\n'),
+      FLAKE_HOSTS,
+      '/etc/signage.yml',
+    );
+    expect(r.ok ? '' : formatConfigError(r.error)).toBe(
+      '/etc/signage.yml: hosts.baard-entrence: the flake has no nixosConfigurations.baard-entrence; its hosts are: baard-entrance, baard-lobby, oslo-canteen',
+    );
+  });
+
+  it('refuses a flake without hosts, and a flake host whose name cannot be typed safely', () => {
+    const empty = resolveHosts(config(''), [], 'signage.yml');
+    expect(empty.ok ? '' : formatConfigError(empty.error)).toBe(
+      'signage.yml: flake: ./fleet defines no nixosConfigurations, so there are no hosts to manage',
+    );
+    const odd = resolveHosts(config(''), ['baard-lobby', 'Build VM'], 'signage.yml');
+    expect(odd.ok ? [] : odd.error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'flake: nixosConfigurations."Build VM" is not a usable host name (lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters); rename it in the flake',
+    ]);
+  });
+});

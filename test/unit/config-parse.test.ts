@@ -1,0 +1,496 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../src/adapters/config/parse.ts';
+import { type ConfigProblem, formatConfigError, problemText } from '../../src/adapters/config/problems.ts';
+import type { Config } from '../../src/adapters/config/schema.ts';
+
+const MINIMAL = `flake: ./fleet
+stateDir: /var/lib/signage
+builder:
+  signingKeyFile: /etc/signage/cache-key.sec
+ssh:
+  knownHostsFile: /etc/signage/known_hosts
+  identityFile: /etc/signage/id_ed25519
+`;
+
+const FULL = `# The office's screens.
+flake: github:office/signage-fleet
+stateDir: /var/lib/signage
+builder:
+  signingKeyFile: /etc/signage/cache-key.sec
+ssh:
+  knownHostsFile: /etc/signage/known_hosts
+  agentSocket: /run/signage/agent.sock
+  connectTimeoutSeconds: 5
+  commandTimeoutSeconds: 1200
+defaults:
+  user: deploy
+  port: 2222
+  site: baard
+  tags: [screen]
+  restartCommand: [systemctl, restart, cage-tty1.service]
+hosts:
+  baard-entrance:
+    address: entrance.tail1234.ts.net
+    lanAddress: 192.168.10.21
+    tags: [lobby]
+  baard-canteen:
+    port: 22
+    user: root
+    site: baard-2
+    restartCommand: [systemctl, restart, display-manager.service]
+  baard-lobby:
+limits:
+  parallelHosts: 8
+  parallelPeerCopies: 2
+  approvalTimeoutMinutes: 45
+slack:
+  mode: http
+  port: 8080
+  channel: C0SCREENS
+  approvers:
+    users: [U0ALICE, W0BOB]
+    usergroup: S0OPS
+  deployers: [U0CAROL]
+  viewers: [U0DAVE]
+  channels: [C0SCREENS, G0PRIVATE]
+schedule:
+  status: "0 8 * * 1-5"
+  expireApprovals: "*/2 * * * *"
+  timezone: Europe/Oslo
+`;
+
+function ok(text: string, env = {}): Config {
+  const r = parseConfig(text, 'signage.yml', env);
+  if (!r.ok) throw new Error(formatConfigError(r.error));
+  return r.value;
+}
+
+function problems(text: string, env = {}): ConfigProblem[] {
+  const r = parseConfig(text, 'signage.yml', env);
+  if (r.ok) throw new Error('expected the configuration to be refused');
+  expect(r.error.file).toBe('signage.yml');
+  return [...r.error.problems];
+}
+
+/** `line: path: message`, the way a user reads them. */
+function lines(text: string, env = {}): string[] {
+  return problems(text, env).map((p) => `${p.line ?? '-'}: ${problemText(p)}`);
+}
+
+describe('a valid configuration', () => {
+  it('fills every default around the required fields', () => {
+    expect(ok(MINIMAL)).toEqual({
+      flake: './fleet',
+      stateDir: '/var/lib/signage',
+      builder: { signingKeyFile: '/etc/signage/cache-key.sec' },
+      ssh: {
+        knownHostsFile: '/etc/signage/known_hosts',
+        identityFile: '/etc/signage/id_ed25519',
+        connectTimeoutSeconds: 10,
+        commandTimeoutSeconds: 900,
+      },
+      defaults: {
+        user: 'root',
+        port: 22,
+        site: 'office',
+        tags: [],
+        restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+      },
+      hosts: {},
+      limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
+      schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
+    } satisfies Config);
+  });
+
+  it('reads every field', () => {
+    expect(ok(FULL)).toEqual({
+      flake: 'github:office/signage-fleet',
+      stateDir: '/var/lib/signage',
+      builder: { signingKeyFile: '/etc/signage/cache-key.sec' },
+      ssh: {
+        knownHostsFile: '/etc/signage/known_hosts',
+        agentSocket: '/run/signage/agent.sock',
+        connectTimeoutSeconds: 5,
+        commandTimeoutSeconds: 1200,
+      },
+      defaults: {
+        user: 'deploy',
+        port: 2222,
+        site: 'baard',
+        tags: ['screen'],
+        restartCommand: ['systemctl', 'restart', 'cage-tty1.service'],
+      },
+      hosts: {
+        'baard-entrance': {
+          address: 'entrance.tail1234.ts.net',
+          lanAddress: '192.168.10.21',
+          tags: ['lobby'],
+        },
+        'baard-canteen': {
+          port: 22,
+          user: 'root',
+          site: 'baard-2',
+          restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+        },
+        'baard-lobby': {},
+      },
+      limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
+      slack: {
+        mode: 'http',
+        port: 8080,
+        channel: 'C0SCREENS',
+        approvers: { users: ['U0ALICE', 'W0BOB'], usergroup: 'S0OPS' },
+        deployers: ['U0CAROL'],
+        viewers: ['U0DAVE'],
+        channels: ['C0SCREENS', 'G0PRIVATE'],
+      },
+      schedule: { status: '0 8 * * 1-5', expireApprovals: '*/2 * * * *', timezone: 'Europe/Oslo' },
+    } satisfies Config);
+  });
+
+  it('reads the same configuration written as JSON', () => {
+    const yaml = ok(FULL);
+    const json = JSON.stringify(JSON.parse(JSON.stringify(yaml)), null, '\t');
+    expect(ok(json)).toEqual(yaml);
+  });
+
+  it('defaults the Slack section, and lets schedule.status be off without a channel', () => {
+    const config = ok(`${MINIMAL}slack:\n  approvers: {usergroup: S0OPS}\nschedule:\n  status: false\n`);
+    expect(config.slack).toEqual({
+      mode: 'socket',
+      port: 3000,
+      approvers: { users: [], usergroup: 'S0OPS' },
+      deployers: [],
+      viewers: 'everyone',
+      channels: [],
+    });
+    expect(config.schedule.status).toBe(false);
+  });
+});
+
+describe('a bad configuration', () => {
+  it.each([
+    [
+      'a port that is not a number',
+      `${MINIMAL}hosts:\n  baard-entrance:\n    port: "x"\n`,
+      ['10: hosts.baard-entrance.port: expected an integer from 1 to 65535, got "x"'],
+    ],
+    [
+      'a port out of range',
+      `${MINIMAL}defaults:\n  port: 70000\n`,
+      ['9: defaults.port: expected an integer from 1 to 65535, got 70000'],
+    ],
+    [
+      'a misspelt field',
+      `${MINIMAL}hosts:\n  baard-entrance:\n    adress: x\n`,
+      [
+        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+      ],
+    ],
+    [
+      'an unknown top-level field',
+      `${MINIMAL}verbose: true\n`,
+      [
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, slack, schedule)',
+      ],
+    ],
+    [
+      'a host name with capitals',
+      `${MINIMAL}hosts:\n  Baard_Entrance: {}\n`,
+      [
+        '9: hosts.Baard_Entrance: expected a host name: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters, got "Baard_Entrance"',
+      ],
+    ],
+    [
+      'a tag that is not a name',
+      `${MINIMAL}defaults:\n  tags: [lobby, "Front Desk"]\n`,
+      [
+        '9: defaults.tags[1]: expected a tag name: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters, got "Front Desk"',
+      ],
+    ],
+    [
+      'a site starting with a dash',
+      `${MINIMAL}defaults:\n  site: -hq\n`,
+      [
+        '9: defaults.site: expected a site name: lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters, got "-hq"',
+      ],
+    ],
+    [
+      'an address that ssh would read as an option',
+      `${MINIMAL}hosts:\n  lobby:\n    address: -oProxyCommand=x\n`,
+      [
+        '10: hosts.lobby.address: expected a host name or IP address (no spaces or "@", not starting with "-"), got "-oProxyCommand=x"',
+      ],
+    ],
+    [
+      'an address with a space',
+      `${MINIMAL}hosts:\n  lobby:\n    lanAddress: "10.0.0.1 x"\n`,
+      [
+        '10: hosts.lobby.lanAddress: expected a host name or IP address (no spaces or "@", not starting with "-"), got "10.0.0.1 x"',
+      ],
+    ],
+    [
+      'an empty restart command',
+      `${MINIMAL}defaults:\n  restartCommand: []\n`,
+      [
+        '9: defaults.restartCommand: expected a non-empty list of non-empty strings, e.g. [systemctl, restart, display-manager.service], got the list []',
+      ],
+    ],
+    [
+      'a restart command as one shell string',
+      `${MINIMAL}defaults:\n  restartCommand: systemctl restart display-manager\n`,
+      [
+        '9: defaults.restartCommand: expected a non-empty list of non-empty strings, e.g. [systemctl, restart, display-manager.service], got "systemctl restart display-manager"',
+      ],
+    ],
+    [
+      'a restart command with a number in it',
+      `${MINIMAL}hosts:\n  lobby:\n    restartCommand: [sleep, 5]\n`,
+      [
+        '10: hosts.lobby.restartCommand: expected a non-empty list of non-empty strings, e.g. [systemctl, restart, display-manager.service], got the list ["sleep",5]',
+      ],
+    ],
+    [
+      'a file path with a space',
+      MINIMAL.replace('/etc/signage/known_hosts', '"/etc/signage/known hosts"'),
+      [
+        '6: ssh.knownHostsFile: expected a file path without spaces (relative to this file, or absolute; ~ is not expanded), got "/etc/signage/known hosts"',
+      ],
+    ],
+    [
+      'a file path under ~',
+      MINIMAL.replace('/etc/signage/id_ed25519', '~/.ssh/id_ed25519'),
+      [
+        '7: ssh.identityFile: expected a file path without spaces (relative to this file, or absolute; ~ is not expanded), got "~/.ssh/id_ed25519"',
+      ],
+    ],
+    [
+      'a flake with an attribute',
+      MINIMAL.replace('./fleet', '"./fleet#nixosConfigurations"'),
+      [
+        '1: flake: expected a flake reference without "#" or spaces, e.g. "github:office/signage-fleet" or "./fleet", got "./fleet#nixosConfigurations"',
+      ],
+    ],
+    [
+      'both an identity file and an agent',
+      `${MINIMAL}  agentSocket: /run/agent\n`,
+      ['5: ssh: set identityFile or agentSocket, not both'],
+    ],
+    [
+      'neither an identity file nor an agent',
+      MINIMAL.replace('  identityFile: /etc/signage/id_ed25519\n', ''),
+      [
+        '5: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+      ],
+    ],
+    [
+      'a timeout of zero',
+      `${MINIMAL}  connectTimeoutSeconds: 0\n`,
+      ['8: ssh.connectTimeoutSeconds: expected an integer from 1 to 600, got 0'],
+    ],
+    [
+      'a fractional limit',
+      `${MINIMAL}limits:\n  parallelHosts: 2.5\n`,
+      ['9: limits.parallelHosts: expected an integer from 1 to 64, got 2.5'],
+    ],
+    [
+      'a Slack section without approvers',
+      `${MINIMAL}slack:\n  channel: C0SCREENS\n`,
+      [
+        '8: slack.approvers: name at least one approver: users (Slack user IDs) or a usergroup, who may approve display restarts',
+      ],
+    ],
+    [
+      'a Slack section without a channel for the fleet report',
+      `${MINIMAL}slack:\n  approvers: {users: [U0ALICE]}\n`,
+      [
+        '8: slack.channel: required while schedule.status is on: the fleet report is posted there (or set schedule.status: false)',
+      ],
+    ],
+    [
+      'a user name where a Slack ID belongs',
+      `${MINIMAL}slack:\n  channel: C0SCREENS\n  approvers:\n    users: ["@alice"]\n`,
+      [
+        '11: slack.approvers.users[0]: expected a Slack user ID like U0123ABCD (profile → ⋯ → Copy member ID), got "@alice"',
+      ],
+    ],
+    [
+      'a channel name where a channel ID belongs',
+      `${MINIMAL}slack:\n  channel: "#screens"\n  approvers: {users: [U0ALICE]}\n`,
+      [
+        '9: slack.channel: expected a Slack channel ID like C0123ABCD (channel details → About, at the bottom), got "#screens"',
+      ],
+    ],
+    [
+      'viewers that are neither everyone nor a list',
+      `${MINIMAL}slack:\n  channel: C0SCREENS\n  approvers: {users: [U0ALICE]}\n  viewers: all\n`,
+      ['11: slack.viewers: expected "everyone" or a list of Slack user IDs, got "all"'],
+    ],
+    [
+      'an unknown Slack mode',
+      `${MINIMAL}slack:\n  mode: websocket\n  channel: C0SCREENS\n  approvers: {users: [U0ALICE]}\n`,
+      ['9: slack.mode: expected "socket" or "http", got "websocket"'],
+    ],
+    [
+      'a cron expression with four fields',
+      `${MINIMAL}schedule:\n  status: "*/15 * * *"\n`,
+      [
+        '9: schedule.status: expected a cron expression like "*/15 * * * *" or false, got "*/15 * * *" (expected 5 or 6 fields but got 4)',
+      ],
+    ],
+    [
+      'a cron expression out of range',
+      `${MINIMAL}schedule:\n  expireApprovals: "61 * * * *"\n`,
+      [
+        '9: schedule.expireApprovals: expected a cron expression like "*/15 * * * *", got "61 * * * *" (its minute field "61" is not valid)',
+      ],
+    ],
+    [
+      'schedule.status: true',
+      `${MINIMAL}schedule:\n  status: true\n`,
+      ['9: schedule.status: expected a cron expression like "*/15 * * * *" or false, got true'],
+    ],
+    [
+      'an unknown time zone',
+      `${MINIMAL}schedule:\n  timezone: Europe/Atlantis\n`,
+      ['9: schedule.timezone: expected an IANA time zone like "Europe/Oslo", got "Europe/Atlantis"'],
+    ],
+    [
+      'a section that is a list',
+      `${MINIMAL}limits: [4]\n`,
+      ['8: limits: expected a mapping, got the list [4]'],
+    ],
+    [
+      'tags that are not a list',
+      `${MINIMAL}defaults:\n  tags: lobby\n`,
+      ['9: defaults.tags: expected a list, got "lobby"'],
+    ],
+    [
+      'a token pasted in the wrong place',
+      `${MINIMAL}defaults:\n  port: xoxb-1234-5678-abcdefghijkl\n`,
+      ['9: defaults.port: expected an integer from 1 to 65535, got a token-shaped value (not shown)'],
+    ],
+  ])('%s', (_what, text, expected) => {
+    expect(lines(text)).toEqual(expected);
+  });
+
+  it('names every missing required field at once', () => {
+    expect(lines('schedule: {status: false}\n')).toEqual([
+      '-: flake: required: the flake that defines nixosConfigurations for the screens, e.g. "./fleet"',
+      '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
+      '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
+      "-: ssh.knownHostsFile: required: a known_hosts file with every host's key (host keys are always checked)",
+      '-: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+    ]);
+  });
+
+  it('reports every problem in the file at once, in line order', () => {
+    const text = `flake: ./fleet
+stateDir: /var/lib/signage
+builder: {}
+ssh:
+  knownHostsFile: /etc/known_hosts
+  identityFile: id
+hosts:
+  lobby:
+    port: 0
+    colour: blue
+limits:
+  parallelHosts: many
+`;
+    expect(lines(text)).toEqual([
+      '3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
+      '9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
+      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+      '12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
+    ]);
+    const r = parseConfig(text, '/etc/signage/signage.yml');
+    expect(r.ok ? '' : formatConfigError(r.error)).toBe(
+      [
+        '/etc/signage/signage.yml: 4 problems in the configuration:',
+        '  /etc/signage/signage.yml:3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
+        '  /etc/signage/signage.yml:9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
+        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+        '  /etc/signage/signage.yml:12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
+      ].join('\n'),
+    );
+  });
+
+  it('gives the line of a YAML syntax error', () => {
+    const r = parseConfig(`${MINIMAL}hosts:\n  lobby: {port: 22\n  canteen: {}\n`, 'signage.yml');
+    expect(r.ok).toBe(false);
+    const first = r.ok ? undefined : r.error.problems[0];
+    expect(first?.path).toBe('');
+    expect(first?.line).toBe(10);
+    expect(first?.message).toMatch(/^not valid YAML: /);
+    expect(r.ok ? '' : formatConfigError(r.error)).toMatch(/^signage\.yml:10: not valid YAML: /);
+  });
+
+  it('refuses a field given twice', () => {
+    expect(lines(`${MINIMAL}stateDir: /srv/signage\n`)).toEqual([
+      '8: not valid YAML: Map keys must be unique',
+    ]);
+  });
+
+  it('refuses an empty file and one that is not a mapping', () => {
+    expect(lines('# nothing yet\n')).toEqual([
+      '-: the file is empty; it needs at least flake, stateDir, builder and ssh (docs/configuration.md)',
+    ]);
+    expect(lines('- flake\n- stateDir\n')).toEqual([
+      '1: expected a mapping of settings (flake: …, stateDir: …), got the list ["flake","stateDir"]',
+    ]);
+  });
+});
+
+describe('the environment', () => {
+  const BARE = `flake: ./fleet
+ssh:
+  knownHostsFile: /etc/signage/known_hosts
+`;
+  const env = {
+    STATE_DIRECTORY: '/var/lib/signage:/var/lib/other',
+    SIGNAGE_SIGNING_KEY_FILE: '/run/credentials/signage/key',
+    SSH_AUTH_SOCK: '/run/user/0/agent.sock',
+  };
+
+  it('fills what the file leaves out', () => {
+    const config = ok(BARE, env);
+    expect(config.stateDir).toBe('/var/lib/signage');
+    expect(config.builder.signingKeyFile).toBe('/run/credentials/signage/key');
+    expect(config.ssh.agentSocket).toBe('/run/user/0/agent.sock');
+    expect(config.ssh.identityFile).toBeUndefined();
+  });
+
+  it('never overrides the file', () => {
+    const config = ok(MINIMAL, env);
+    expect(config.stateDir).toBe('/var/lib/signage');
+    expect(config.builder.signingKeyFile).toBe('/etc/signage/cache-key.sec');
+    // The file chose a key file: the shell's agent does not replace it.
+    expect(config.ssh).toMatchObject({ identityFile: '/etc/signage/id_ed25519' });
+    expect(config.ssh.agentSocket).toBeUndefined();
+  });
+
+  it('says which variable a bad value came from', () => {
+    expect(
+      lines(BARE, { ...env, STATE_DIRECTORY: 'relative/state', SSH_AUTH_SOCK: '/tmp/agent dir/sock' }),
+    ).toEqual([
+      '-: stateDir: $STATE_DIRECTORY must be an absolute path, got "relative/state"',
+      '-: ssh.agentSocket: expected a file path without spaces (relative to this file, or absolute; ~ is not expanded), got "/tmp/agent dir/sock" (from $SSH_AUTH_SOCK)',
+    ]);
+  });
+
+  it('ignores empty variables', () => {
+    expect(lines(BARE, { STATE_DIRECTORY: '', SSH_AUTH_SOCK: '' })).toEqual([
+      '2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+      '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
+      '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
+    ]);
+  });
+
+  it('keeps the configuration free of anything else from the environment', () => {
+    const config = ok(MINIMAL, { SLACK_BOT_TOKEN: 'xoxb-1-2-secret', ...env });
+    expect(JSON.stringify(config)).not.toContain('xoxb-');
+    expect(stringify(config)).not.toContain('secret');
+  });
+});

@@ -1,0 +1,103 @@
+// Writes every value of the state's union types. The records below must name every member of each type
+// (the type checker insists), and the database's CHECK constraints must accept each one: a value added to
+// a type fails here until a migration teaches the schema about it.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/core/events.ts';
+import type { ApprovalStatus, Decision, RunStatus, StageStatus } from '../../src/core/ports/state.ts';
+import type { StageName, StageOutcome } from '../../src/core/types.ts';
+import { openOrThrow, tempDirs } from '../fixtures/state/temp.ts';
+
+const dirs = tempDirs();
+afterAll(() => dirs.cleanup());
+
+const STAGE_NAMES = {
+  build: true,
+  plan: true,
+  copy: true,
+  switch: true,
+  approve: true,
+  restart: true,
+  rollback: true,
+} as const satisfies Record<StageName, true>;
+const STAGE_OUTCOMES = { ok: true, noop: true, failed: true, skipped: true } as const satisfies Record<
+  StageOutcome,
+  true
+>;
+const RUN_ENDS = {
+  ok: true,
+  failed: true,
+  'awaiting-approval': true,
+  interrupted: true,
+} as const satisfies Record<Exclude<RunStatus, 'running'>, true>;
+const DECISIONS = { approved: true, denied: true } as const satisfies Record<Decision, true>;
+const ACTORS: Record<Actor['kind'], Actor> = {
+  slack: { kind: 'slack', userId: 'U0A', channelId: 'C0B' },
+  cli: { kind: 'cli', user: 'root' },
+  schedule: { kind: 'schedule', job: 'status' },
+};
+
+const keys = <T extends string>(record: Record<T, true>) => Object.keys(record) as T[];
+const now = new Date('2025-03-01T09:00:00Z');
+
+describe('every value of the state types is stored and read back', () => {
+  it('stage names with every outcome, and running stages', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });
+    const want: [StageName, StageStatus][] = [];
+    for (const stage of keys(STAGE_NAMES)) {
+      for (const outcome of keys(STAGE_OUTCOMES)) {
+        store.recordStage({ runId: run.id, host: 'lobby', stage, outcome, startedAt: now, durationMs: 1 });
+        want.push([stage, outcome]);
+      }
+      store.startStage({ runId: run.id, host: 'lobby', stage, now });
+      want.push([stage, 'running']);
+    }
+    expect(store.stagesOf(run.id).map((s) => [s.stage, s.status])).toEqual(want);
+    close();
+  });
+
+  it('run statuses, and every kind of actor', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const statuses: RunStatus[] = [];
+    for (const status of keys(RUN_ENDS)) {
+      for (const actor of Object.values(ACTORS)) {
+        const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor, now });
+        expect(store.getRun(run.id)?.status).toBe('running');
+        expect(store.finishRun(run.id, { status, now })?.status).toBe(status);
+        expect(store.getRun(run.id)?.actor).toEqual(actor);
+        statuses.push(status);
+      }
+    }
+    expect(
+      store
+        .recentRuns({ limit: 100 })
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(statuses.sort());
+    close();
+  });
+
+  it('approval statuses and decisions', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });
+    const seen = new Set<ApprovalStatus>();
+    const ask = () =>
+      store.createApproval({
+        runId: run.id,
+        host: 'lobby',
+        action: 'restart',
+        question: 'Restart?',
+        requestedBy: ACTORS.cli,
+        now,
+        expiresAt: new Date(now.getTime() + 1000),
+      });
+    seen.add(ask().status);
+    for (const decision of keys(DECISIONS)) {
+      const result = store.decideApproval(ask().id, decision, ACTORS.slack, now);
+      if (result.kind === 'decided') seen.add(result.approval.status);
+    }
+    for (const expired of store.expireDue(new Date(now.getTime() + 1000))) seen.add(expired.status);
+    expect([...seen].sort()).toEqual(['approved', 'denied', 'expired', 'pending'] satisfies ApprovalStatus[]);
+    close();
+  });
+});
