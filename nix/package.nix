@@ -58,6 +58,11 @@ buildNpmPackage {
 
     # npm's record of the install names every tarball's store path; keeping it would keep them all alive.
     rm -f node_modules/.package-lock.json
+    # So do the rewritten package.json and package-lock.json the npm hook installs with. Some versions of
+    # importNpmLock's hook put the originals back only after this phase (and only under lib/node_modules).
+    for manifest in package.json package-lock.json; do
+      if [ -f ".$manifest.orig" ]; then mv ".$manifest.orig" "$manifest"; fi
+    done
 
     mkdir -p "$out/${app}"
     for part in ${lib.escapeShellArgs sources.runtime} node_modules; do
