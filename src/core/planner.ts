@@ -18,6 +18,12 @@ export interface PlanInput {
   readonly holdings: ReadonlyMap<string, ReadonlySet<StorePath>>;
   /** Hosts the target may copy from (reachable, same LAN). */
   readonly peers: readonly string[];
+  /**
+   * Once this many peers have steps in a wave, further roots go to those peers when one of them holds the
+   * root: each step is one `nix copy` session (an SSH login and a Nix start on both ends), so spreading a wave
+   * over dozens of peers costs more than it saves. Unset: no limit.
+   */
+  readonly maxPeersPerWave?: number;
 }
 
 export interface PlanStep {
@@ -85,7 +91,7 @@ export function plan(input: PlanInput): Plan {
   for (const h of held) for (let i = 0; i < n; i++) if (h[i] && !present[i]) peerHeld[i] = 1;
 
   const steps: PlanStep[] = [];
-  const lastWave = placePeerSteps(graph, state, held, peers, peerHeld, steps);
+  const lastWave = placePeerSteps(graph, state, held, peers, peerHeld, steps, input.maxPeersPerWave);
 
   const rest = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (state[i] === -1) rest[i] = 1;
@@ -156,6 +162,10 @@ function checkInput(input: PlanInput): string[] {
     else if (!input.holdings.has(peer)) problems.push(`no holdings for peer ${peer}: leave it out or ask it`);
     seen.add(peer);
   }
+  const cap = input.maxPeersPerWave;
+  if (cap !== undefined && !(Number.isInteger(cap) && cap >= 1)) {
+    problems.push(`maxPeersPerWave must be a whole number of at least 1, not ${cap}`);
+  }
   if (problems.length > 0) {
     throw new PlanInputError(`cannot plan for ${input.target}: ${problems.join('; ')}`, problems);
   }
@@ -204,6 +214,7 @@ function placePeerSteps(
   peers: readonly string[],
   peerHeld: Uint8Array,
   steps: PlanStep[],
+  maxPeers: number | undefined,
 ): number {
   const n = graph.paths.length;
   const { refStart, refTargets, sizes } = graph;
@@ -263,6 +274,15 @@ function placePeerSteps(
       if (touched.length === 0) {
         for (let p = 0; p < peers.length; p++) {
           if (held[p]![t] && (chosen === -1 || load[p]! < load[chosen]!)) chosen = p;
+        }
+        // Past the cap, reuse a peer already in this wave when one holds t.
+        const inUse = roots.filter((r) => r.length > 0).length;
+        if (maxPeers !== undefined && inUse >= maxPeers && chosen !== -1 && roots[chosen]!.length === 0) {
+          let reuse = -1;
+          for (let p = 0; p < peers.length; p++) {
+            if (roots[p]!.length > 0 && held[p]![t] && (reuse === -1 || load[p]! < load[reuse]!)) reuse = p;
+          }
+          if (reuse !== -1) chosen = reuse;
         }
       } else if (touched.length === 1 && held[touched[0]!]![t]) {
         chosen = touched[0]!;

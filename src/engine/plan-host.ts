@@ -18,6 +18,7 @@ export function planHost(deps: EngineDeps, scope: RunScope, host: HostSpec, buil
       closure: built.closure,
       holdings: held,
       peers: peers.filter((peer) => !unreachable.has(peer.name)).map((peer) => peer.name),
+      maxPeersPerWave: deps.limits.parallelPeerCopies,
     });
     scope.emit({ type: 'plan.ready', runId: scope.runId, host: host.name, summary: summary(p) });
     const t = p.totals;

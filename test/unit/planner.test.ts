@@ -211,6 +211,28 @@ describe('plan: worked examples', () => {
     ]);
   });
 
+  it('keeps a wave to a few peers when asked, each bringing more roots in one session', () => {
+    const { infos } = closureOf({
+      video: [100, []],
+      fonts: [90, []],
+      kernel: [80, []],
+      firmware: [70, []],
+      top: [1, ['video', 'fonts', 'kernel', 'firmware']],
+    });
+    const shared = infos.slice(0, 4).map((i) => i.path);
+    const holdings = { target: [], 'pi-a': shared, 'pi-b': shared, 'pi-c': shared, 'pi-d': shared };
+    const spread = plan(input(infos, holdings));
+    expect(new Set(spread.steps.filter((s) => s.wave === 1).map((s) => s.source))).toHaveProperty('size', 4);
+    const capped = plan({ ...input(infos, holdings), maxPeersPerWave: 2 });
+    expect(stepsOf(capped).map((s) => ({ ...s, roots: s.roots.sort() }))).toEqual([
+      { wave: 1, from: 'pi-a', roots: ['firmware', 'video'], paths: ['firmware', 'video'] },
+      { wave: 1, from: 'pi-b', roots: ['fonts', 'kernel'], paths: ['fonts', 'kernel'] },
+      { wave: 2, from: 'builder', roots: ['top'], paths: ['top'] },
+    ]);
+    expect(capped.totals).toEqual(spread.totals);
+    expect(() => plan({ ...input(infos, holdings), maxPeersPerWave: 0 })).toThrow('maxPeersPerWave');
+  });
+
   it('waits a wave rather than let two parallel copies bring the same library', () => {
     // Two members of a family share a base library the target lacks; each peer holds one member.
     const { infos, p } = closureOf({
@@ -319,6 +341,27 @@ describe('plan: properties', () => {
         expect(planViolations(inp, plan(inp))).toEqual([]);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('keeps every rule with a cap on the peers of a wave, and keeps to the cap when the peers hold alike', () => {
+    fc.assert(
+      fc.property(anyInput, fc.integer({ min: 1, max: 3 }), (inp, cap) => {
+        const capped = { ...inp, maxPeersPerWave: cap };
+        expect(planViolations(capped, plan(capped))).toEqual([]);
+        // When every peer holds the same, a root never needs a peer beyond the cap.
+        const [first] = inp.peers;
+        if (first === undefined) return;
+        const same = new Map(inp.holdings);
+        for (const peer of inp.peers) same.set(peer, inp.holdings.get(first)!);
+        const alike = plan({ ...capped, holdings: same });
+        expect(planViolations({ ...capped, holdings: same }, alike)).toEqual([]);
+        for (const wave of new Set(alike.steps.map((st) => st.wave))) {
+          const inWave = alike.steps.filter((st) => st.wave === wave && st.source.kind === 'peer');
+          expect(inWave.length).toBeLessThanOrEqual(cap);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
