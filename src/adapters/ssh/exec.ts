@@ -1,0 +1,326 @@
+// Runs one command on a host over a pooled connection: argv quoted word for word, stdin written then closed,
+// output handed on line by line and kept bounded, a non-zero exit returned as data. A command that times out
+// or is cancelled is ended on the host, with everything it started: its process group (reported by the
+// wrapper) is sent TERM, then KILL two seconds later, over a second channel.
+import type { ClientChannel } from 'ssh2';
+import type { ExecOptions, ExecResult, HostFailure } from '../../core/ports/hosts.ts';
+import type { HostSpec } from '../../core/types.ts';
+import { seconds } from './connect.ts';
+import { about, HostError, invalidRequest, showCommand } from './errors.ts';
+import { OutputStream } from './output.ts';
+import { Aborted, type ConnectionPool, type Lease } from './pool.ts';
+import { QuoteError } from './quote.ts';
+import type { SshSettings } from './settings.ts';
+import { killCommand, PgidFilter, wrappedCommand } from './wrapper.ts';
+
+/** Between TERM and KILL, and the longest wait for each step of stopping a command. */
+const GRACE_MS = 2000;
+
+export interface ExecTarget {
+  readonly host: HostSpec;
+  readonly forward: boolean;
+  readonly pool: ConnectionPool;
+  readonly settings: SshSettings;
+}
+
+export async function execOn(
+  target: ExecTarget,
+  argv: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const { host } = target;
+  const command = buildCommand(host, argv, opts);
+  const shown = showCommand(argv);
+  const timeoutMs = opts.timeoutMs ?? target.settings.commandTimeoutMs;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw invalidRequest(host, `timeoutMs must be 0 (none) or more, not ${timeoutMs}`, 'fix the caller');
+  }
+  let lease: Lease;
+  try {
+    lease = await target.pool.acquire(host, target.forward, opts.signal);
+  } catch (e) {
+    if (e instanceof Aborted)
+      throw commandFailure(host, 'CommandAborted', shown, null, null, `was ${e.message}`);
+    throw e;
+  }
+  try {
+    return await runOnChannel(target, lease, command, shown, timeoutMs, opts);
+  } finally {
+    lease.release();
+  }
+}
+
+function buildCommand(host: HostSpec, argv: readonly string[], opts: ExecOptions): string {
+  if (!Array.isArray(argv) || argv.some((w) => typeof w !== 'string')) {
+    throw invalidRequest(host, 'a command must be an array of strings', 'fix the caller');
+  }
+  if (opts.stdin !== undefined && typeof opts.stdin !== 'string' && !(opts.stdin instanceof Uint8Array)) {
+    throw invalidRequest(host, 'stdin must be a string or bytes', 'fix the caller');
+  }
+  try {
+    return wrappedCommand(argv, opts.env ?? {});
+  } catch (e) {
+    if (e instanceof QuoteError) throw invalidRequest(host, e.message, 'fix the command or its environment');
+    throw e;
+  }
+}
+
+function runOnChannel(
+  target: ExecTarget,
+  lease: Lease,
+  command: string,
+  shown: string,
+  timeoutMs: number,
+  opts: ExecOptions,
+): Promise<ExecResult> {
+  const { host, settings } = target;
+  const stdout = new OutputStream(settings.keepOutputBytes, opts.onStdout);
+  const stderr = new OutputStream(settings.keepOutputBytes, opts.onStderr);
+  let notePgid: (pgid: number | null) => void = () => {};
+  const pgidKnown = new Promise<number | null>((resolve) => {
+    notePgid = resolve;
+  });
+  const filter = new PgidFilter((pgid) => notePgid(pgid));
+  let noteChannel: (ch: ClientChannel | null) => void = () => {};
+  const channelOpen = new Promise<ClientChannel | null>((resolve) => {
+    noteChannel = resolve;
+  });
+  let noteClosed: () => void = () => {};
+  const closedP = new Promise<void>((resolve) => {
+    noteClosed = resolve;
+  });
+  let closed = false;
+  let exit: { code: number | null; signal: string | null } | null = null;
+  let stopping: 'timeout' | 'abort' | null = null;
+  const started = Date.now();
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | null = null;
+    const onAbort = () => void stop('abort');
+    const settle = (outcome: { result: ExecResult } | { error: HostError }) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if ('result' in outcome) resolve(outcome.result);
+      else reject(outcome.error);
+    };
+    const failure = (
+      kind: 'CommandTimeout' | 'CommandAborted' | 'RemoteCommandFailed',
+      why: string,
+      hint?: string,
+    ) =>
+      commandFailure(host, kind, shown, stdout, stderr, why, {
+        timeoutMs,
+        exitCode: exit?.code ?? null,
+        ...(hint ? { hint } : {}),
+      });
+
+    // Sent on a channel of its own, outside the session limit. sshd may refuse it while at its own MaxSessions
+    // (other commands being stopped at the same moment free theirs soon), so it is tried a few times.
+    const signalGroup = (pgid: number, sig: 'TERM' | 'KILL', attempt = 1) => {
+      if (closed) return;
+      try {
+        lease.client.exec(killCommand(pgid, sig), (err, ch) => {
+          if (err) {
+            if (attempt < 5 && lease.lostReason() === null) {
+              setTimeout(() => signalGroup(pgid, sig, attempt + 1), 200 * attempt);
+            }
+            return;
+          }
+          ch.on('data', () => {});
+          ch.stderr.on('data', () => {});
+          ch.end();
+        });
+        lease.countChannel();
+      } catch {
+        // The connection is gone: so is the session, and sshd has hung up on the command.
+      }
+    };
+    const closedWithin = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        void closedP.then(() => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+
+    const stop = async (why: 'timeout' | 'abort') => {
+      if (stopping || settled) return;
+      stopping = why;
+      const ch = await channelOpen;
+      // Whether the command is known to have ended on the host: its session closed after the signals.
+      let ended = ch === null || closed;
+      if (ch && !closed) {
+        const pgid = await Promise.race([pgidKnown, closedWithin(GRACE_MS).then(() => null)]);
+        if (pgid !== null && !closed) {
+          signalGroup(pgid, 'TERM');
+          ended = await closedWithin(GRACE_MS);
+          if (!ended) {
+            signalGroup(pgid, 'KILL');
+            ended = await closedWithin(GRACE_MS);
+          }
+        }
+        if (!closed) {
+          ch.close();
+          await closedWithin(GRACE_MS);
+        }
+      }
+      const hint = ended
+        ? 'the command and everything it started were ended on the host'
+        : `the command could not be confirmed ended on ${host.name}: look for it there (ps -ef)`;
+      settle({
+        error:
+          why === 'timeout'
+            ? failure('CommandTimeout', `timed out after ${seconds(timeoutMs)}`, hint)
+            : failure('CommandAborted', 'was cancelled', hint),
+      });
+    };
+
+    const finish = () => {
+      stdout.end();
+      const rest = filter.flush();
+      if (rest.length > 0) stderr.push(rest);
+      stderr.end();
+      closed = true;
+      notePgid(null);
+      noteClosed();
+      if (stopping) return;
+      if (exit === null) {
+        const lost = lease.lostReason();
+        settle({
+          error: lost
+            ? new HostError({
+                kind: 'ConnectionLost',
+                ...about(host),
+                message: `lost the connection to ${host.name} while running \`${shown}\`: ${lost}`,
+                hint: `check that ${host.name} is up and on the network; the command may or may not have finished there`,
+              })
+            : failure('RemoteCommandFailed', 'ended without reporting an exit status'),
+        });
+        return;
+      }
+      settle({
+        result: {
+          exitCode: exit.code,
+          signal: exit.signal,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          stdoutTruncated: stdout.truncated,
+          stderrTruncated: stderr.truncated,
+          durationMs: Date.now() - started,
+        },
+      });
+    };
+
+    if (opts.signal) {
+      if (opts.signal.aborted) {
+        noteChannel(null);
+        settle({ error: failure('CommandAborted', 'was cancelled before it started') });
+        return;
+      }
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (timeoutMs > 0) timer = setTimeout(() => void stop('timeout'), timeoutMs);
+
+    const opened = (err: Error | undefined, ch: ClientChannel) => {
+      if (err) {
+        noteChannel(null);
+        closed = true;
+        noteClosed();
+        if (stopping) return;
+        const lost = lease.lostReason();
+        settle({
+          error: lost
+            ? new HostError({
+                kind: 'ConnectionLost',
+                ...about(host),
+                message: `lost the connection to ${host.name} before \`${shown}\` started: ${lost}`,
+                hint: `check that ${host.name} is up and on the network, then retry`,
+              })
+            : failure(
+                'RemoteCommandFailed',
+                `could not be started: ${err.message}${/open failed/i.test(err.message) ? ` (is the host sshd's MaxSessions below ${settings.maxSessionsPerConnection}?)` : ''}`,
+              ),
+        });
+        return;
+      }
+      let channelDone = false;
+      let stderrDone = false;
+      const maybeFinish = () => {
+        if (channelDone && stderrDone) finish();
+      };
+      ch.on('data', (chunk: Buffer) => stdout.push(chunk));
+      ch.stderr.on('data', (chunk: Buffer) => stderr.push(filter.push(chunk)));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit = {
+          code: typeof code === 'number' ? code : null,
+          signal: typeof signal === 'string' ? signal.replace(/^SIG/, '') : null,
+        };
+      });
+      ch.on('close', () => {
+        channelDone = true;
+        maybeFinish();
+      });
+      ch.stderr.on('close', () => {
+        stderrDone = true;
+        maybeFinish();
+      });
+      ch.on('error', () => {
+        // Reported through 'close' and the connection's loss.
+      });
+      if (opts.stdin === undefined) ch.end();
+      else ch.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
+      noteChannel(ch);
+    };
+    try {
+      lease.client.exec(command, opened);
+      lease.countChannel();
+    } catch (e) {
+      opened(e instanceof Error ? e : new Error(String(e)), undefined as unknown as ClientChannel);
+    }
+  });
+}
+
+function commandFailure(
+  host: HostSpec,
+  kind: 'CommandTimeout' | 'CommandAborted' | 'RemoteCommandFailed',
+  shown: string,
+  stdout: OutputStream | null,
+  stderr: OutputStream | null,
+  why: string,
+  extra: { timeoutMs?: number; exitCode?: number | null; hint?: string } = {},
+): HostError {
+  const context = {
+    ...about(host),
+    command: shown,
+    stdoutTail: stdout?.tail() ?? '',
+    stderrTail: stderr?.tail() ?? '',
+    message: `${host.name}: \`${shown}\` ${why}`,
+  };
+  let failure: HostFailure;
+  switch (kind) {
+    case 'CommandTimeout':
+      failure = {
+        kind,
+        ...context,
+        timeoutMs: extra.timeoutMs ?? 0,
+        hint: `${extra.hint ?? 'it never started'}; give it more time if it needs it`,
+      };
+      break;
+    case 'CommandAborted':
+      failure = { kind, ...context, hint: extra.hint ?? 'it was stopped before it started on the host' };
+      break;
+    case 'RemoteCommandFailed':
+      failure = {
+        kind,
+        ...context,
+        exitCode: extra.exitCode ?? null,
+        hint: extra.hint ?? `see the output of the command (stderrTail), or run it on ${host.name} by hand`,
+      };
+      break;
+  }
+  return new HostError(failure);
+}

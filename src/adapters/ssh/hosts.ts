@@ -1,0 +1,49 @@
+// The hosts port over SSH: one pooled connection per (host, agent forwarding), strict host keys, commands
+// quoted word for word and ended on the host when they time out or are cancelled.
+import type { HostConnection, HostsPort } from '../../core/ports/hosts.ts';
+import type { HostSpec } from '../../core/types.ts';
+import { invalidRequest } from './errors.ts';
+import { type ExecTarget, execOn } from './exec.ts';
+import { ConnectionPool, type PoolStats } from './pool.ts';
+import { probe, validPaths } from './queries.ts';
+import { parseSshSettings, type SshSettingsInput } from './settings.ts';
+
+export { HostError } from './errors.ts';
+export type { SshSettings, SshSettingsInput } from './settings.ts';
+export { SshSettingsError } from './settings.ts';
+
+export type SshHosts = HostsPort & { stats(): PoolStats };
+
+/** Throws SshSettingsError for invalid settings; connects nothing until a command needs it. */
+export function createSshHosts(settings: SshSettingsInput): SshHosts {
+  const parsed = parseSshSettings(settings);
+  const pool = new ConnectionPool(parsed);
+  return {
+    connection(host: HostSpec, opts: { readonly agentForward?: boolean } = {}): HostConnection {
+      const target: ExecTarget = { host, forward: opts.agentForward === true, pool, settings: parsed };
+      const problem = specProblem(host);
+      const refuse = () =>
+        Promise.reject(invalidRequest(host, problem ?? '', 'fix the host in the configuration'));
+      return {
+        host,
+        exec: (argv, execOpts) => (problem ? refuse() : execOn(target, argv, execOpts)),
+        probe: (probeOpts) => (problem ? refuse() : probe(target, probeOpts)),
+        validPaths: (paths, pathOpts) => (problem ? refuse() : validPaths(target, paths, pathOpts)),
+      };
+    },
+    closeAll: () => pool.closeAll(),
+    stats: () => pool.stats(),
+  };
+}
+
+function specProblem(host: HostSpec): string | null {
+  if (typeof host.address !== 'string' || host.address === '' || /[\s/]/.test(host.address)) {
+    return `the address ${JSON.stringify(host.address)} is not a host name or IP address`;
+  }
+  if (!Number.isInteger(host.port) || host.port < 1 || host.port > 65535)
+    return `the port ${host.port} is not a TCP port`;
+  if (typeof host.user !== 'string' || host.user === '' || /[\s@:]/.test(host.user)) {
+    return `the user ${JSON.stringify(host.user)} is not a login name`;
+  }
+  return null;
+}

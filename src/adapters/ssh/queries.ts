@@ -1,0 +1,88 @@
+// The two questions the engine asks of a host, each answered in one round trip: what it runs and holds
+// (the probe), and which of a batch of store paths its store already has.
+import { type HostFacts, PROBE_SCRIPT, parseProbeOutput } from '../../core/host-facts.ts';
+import { parseStorePath } from '../../core/storepath.ts';
+import type { StorePath } from '../../core/types.ts';
+import { about, HostError, invalidRequest } from './errors.ts';
+import { type ExecTarget, execOn } from './exec.ts';
+
+/** The probe's output is small; a generous limit of its own keeps a wedged host from holding a deploy. */
+const PROBE_TIMEOUT_MS = 60_000;
+
+export async function probe(
+  target: ExecTarget,
+  opts: { readonly signal?: AbortSignal } = {},
+): Promise<HostFacts> {
+  const argv = ['/bin/sh', '-c', PROBE_SCRIPT];
+  const result = await execOn(target, argv, {
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, target.settings.commandTimeoutMs || PROBE_TIMEOUT_MS),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const failed = (why: string) =>
+    new HostError({
+      kind: 'RemoteCommandFailed',
+      ...about(target.host),
+      command: '(probe: current and booted system, generations, free space)',
+      stdoutTail: result.stdout.slice(-2000),
+      stderrTail: result.stderr.slice(-2000),
+      exitCode: result.exitCode,
+      message: `${target.host.name}: the probe ${why}`,
+      hint: `check that ${target.host.name} has a POSIX sh at /bin/sh and coreutils on its PATH`,
+    });
+  if (result.exitCode !== 0) throw failed(`exited ${result.exitCode ?? `on signal ${result.signal}`}`);
+  if (result.stdoutTruncated) throw failed('printed more than the adapter keeps');
+  const parsed = parseProbeOutput(result.stdout);
+  if (!parsed.ok) throw failed(`answered something unreadable: ${parsed.error}`);
+  return parsed.facts;
+}
+
+/**
+ * The subset of `paths` valid in the host's store: all of them go on stdin to one
+ * `xargs nix-store --check-validity --print-invalid`, which prints the invalid ones.
+ */
+export async function validPaths(
+  target: ExecTarget,
+  paths: Iterable<StorePath>,
+  opts: { readonly signal?: AbortSignal } = {},
+): Promise<Set<StorePath>> {
+  const given = new Set<StorePath>();
+  for (const p of paths) {
+    const parsed = parseStorePath(p);
+    if (!parsed.ok)
+      throw invalidRequest(target.host, `not a store path: ${parsed.error}`, 'pass only store paths');
+    given.add(parsed.path);
+  }
+  if (given.size === 0) return new Set();
+  const invalid = new Set<string>();
+  const unexpected: string[] = [];
+  // Read line by line rather than from the kept output, which is bounded and could drop some.
+  const argv = ['xargs', 'nix-store', '--check-validity', '--print-invalid'];
+  const result = await execOn(target, argv, {
+    stdin: `${[...given].join('\n')}\n`,
+    onStdout: (line) => {
+      if (line === '') return;
+      if (given.has(line)) invalid.add(line);
+      else if (unexpected.length < 5) unexpected.push(line);
+    },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const failed = (why: string) =>
+    new HostError({
+      kind: 'RemoteCommandFailed',
+      ...about(target.host),
+      command: `${argv.join(' ')} (${given.size} paths on stdin)`,
+      stdoutTail: result.stdout.slice(-2000),
+      stderrTail: result.stderr.slice(-2000),
+      exitCode: result.exitCode,
+      message: `${target.host.name}: nix-store --check-validity ${why}`,
+      hint: `run \`nix-store --check-validity\` on ${target.host.name} by hand to see why its store does not answer`,
+    });
+  if (result.exitCode !== 0) {
+    const tail = result.stderr.trim().split('\n').slice(-2).join(' / ');
+    throw failed(
+      `failed (exit ${result.exitCode ?? `on signal ${result.signal}`})${tail ? `: ${tail}` : ''}`,
+    );
+  }
+  if (unexpected.length > 0) throw failed(`printed paths it was not asked about: ${unexpected.join(', ')}`);
+  return new Set([...given].filter((p) => !invalid.has(p)));
+}
