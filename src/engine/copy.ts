@@ -161,16 +161,21 @@ async function copyFromPeer(
   const track = tracker(scope, target, `peer:${peer.name}`, step.paths, sizes);
   const read = deps.nix.copyLogReader();
   const inv = deps.nix.peerCopy(peer, step.roots, deps.peerKnownHosts(peer));
+  const stderr: string[] = [];
   const result = await scope.exec(target, inv.argv, {
     forward: true,
     stdin: inv.stdin,
     allowFailure: true,
     onStderrLine: (line) => {
+      if (stderr.length < 2000) stderr.push(line);
       const parsed = read(line);
       if (parsed) track.onProgress(parsed);
     },
   });
   if (result.exitCode !== 0) {
+    // Nix reports any SSH trouble as "cannot connect"; ssh's own lines in the same stderr say why.
+    const why = deps.nix.diagnoseCopyFailure(stderr, `${peer.user}@${peer.lanAddress}`);
+    if (why) throw new EngineError(why.message, why.hint);
     throw new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
   }
   return track.bytes();

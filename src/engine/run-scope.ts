@@ -139,7 +139,8 @@ export function hostAccess(deps: EngineDeps, runId: string | null, actor: Actor,
         ...entry,
         exitCode: exit ? exit.exitCode : 0,
         durationMs: deps.now().getTime() - at.getTime(),
-        error: exit && exit.exitCode !== 0 ? exit.stderr.slice(-2000) : null,
+        // Whole: the store masks secrets before it cuts the excerpt.
+        error: exit && exit.exitCode !== 0 ? exit.stderr : null,
       });
       return result;
     } catch (e) {

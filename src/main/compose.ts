@@ -83,6 +83,9 @@ export async function composeFromConfig(config: Config, configFile: string, opts
       ...(agentSocket ? { agentSocket } : { identityFile: config.ssh.identityFile }),
       connectTimeoutMs: config.ssh.connectTimeoutSeconds * 1000,
       commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
+      // A screen that lost power under a pooled connection is noticed within about 6 s, not 15.
+      keepaliveIntervalMs: 2000,
+      keepaliveCountMax: 3,
     });
     cleanups.push(() => remote.closeAll());
 

@@ -14,7 +14,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const [A, B] = ['baard-entrance', 'baard-kitchen'];
 
 function signage(args: string[]) {
-  return execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), ...args], { reject: false, stdin: 'ignore' });
+  return execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), ...args], {
+    reject: false,
+    stdin: 'ignore',
+  });
 }
 
 describe('signage without a configuration', () => {
@@ -24,13 +27,15 @@ describe('signage without a configuration', () => {
   });
   afterAll(() => {
     // Only the directory made above.
-    if (scratch?.startsWith(join(tmpdir(), 'signage-cli-'))) rmSync(scratch, { recursive: true, force: true });
+    if (scratch?.startsWith(join(tmpdir(), 'signage-cli-')))
+      rmSync(scratch, { recursive: true, force: true });
   });
 
   it('lists the verbs with --help', async () => {
     const out = await signage(['--help']);
     expect(out.exitCode).toBe(0);
-    for (const verb of ['deploy', 'status', 'plan', 'overlap', 'rollback', 'restart']) expect(out.stdout).toContain(verb);
+    for (const verb of ['deploy', 'status', 'plan', 'overlap', 'rollback', 'restart'])
+      expect(out.stdout).toContain(verb);
   });
 
   it('suggests the verb meant, and exits 2', async () => {
@@ -48,7 +53,10 @@ describe('signage without a configuration', () => {
 
   it('names every bad field of a bad configuration, and exits 2', async () => {
     const file = join(scratch, 'signage.yml');
-    writeFileSync(file, 'flake: /srv/fleet\nstateDir: /tmp/x\nlimits: { parallelHosts: 0 }\nhosts: { Bad_Name: {} }\n');
+    writeFileSync(
+      file,
+      'flake: /srv/fleet\nstateDir: /tmp/x\nlimits: { parallelHosts: 0 }\nhosts: { Bad_Name: {} }\n',
+    );
     const out = await signage(['--config', file, 'status']);
     expect(out.exitCode).toBe(2);
     expect(out.stderr).toContain('limits.parallelHosts');

@@ -119,7 +119,9 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     const rolled = await bot.engine.rollback([B], { restart: 'no' }, asker);
     expect(rolled.hosts[0]?.error).toBeUndefined();
     expect((await office.onHost(B, ['readlink', '/run/current-system'])).stdout.trim()).toBe(first);
-    expect((await office.onHost(B, ['readlink', '-f', '/nix/var/nix/profiles/system'])).stdout.trim()).toBe(first);
+    expect((await office.onHost(B, ['readlink', '-f', '/nix/var/nix/profiles/system'])).stdout.trim()).toBe(
+      first,
+    );
     const status = await bot.engine.status([B], asker);
     expect(status[0]!.sync).toBe('behind');
     await office.fleet.setRevision(1);
@@ -130,8 +132,12 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     const hold = bot.store.createRun({ verb: 'deploy', hosts: [A], actor: holder, now: new Date() });
     expect(bot.store.acquireLocks([A], hold.id, holder, new Date()).ok).toBe(true);
     try {
-      await expect(bot.engine.deploy([A], { until: 'switch', restart: 'no' }, asker)).rejects.toThrow(HostBusy);
-      await expect(bot.engine.deploy([A], { until: 'switch', restart: 'no' }, asker)).rejects.toThrow(/<@U0ALICE>/);
+      await expect(bot.engine.deploy([A], { until: 'switch', restart: 'no' }, asker)).rejects.toThrow(
+        HostBusy,
+      );
+      await expect(bot.engine.deploy([A], { until: 'switch', restart: 'no' }, asker)).rejects.toThrow(
+        /<@U0ALICE>/,
+      );
     } finally {
       bot.store.finishRun(hold.id, { status: 'ok', now: new Date() });
     }
@@ -143,5 +149,48 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     expect(commands.some((c) => c.startsWith('nix-env -p /nix/var/nix/profiles/system --set'))).toBe(true);
     expect(commands).toContain('systemctl restart display-manager.service');
     expect(log.every((e) => e.actor.kind === 'cli')).toBe(true);
+  });
+});
+
+describe.skipIf(unavailable !== null)('a host that runs systemd', () => {
+  let office: Office;
+  let bot: Awaited<ReturnType<typeof officeEngine>>;
+  const asker: Asker = { actor: { kind: 'cli', user: 'tester' }, onEvent: () => {} };
+  beforeAll(async () => {
+    office = await startOffice({ hosts: [{ name: 'baard-lobby', systemd: true }], scale: 0.05 });
+    bot = await officeEngine(office);
+  });
+  afterAll(async () => {
+    await bot?.dispose();
+    await office?.close();
+  });
+
+  it('switches through a transient unit with a fixed name, as nixos-rebuild does', async () => {
+    const result = await bot.engine.deploy(['baard-lobby'], { until: 'switch', restart: 'no' }, asker);
+    expect(result.hosts[0]?.error).toBeUndefined();
+    const log = await office.onHost('baard-lobby', ['cat', '/run/signage-office/systemd-run.log']);
+    expect(log.stdout).toContain('--unit=nixos-rebuild-switch-to-configuration');
+    expect(log.stdout).toContain(`${result.hosts[0]!.toplevel}/bin/switch-to-configuration switch`);
+  });
+
+  it('refuses to switch while another switch unit runs on the host', async () => {
+    // A manual switch in progress holds the unit name.
+    await office.onHost('baard-lobby', [
+      'mkdir',
+      '-p',
+      '/run/signage-office/units/nixos-rebuild-switch-to-configuration',
+    ]);
+    await office.fleet.setRevision(2);
+    try {
+      const result = await bot.engine.deploy(['baard-lobby'], { until: 'switch', restart: 'no' }, asker);
+      expect(result.status).toBe('failed');
+      expect(result.hosts[0]!.error).toContain('already loaded');
+    } finally {
+      await office.onHost('baard-lobby', [
+        'rmdir',
+        '/run/signage-office/units/nixos-rebuild-switch-to-configuration',
+      ]);
+      await office.fleet.setRevision(1);
+    }
   });
 });

@@ -120,7 +120,12 @@ describe.skipIf(unavailable !== null)('a peer that dies mid-copy', () => {
       expect(h.copy!.fellBack).toEqual([first]);
       expect(h.copy!.uplinkBytes).toBeGreaterThan(0);
       const sizes = await closureSizes([h.toplevel!]);
-      const held = await pair.onHost(second, ['nix-store', '--check-validity', '--print-invalid', ...sizes.keys()]);
+      const held = await pair.onHost(second, [
+        'nix-store',
+        '--check-validity',
+        '--print-invalid',
+        ...sizes.keys(),
+      ]);
       expect(held.exitCode).toBe(0);
       expect(held.stdout.trim()).toBe('');
     } finally {

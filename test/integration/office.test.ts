@@ -60,7 +60,12 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
       lines,
     );
     const a = office.host('office-a');
-    const pulled = await ssh(office, 'office-b', ['nix', 'copy', '--from', `ssh://root@${a.address}`, path], ['-A']);
+    const pulled = await ssh(
+      office,
+      'office-b',
+      ['nix', 'copy', '--from', `ssh://root@${a.address}`, path],
+      ['-A'],
+    );
     expect(pulled.stderr).not.toContain('error');
     expect(pulled.exitCode).toBe(0);
     const afterPeer = office.uplinkBytes();
@@ -80,7 +85,12 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(built.exitCode).toBe(0);
     const path = built.stdout.trim();
     const a = office.host('office-a');
-    const pulled = await ssh(office, 'office-b', ['nix', 'copy', '--from', `ssh://root@${a.address}`, path], ['-A']);
+    const pulled = await ssh(
+      office,
+      'office-b',
+      ['nix', 'copy', '--from', `ssh://root@${a.address}`, path],
+      ['-A'],
+    );
     expect(pulled.exitCode).not.toBe(0);
     expect(pulled.stderr).toContain('lacks a valid signature');
     expect((await office.onHost('office-b', ['nix-store', '--check-validity', path])).exitCode).not.toBe(0);

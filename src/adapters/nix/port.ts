@@ -3,6 +3,7 @@
 import type { BuilderPort, CopyLogReader, NixKnowledge } from '../../core/ports/builder.ts';
 import { buildToplevel } from './build.ts';
 import { closureOf, closureQueryArgv } from './closure.ts';
+import { diagnoseCopyFailure } from './copy-failure.ts';
 import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
 import { addGcRoot } from './gcroot.ts';
@@ -63,6 +64,7 @@ export function nixKnowledge(opts: { readonly protocol?: CopyProtocol } = {}): N
         return { ...(r.done ? { done: r.done } : {}), ...(r.error ? { error: r.error } : {}) };
       };
     },
+    diagnoseCopyFailure: (lines, endpoint) => diagnoseCopyFailure(lines, endpoint),
     closureQuery: (path) => closureQueryArgv(path),
     parsePathInfo: (stdout) => parsePathInfo(stdout),
   };

@@ -43,6 +43,11 @@ export interface NixKnowledge {
   readonly peerCopy: (peer: HostSpec, roots: readonly StorePath[], peerKnownHosts: string) => Invocation;
   /** A fresh reader for the stderr of one copy run with Nix's internal-json log format. */
   readonly copyLogReader: () => CopyLogReader;
+  /** Why a copy failed, from its stderr lines, in words a user can act on; null when they do not say. */
+  readonly diagnoseCopyFailure: (
+    stderrLines: readonly string[],
+    endpoint: string,
+  ) => { readonly message: string; readonly hint: string } | null;
   /** The command a host runs to describe a path's closure, and the parser of its output. */
   readonly closureQuery: (path: StorePath) => readonly string[];
   readonly parsePathInfo: (stdout: string) => readonly PathInfo[];
