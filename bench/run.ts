@@ -1,0 +1,167 @@
+// `npm run bench [-- --only deploy,planner,ssh,slack] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
+// [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10]`: the benchmarks side by side, then one summary table.
+// A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatBytes, formatDuration } from '../src/core/bytes.ts';
+import { officeUnavailable } from '../test/office/index.ts';
+import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
+import { benchPlanner } from './planner.ts';
+import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
+import { table } from './table.ts';
+
+const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
+const SECTIONS = ['deploy', 'planner', 'ssh', 'slack'] as const;
+type Section = (typeof SECTIONS)[number];
+const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh'];
+
+const flagsSchema = z.object({
+  only: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(z.enum(SECTIONS, { error: `sections are ${SECTIONS.join(', ')}` })).min(1)),
+  hosts: z.coerce.number().int().min(2).max(12),
+  scale: z.coerce.number().positive().max(2),
+  'uplink-kbit': z.coerce.number().int().min(0).max(10_000_000),
+  reps: z.coerce.number().int().min(1).max(20),
+  'ssh-runs': z.coerce.number().int().min(1).max(20),
+  'ssh-paths': z.coerce.number().int().min(10).max(5000),
+  'ssh-rtt': z.coerce.number().min(0).max(500),
+});
+
+function flags(): z.infer<typeof flagsSchema> {
+  const str = (d: string) => ({ type: 'string' as const, default: d });
+  try {
+    const { values } = parseArgs({
+      options: {
+        only: str(SECTIONS.join(',')),
+        hosts: str('4'),
+        scale: str('0.5'),
+        'uplink-kbit': str('16000'),
+        reps: str('1'),
+        'ssh-runs': str('3'),
+        'ssh-paths': str('1000'),
+        'ssh-rtt': str('10'),
+      },
+      strict: true,
+    });
+    const parsed = flagsSchema.safeParse(values);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new Error(`--${String(i.path[0])}: ${i.message}`);
+    }
+    return parsed.data;
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    process.exit(2);
+  }
+}
+
+const heading = (title: string) =>
+  console.log(`\n=== ${title} ${'='.repeat(Math.max(0, 70 - title.length))}\n`);
+const ms = (n: number) => (n < 10 ? `${n.toFixed(2)} ms` : formatDuration(n));
+
+async function main(): Promise<number> {
+  const f = flags();
+  const only = new Set<Section>(f.only);
+  const why = officeUnavailable();
+  const needing = NEEDS_OFFICE.filter((s) => only.has(s));
+  if (why !== null && needing.length > 0) {
+    console.error(`bench: cannot run ${needing.join(', ')}: ${why}. Run ./scripts/setup first (as root),`);
+    console.error(`       or choose sections that need no office, e.g. --only planner,slack`);
+    return 2;
+  }
+  const summary: string[][] = [];
+  let failed = false;
+  const section = async (name: Section, title: string, body: () => Promise<void>) => {
+    if (!only.has(name)) return;
+    heading(title);
+    try {
+      await body();
+    } catch (e) {
+      failed = true;
+      console.log(`FAILED: ${(e as Error).stack ?? e}`);
+      summary.push([name, 'failed', (e as Error).message.slice(0, 80)]);
+    }
+  };
+
+  await section(
+    'deploy',
+    'a. Deploy: nixos-rebuild against the engine, same change, same office',
+    async () => {
+      const c = await benchDeployCompare({
+        hosts: f.hosts,
+        scale: f.scale,
+        uplinkKbit: f['uplink-kbit'],
+        reps: f.reps,
+        log: (l) => console.log(`  ${l}`),
+      });
+      console.log(`\n${formatDeployComparison(c)}`);
+      const m = c.median;
+      summary.push(
+        [
+          'deploy',
+          'uplink bytes, nixos-rebuild / engine',
+          `${formatBytes(m['nixos-rebuild'].uplinkBytes)} / ${formatBytes(m.engine.uplinkBytes)} (${c.ratios.uplink.toFixed(2)}×)`,
+        ],
+        ['deploy', 'LAN bytes, engine', formatBytes(m.engine.lanBytes)],
+        [
+          'deploy',
+          'wall time, nixos-rebuild / engine (noisy)',
+          `${formatDuration(m['nixos-rebuild'].wallMs)} / ${formatDuration(m.engine.wallMs)} (${c.ratios.wall.toFixed(2)}×)`,
+        ],
+      );
+    },
+  );
+
+  await section('planner', 'b. Planner: one target, 5,000-path closure, 50 hosts', async () => {
+    const p = await benchPlanner();
+    console.log(
+      `${p.paths} paths × ${p.hosts} hosts, ${p.runs} runs: median ${ms(p.medianMs)}, p95 ${ms(p.p95Ms)}`,
+    );
+    summary.push([
+      'planner',
+      `${p.paths} paths × ${p.hosts} hosts, median / p95`,
+      `${ms(p.medianMs)} / ${ms(p.p95Ms)}`,
+    ]);
+  });
+
+  await section('ssh', 'c. Peer copies: ssh:// against ssh-ng://', async () => {
+    const s: SshSection = await benchSsh({
+      runs: f['ssh-runs'],
+      paths: f['ssh-paths'],
+      scale: f.scale,
+      rttMs: f['ssh-rtt'],
+    });
+    console.log(formatSsh(s));
+    summary.push(...s.summary.map((r) => ['ssh', r[0], r[1]]));
+  });
+
+  await section('slack', 'd. Slack: time to acknowledge a command', async () => {
+    type SlackAck = { benchSlackAck?: () => Promise<{ commands: number; worstMs: number; p50Ms: number }> };
+    // Written separately; a variable specifier keeps this file compiling while it is absent.
+    const mod: SlackAck = existsSync(fileURLToPath(SLACK_ACK)) ? await import(SLACK_ACK) : {};
+    if (typeof mod.benchSlackAck !== 'function') {
+      console.log('skipped: bench/slack-ack.ts (benchSlackAck) is not there yet');
+      summary.push(['slack', 'ack latency', 'skipped: bench/slack-ack.ts not there yet']);
+      return;
+    }
+    const r = await mod.benchSlackAck();
+    console.log(
+      `${r.commands} commands: worst ${ms(r.worstMs)}, p50 ${ms(r.p50Ms)} (Slack wants an ack within 3 s)`,
+    );
+    summary.push([
+      'slack',
+      `ack latency over ${r.commands} commands, worst / p50`,
+      `${ms(r.worstMs)} / ${ms(r.p50Ms)}`,
+    ]);
+  });
+
+  heading('Summary');
+  console.log(table(['section', 'figure', 'value'], summary));
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
