@@ -1,0 +1,86 @@
+// The restart question and what it becomes: asked (two buttons, for approvers), decided (who and when, no
+// buttons) or expired (when, no buttons). The buttons carry the approval's id and nothing else; whether the
+// clicker may answer is decided when the click arrives.
+import type { SlackMessage } from '../../verbs/verb.ts';
+import {
+  actions,
+  button,
+  context,
+  escapeMrkdwn,
+  LIMITS,
+  message,
+  section,
+  slackDate,
+  truncate,
+} from './kit.ts';
+
+export const APPROVE_ACTION_ID = 'restart_approve';
+export const DENY_ACTION_ID = 'restart_deny';
+
+/** The question text is the engine's; a long one is cut so the buttons always fit. */
+const QUESTION_CHARS = 2000;
+
+export interface ApprovalQuestion {
+  readonly approvalId: string;
+  readonly host: string;
+  readonly question: string;
+  readonly expiresAt: Date;
+  /** The Slack user whose run asks. */
+  readonly requestedBy?: string;
+}
+
+export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
+  const host = escapeMrkdwn(q.host);
+  const by = q.requestedBy === undefined ? '' : `Asked for <@${escapeMrkdwn(q.requestedBy)}>'s run · `;
+  return message(`Restart the display on ${q.host}? ${q.question}`, [
+    section(`*Restart the display on ${host}?*\n${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}`),
+    context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
+    actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
+      button({ text: 'Restart now', actionId: APPROVE_ACTION_ID, value: q.approvalId, style: 'primary' }),
+      button({ text: 'Not now', actionId: DENY_ACTION_ID, value: q.approvalId }),
+    ]),
+  ]);
+}
+
+export interface ApprovalDecided {
+  readonly host: string;
+  readonly question: string;
+  readonly decision: 'approved' | 'denied';
+  /** The approver's Slack user ID; empty when someone answered from elsewhere (see `by`). */
+  readonly userId: string;
+  /** Who answered, already escaped, when not a Slack user (the terminal). */
+  readonly by?: string;
+  readonly at: Date;
+}
+
+export function approvalDecidedMessage(d: ApprovalDecided): SlackMessage {
+  const who = d.userId !== '' ? `<@${escapeMrkdwn(d.userId)}>` : (d.by ?? 'someone');
+  const host = escapeMrkdwn(d.host);
+  const verdict =
+    d.decision === 'approved'
+      ? `✅ *Restart of ${host} approved* by ${who} at ${slackDate(d.at)}.`
+      : `✋ *Restart of ${host} declined* (not now) by ${who} at ${slackDate(d.at)}.`;
+  const plainWho = d.userId !== '' ? `<@${d.userId}>` : (d.by ?? 'someone');
+  return message(
+    `Restart of ${d.host} ${d.decision === 'approved' ? 'approved' : 'declined'} by ${plainWho}`,
+    [section(verdict), context(`Asked: ${escapeMrkdwn(truncate(d.question, QUESTION_CHARS))}`)],
+  );
+}
+
+export interface ApprovalExpired {
+  readonly host: string;
+  readonly question: string;
+  readonly expiredAt: Date;
+}
+
+export function approvalExpiredMessage(e: ApprovalExpired): SlackMessage {
+  const host = escapeMrkdwn(e.host);
+  return message(`The restart question for ${e.host} expired; nothing was restarted`, [
+    section(
+      `⌛ *Restart of ${host} not answered*: the question expired ${slackDate(e.expiredAt)}; nothing was restarted.`,
+    ),
+    context(
+      `Asked: ${escapeMrkdwn(truncate(e.question, QUESTION_CHARS))} · \`/signage restart ${host}\` asks again.`,
+    ),
+  ]);
+}
