@@ -1,7 +1,13 @@
 // `deploy HOST|@TAG|all`: build, plan, copy (peers first, the uplink for the rest), switch, then the restart
 // question. Several hosts roll out canary first.
 import { z } from 'zod';
-import { effectiveRestart, restartFlags, restartPolicy, restartValues, selectors } from '../src/verbs/args.ts';
+import {
+  effectiveRestart,
+  restartFlags,
+  restartPolicy,
+  restartValues,
+  selectors,
+} from '../src/verbs/args.ts';
 import { defineVerb } from '../src/verbs/define.ts';
 import { runExitCode, runJson, runSlack, runText } from '../src/verbs/render-run.ts';
 

@@ -33,8 +33,11 @@ export default defineVerb({
     // Imported when run: the registry imports this file.
     const { verbs } = await import('../src/verbs/registry.ts');
     const chosen = args.verb ? verbs.filter((v) => v.name === args.verb) : verbs;
-    if (chosen.length === 0) throw new UsageError(`no verb ${args.verb}; verbs: ${verbs.map((v) => v.name).join(', ')}`);
-    return chosen.map((v): HelpEntry => ({ name: v.name, usage: v.usage, summary: v.summary, access: v.access }));
+    if (chosen.length === 0)
+      throw new UsageError(`no verb ${args.verb}; verbs: ${verbs.map((v) => v.name).join(', ')}`);
+    return chosen.map(
+      (v): HelpEntry => ({ name: v.name, usage: v.usage, summary: v.summary, access: v.access }),
+    );
   },
   exitCode: () => 0,
   renderText: text,

@@ -17,7 +17,9 @@ export default defineVerb({
     .transform(({ positionals, values }) => ({ targets: positionals, yes: values.yes ?? false })),
   run: (ctx, args) => {
     if (!args.yes && !ctx.canAsk) {
-      throw new UsageError('nobody to ask here: pass --yes to restart, or ask from Slack or an interactive terminal');
+      throw new UsageError(
+        'nobody to ask here: pass --yes to restart, or ask from Slack or an interactive terminal',
+      );
     }
     return ctx.engine.restart(args.targets, { restart: args.yes ? 'yes' : 'ask' }, ctx);
   },

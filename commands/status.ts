@@ -16,7 +16,8 @@ export default defineVerb({
     .transform(({ positionals }) => ({ targets: positionals })),
   run: (ctx, args) => ctx.engine.status(args.targets, ctx),
   // 0 when every host answered and runs what was deployed; 1 when one is unreachable or out of sync.
-  exitCode: (rows) => (rows.every((r) => r.reachable && (r.sync === 'in-sync' || r.sync === 'never-deployed')) ? 0 : 1),
+  exitCode: (rows) =>
+    rows.every((r) => r.reachable && (r.sync === 'in-sync' || r.sync === 'never-deployed')) ? 0 : 1,
   renderText: statusText,
   renderJson: (rows) => rows,
   renderSlack: statusSlack,

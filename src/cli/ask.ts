@@ -17,11 +17,16 @@ export async function askPending(
   const updated = new Map<string, HostOutcome>();
   try {
     for (const h of waiting) {
-      const answer = (await rl.question(`Restart the display manager on ${h.host}? [y/N] `)).trim().toLowerCase();
+      const answer = (await rl.question(`Restart the display manager on ${h.host}? [y/N] `))
+        .trim()
+        .toLowerCase();
       const decision = answer === 'y' || answer === 'yes' ? 'approved' : 'denied';
       const decided = await engine.decide(h.approvalId!, decision, asker);
       if (decided.kind !== 'decided') {
-        updated.set(h.host, { ...h, error: `the question was ${decided.kind === 'unknown' ? 'not found' : decided.kind}` });
+        updated.set(h.host, {
+          ...h,
+          error: `the question was ${decided.kind === 'unknown' ? 'not found' : decided.kind}`,
+        });
       } else if (decided.error) {
         updated.set(h.host, { ...h, status: 'failed', error: decided.error });
       } else {

@@ -102,13 +102,21 @@ async function runVerb(
     if (!verb.offline) composed = await opts.compose(opts.configFile);
     const engine = composed?.engine as Engine;
     const canAsk = !json && io.stdin.isTTY === true;
-    const ctx = { engine, actor, onEvent: json ? () => {} : progress.onEvent, signal: controller.signal, canAsk };
+    const ctx = {
+      engine,
+      actor,
+      onEvent: json ? () => {} : progress.onEvent,
+      signal: controller.signal,
+      canAsk,
+    };
     let result = await verb.run(ctx, args);
     progress.done();
     if (canAsk && isRunResult(result)) {
       result = await askPending(engine, result, ctx, { input: io.stdin, output: io.stdoutStream });
     }
-    io.stdout.write(json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`);
+    io.stdout.write(
+      json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`,
+    );
     return verb.exitCode(result);
   } catch (e) {
     progress.done();
@@ -130,11 +138,18 @@ function firstPositional(argv: readonly string[]): number {
 }
 
 function isRunResult(x: unknown): x is RunResult {
-  return typeof x === 'object' && x !== null && 'runId' in x && 'hosts' in x && Array.isArray((x as RunResult).hosts);
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    'runId' in x &&
+    'hosts' in x &&
+    Array.isArray((x as RunResult).hosts)
+  );
 }
 
 export function exitCodeOf(e: unknown): number {
-  if (e instanceof UsageError || e instanceof TargetError || (e as { name?: string })?.name === 'ConfigError') return 2;
+  if (e instanceof UsageError || e instanceof TargetError || (e as { name?: string })?.name === 'ConfigError')
+    return 2;
   if (e instanceof HostBusy) return 3;
   if (e instanceof NotApprover) return 5;
   if (e instanceof EngineError) return 1;
@@ -146,7 +161,9 @@ function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean): numbe
   const message = e instanceof Error ? e.message : String(e);
   const hint = hintOf(e);
   if (json) {
-    io.stdout.write(`${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code }, null, 2)}\n`,
+    );
   } else {
     io.stderr.write(`signage ${verb.name}: ${message}\n${hint ? `  ${hint}\n` : ''}`);
     if (code === 70 && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);

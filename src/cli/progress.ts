@@ -78,7 +78,10 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
         lineOf(e.host).copies.set(e.source, { done: e.doneBytes, total: e.totalBytes });
         break;
       case 'stage.finished':
-        Object.assign(lineOf(e.host), { stage: e.stage, note: `${e.outcome}${e.detail ? `: ${e.detail}` : ''}` });
+        Object.assign(lineOf(e.host), {
+          stage: e.stage,
+          note: `${e.outcome}${e.detail ? `: ${e.detail}` : ''}`,
+        });
         break;
       case 'approval.requested':
         Object.assign(lineOf(e.host), { stage: 'restart', note: e.question });

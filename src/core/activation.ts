@@ -18,7 +18,8 @@ export interface ActivationTarget {
 
 type Argv = readonly string[];
 
-const sudo = (t: ActivationTarget, argv: Argv): Argv => (t.sudo ? ['sudo', '--non-interactive', '--', ...argv] : argv);
+const sudo = (t: ActivationTarget, argv: Argv): Argv =>
+  t.sudo ? ['sudo', '--non-interactive', '--', ...argv] : argv;
 
 /** Fails (exit 1) unless the path is a NixOS system: nixos-rebuild refuses anything without `nixos-version`. */
 export function checkSystemCommand(toplevel: StorePath): Argv {

@@ -20,8 +20,18 @@ export interface PlanSummary {
 }
 
 export type EngineEvent =
-  | { readonly type: 'run.started'; readonly runId: string; readonly verb: string; readonly hosts: readonly string[] }
-  | { readonly type: 'stage.started'; readonly runId: string; readonly host: string; readonly stage: StageName }
+  | {
+      readonly type: 'run.started';
+      readonly runId: string;
+      readonly verb: string;
+      readonly hosts: readonly string[];
+    }
+  | {
+      readonly type: 'stage.started';
+      readonly runId: string;
+      readonly host: string;
+      readonly stage: StageName;
+    }
   | {
       readonly type: 'stage.progress';
       readonly runId: string;
@@ -42,7 +52,12 @@ export type EngineEvent =
       readonly bytes?: number;
       readonly detail?: string;
     }
-  | { readonly type: 'plan.ready'; readonly runId: string; readonly host: string; readonly summary: PlanSummary }
+  | {
+      readonly type: 'plan.ready';
+      readonly runId: string;
+      readonly host: string;
+      readonly summary: PlanSummary;
+    }
   | {
       readonly type: 'approval.requested';
       readonly runId: string;

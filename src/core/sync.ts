@@ -24,7 +24,8 @@ export function syncState({ current, deployed, generations }: SyncInput): SyncSt
   if (current === null) return 'no-system';
   if (deployed === null) return 'never-deployed';
   if (current === deployed) return 'in-sync';
-  const newest = (p: StorePath) => Math.max(-1, ...generations.filter((g) => g.path === p).map((g) => g.number));
+  const newest = (p: StorePath) =>
+    Math.max(-1, ...generations.filter((g) => g.path === p).map((g) => g.number));
   const cur = newest(current);
   const dep = newest(deployed);
   return cur >= 0 && dep > cur ? 'behind' : 'drifted';

@@ -76,7 +76,10 @@ async function executePlan(
             bySource[`peer:${peerName}`] = await copyFromPeer(deps, scope, target, step, sizes);
           } catch (e) {
             fellBack.push(peerName);
-            scope.log(`copy from ${peerName} failed (${messageOf(e)}); the builder sends the rest`, target.name);
+            scope.log(
+              `copy from ${peerName} failed (${messageOf(e)}); the builder sends the rest`,
+              target.name,
+            );
           }
         }),
       ),

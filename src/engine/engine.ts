@@ -9,7 +9,13 @@ import type { EngineDeps } from './deps.ts';
 import { NotApprover } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
-import { askRestart, decideRestart, expireRestarts, type RestartDecision, restartApprovedUpFront } from './restart.ts';
+import {
+  askRestart,
+  decideRestart,
+  expireRestarts,
+  type RestartDecision,
+  restartApprovedUpFront,
+} from './restart.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
@@ -36,7 +42,11 @@ export interface Engine {
   resolve(selectors: readonly string[]): HostSpec[];
   build(selectors: readonly string[], asker: Asker): Promise<RunResult>;
   /** plan, copy, switch and deploy: the pipeline run until a stage. */
-  deploy(selectors: readonly string[], opts: { until: Until; restart: RestartPolicy }, asker: Asker): Promise<RunResult>;
+  deploy(
+    selectors: readonly string[],
+    opts: { until: Until; restart: RestartPolicy },
+    asker: Asker,
+  ): Promise<RunResult>;
   rollback(selectors: readonly string[], opts: { restart: RestartPolicy }, asker: Asker): Promise<RunResult>;
   restart(
     selectors: readonly string[],
@@ -49,7 +59,12 @@ export interface Engine {
   overlap(selectors: readonly string[], of: OverlapSource, asker: Asker): Promise<OverlapResult>;
 }
 
-const VERB_BY_UNTIL: Record<Until, string> = { plan: 'plan', copy: 'copy', switch: 'switch', restart: 'deploy' };
+const VERB_BY_UNTIL: Record<Until, string> = {
+  plan: 'plan',
+  copy: 'copy',
+  switch: 'switch',
+  restart: 'deploy',
+};
 
 export function createEngine(deps: EngineDeps): Engine {
   const resolve = (selectors: readonly string[]) => resolveTargets(selectors, deps.hosts);
@@ -105,7 +120,12 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   /** Per host: restart now, leave it, or ask; after a rollback as after a deploy. */
-  async function afterChange(scope: RunScope, t: HostSpec, policy: RestartPolicy, base: HostOutcome): Promise<HostOutcome> {
+  async function afterChange(
+    scope: RunScope,
+    t: HostSpec,
+    policy: RestartPolicy,
+    base: HostOutcome,
+  ): Promise<HostOutcome> {
     if (policy === 'no') {
       scope.skip(t.name, 'restart', 'not asked for');
       return base;
@@ -143,7 +163,9 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayRestart(opts.restart, asker);
       const verb = VERB_BY_UNTIL[opts.until];
       // Planning changes nothing, so it needs no lock; everything after it does.
-      return inRun(verb, targets, asker, opts.until !== 'plan', (scope) => rollout(deps, scope, targets, opts));
+      return inRun(verb, targets, asker, opts.until !== 'plan', (scope) =>
+        rollout(deps, scope, targets, opts),
+      );
     },
 
     async rollback(selectors, opts, asker) {
@@ -184,9 +206,11 @@ export function createEngine(deps: EngineDeps): Engine {
       }));
     },
 
-    decide: (approvalId, decision, asker) => decideRestart(deps, approvalId, decision, asker.actor, asker.onEvent),
+    decide: (approvalId, decision, asker) =>
+      decideRestart(deps, approvalId, decision, asker.actor, asker.onEvent),
     expire: (onEvent) => expireRestarts(deps, onEvent),
-    status: (selectors, asker) => statusOf(deps, selectors.length === 0 ? deps.hosts : resolve(selectors), asker),
+    status: (selectors, asker) =>
+      statusOf(deps, selectors.length === 0 ? deps.hosts : resolve(selectors), asker),
     overlap: (selectors, of, asker) => overlapOf(deps, resolve(selectors), of, asker),
   };
 }

@@ -22,7 +22,9 @@ export class HostCommandFailed extends EngineError {
   readonly exitCode: number | null;
   constructor(host: string, argv: readonly string[], exitCode: number | null, stderr: string) {
     const tail = stderr.trim().split('\n').slice(-3).join(' / ');
-    super(`${host}: ${argv.slice(0, 3).join(' ')}… exited ${exitCode ?? 'abnormally'}${tail ? `: ${tail}` : ''}`);
+    super(
+      `${host}: ${argv.slice(0, 3).join(' ')}… exited ${exitCode ?? 'abnormally'}${tail ? `: ${tail}` : ''}`,
+    );
     this.host = host;
     this.argv = argv;
     this.exitCode = exitCode;

@@ -78,7 +78,8 @@ export async function overlapOf(
         }),
       );
     }
-    if (closures.length === 0) throw new EngineError('no closure to compare', 'check the hosts with `status`');
+    if (closures.length === 0)
+      throw new EngineError('no closure to compare', 'check the hosts with `status`');
     closures.sort((a, b) => a.label.localeCompare(b.label));
     const report = overlap(closures);
     scope.finish('ok');

@@ -50,7 +50,11 @@ export function restartNow(scope: RunScope, host: HostSpec, approvedBy: Actor): 
 }
 
 /** A restart approved up front (a terminal flag or prompt): still recorded as a decided question, for the audit. */
-export async function restartApprovedUpFront(deps: EngineDeps, scope: RunScope, host: HostSpec): Promise<string> {
+export async function restartApprovedUpFront(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+): Promise<string> {
   const now = deps.now();
   const approval = deps.store.createApproval({
     runId: scope.runId,
@@ -122,7 +126,9 @@ export function expireRestarts(deps: EngineDeps, onEvent: ProgressSink): readonl
 
 /** A run with several hosts keeps waiting while any of its questions is open. */
 function settleRun(deps: EngineDeps, scope: RunScope, outcome: 'ok' | 'failed'): void {
-  const open = deps.store.pendingApprovals().filter((a) => a.runId === scope.runId && a.expiresAt > deps.now());
+  const open = deps.store
+    .pendingApprovals()
+    .filter((a) => a.runId === scope.runId && a.expiresAt > deps.now());
   if (open.length > 0) {
     scope.finish('awaiting-approval');
     return;

@@ -87,7 +87,11 @@ async function rolloutSite(
       for (const stage of ['plan', 'copy', 'switch', 'restart'] as const) {
         scope.skip(t.name, stage, `canary ${canary} failed`);
       }
-      outcomes.set(t.name, { host: t.name, status: 'skipped', error: `canary ${canary} failed: ${first.error ?? ''}` });
+      outcomes.set(t.name, {
+        host: t.name,
+        status: 'skipped',
+        error: `canary ${canary} failed: ${first.error ?? ''}`,
+      });
     }
     return { hosts: [...outcomes.values()], canaries: [canary] };
   }

@@ -74,12 +74,23 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
 }
 
 /** Takes up a run paused for an approval, possibly in a new process after a restart. */
-export function resumeRun(deps: EngineDeps, runId: string, actor: Actor, onEvent: ProgressSink): RunScope | undefined {
+export function resumeRun(
+  deps: EngineDeps,
+  runId: string,
+  actor: Actor,
+  onEvent: ProgressSink,
+): RunScope | undefined {
   const run = deps.store.resumeRun(runId);
   return run ? runScope(deps, run.id, actor, onEvent, new AbortController().signal) : undefined;
 }
 
-function runScope(deps: EngineDeps, runId: string, actor: Actor, onEvent: ProgressSink, signal: AbortSignal): RunScope {
+function runScope(
+  deps: EngineDeps,
+  runId: string,
+  actor: Actor,
+  onEvent: ProgressSink,
+  signal: AbortSignal,
+): RunScope {
   const { store } = deps;
   const emit = (event: EngineEvent) => {
     try {
@@ -101,8 +112,24 @@ function runScope(deps: EngineDeps, runId: string, actor: Actor, onEvent: Progre
       try {
         const done = await work();
         const durationMs = deps.now().getTime() - startedAt.getTime();
-        store.recordStage({ runId, host, stage, outcome: done.outcome, startedAt, durationMs, ...pick(done) });
-        emit({ type: 'stage.finished', runId, host, stage, outcome: done.outcome, durationMs, ...pick(done) });
+        store.recordStage({
+          runId,
+          host,
+          stage,
+          outcome: done.outcome,
+          startedAt,
+          durationMs,
+          ...pick(done),
+        });
+        emit({
+          type: 'stage.finished',
+          runId,
+          host,
+          stage,
+          outcome: done.outcome,
+          durationMs,
+          ...pick(done),
+        });
         return done.value;
       } catch (e) {
         const durationMs = deps.now().getTime() - startedAt.getTime();
@@ -126,7 +153,12 @@ function runScope(deps: EngineDeps, runId: string, actor: Actor, onEvent: Progre
 }
 
 /** Host access outside a run (status): audited with no run id. */
-export function hostAccess(deps: EngineDeps, runId: string | null, actor: Actor, signal?: AbortSignal): HostAccess {
+export function hostAccess(
+  deps: EngineDeps,
+  runId: string | null,
+  actor: Actor,
+  signal?: AbortSignal,
+): HostAccess {
   const { store } = deps;
   // Every command run on a host goes into the audit log, whether it succeeded, failed or never ran.
   const audited = async <T>(host: HostSpec, argv: readonly string[], work: () => Promise<T>): Promise<T> => {
@@ -144,7 +176,12 @@ export function hostAccess(deps: EngineDeps, runId: string | null, actor: Actor,
       });
       return result;
     } catch (e) {
-      store.audit({ ...entry, exitCode: null, durationMs: deps.now().getTime() - at.getTime(), error: messageOf(e) });
+      store.audit({
+        ...entry,
+        exitCode: null,
+        durationMs: deps.now().getTime() - at.getTime(),
+        error: messageOf(e),
+      });
       throw e;
     }
   };
@@ -170,8 +207,10 @@ export function hostAccess(deps: EngineDeps, runId: string | null, actor: Actor,
         deps.remote.connection(host).probe(signal ? { signal } : {}),
       ),
     validPaths: (host, paths) =>
-      audited(host, ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} paths on stdin)`], () =>
-        deps.remote.connection(host).validPaths(paths, signal ? { signal } : {}),
+      audited(
+        host,
+        ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} paths on stdin)`],
+        () => deps.remote.connection(host).validPaths(paths, signal ? { signal } : {}),
       ),
   };
 }

@@ -34,7 +34,11 @@ export interface HostStatusRow {
   readonly pendingApproval: string | null;
 }
 
-export async function statusOf(deps: EngineDeps, hosts: readonly HostSpec[], asker: Asker): Promise<HostStatusRow[]> {
+export async function statusOf(
+  deps: EngineDeps,
+  hosts: readonly HostSpec[],
+  asker: Asker,
+): Promise<HostStatusRow[]> {
   const access = hostAccess(deps, null, asker.actor, asker.signal);
   const limit = limitConcurrency(16);
   const pending = deps.store.pendingApprovals();
@@ -51,7 +55,13 @@ export async function statusOf(deps: EngineDeps, hosts: readonly HostSpec[], ask
             ? { toplevel: deployment.toplevel, at: deployment.at.toISOString(), runId: deployment.runId }
             : null,
           lastRun: run
-            ? { id: run.id, verb: run.verb, actor: run.actor, at: run.startedAt.toISOString(), status: run.status }
+            ? {
+                id: run.id,
+                verb: run.verb,
+                actor: run.actor,
+                at: run.startedAt.toISOString(),
+                status: run.status,
+              }
             : null,
           pendingApproval: pending.find((a) => a.host === host.name && a.expiresAt > deps.now())?.id ?? null,
         };
@@ -67,7 +77,9 @@ export async function statusOf(deps: EngineDeps, hosts: readonly HostSpec[], ask
               generations: facts.generations,
             }),
             rebootPending:
-              facts.bootedSystem !== null && facts.currentSystem !== null && facts.bootedSystem !== facts.currentSystem,
+              facts.bootedSystem !== null &&
+              facts.currentSystem !== null &&
+              facts.bootedSystem !== facts.currentSystem,
           };
         } catch (e) {
           return { ...base, reachable: false, error: messageOf(e) };

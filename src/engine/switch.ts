@@ -29,19 +29,30 @@ export function activationTarget(host: HostSpec, facts: HostFacts): ActivationTa
   return { sudo: host.user !== 'root', systemd: facts.systemd };
 }
 
-export function switchHost(deps: EngineDeps, scope: RunScope, host: HostSpec, toplevel: StorePath): Promise<Switched> {
+export function switchHost(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  toplevel: StorePath,
+): Promise<Switched> {
   return scope.stage<Switched>(host.name, 'switch', async () => {
     const before = await scope.probe(host);
     const previous = before.currentSystem;
     if (previous === toplevel && before.profileSystem === toplevel) {
       await deps.builder.keepRoot(host.name, toplevel);
       deps.store.recordDeployment({ host: host.name, toplevel, runId: scope.runId, at: deps.now() });
-      return { outcome: 'noop', value: { toplevel, previous, changed: false }, detail: 'already running this system' };
+      return {
+        outcome: 'noop',
+        value: { toplevel, previous, changed: false },
+        detail: 'already running this system',
+      };
     }
     const t = activationTarget(host, before);
     const check = await scope.exec(host, checkSystemCommand(toplevel), { allowFailure: true });
     if (check.exitCode !== 0) {
-      throw new EngineError(`${toplevel} is not a NixOS system (it has no nixos-version); refusing to activate it`);
+      throw new EngineError(
+        `${toplevel} is not a NixOS system (it has no nixos-version); refusing to activate it`,
+      );
     }
     await scope.exec(host, setProfileCommand(t, toplevel));
     await scope.exec(host, switchCommand(t, toplevel), {
@@ -77,7 +88,9 @@ export function rollbackHost(scope: RunScope, host: HostSpec): Promise<RolledBac
     const current = before.currentGeneration;
     const older = before.generations.filter((g) => current === null || g.number < current);
     if (older.length === 0) {
-      throw new EngineError(`${host.name} has no generation before ${current ?? 'its current one'} to roll back to`);
+      throw new EngineError(
+        `${host.name} has no generation before ${current ?? 'its current one'} to roll back to`,
+      );
     }
     const t = activationTarget(host, before);
     await scope.exec(host, rollbackProfileCommand(t));

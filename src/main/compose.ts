@@ -49,7 +49,11 @@ export async function compose(configFile: string, opts: ComposeOptions): Promise
   return composeFromConfig(config, configFile, opts);
 }
 
-export async function composeFromConfig(config: Config, configFile: string, opts: ComposeOptions): Promise<Composed> {
+export async function composeFromConfig(
+  config: Config,
+  configFile: string,
+  opts: ComposeOptions,
+): Promise<Composed> {
   const now = opts.now ?? (() => new Date());
   const cleanups: (() => Promise<void> | void)[] = [];
   const close = async () => {
@@ -93,7 +97,9 @@ export async function composeFromConfig(config: Config, configFile: string, opts
     // A target checks its peer's key against the bot's own trust, written for the peer's LAN address.
     const peerKnownHosts = (peer: HostSpec) =>
       keysFor(known, peer.address, peer.port)
-        .allowed.map((k) => `${lookupName(peer.lanAddress, peer.port)} ${k.type} ${k.blob.toString('base64')}`)
+        .allowed.map(
+          (k) => `${lookupName(peer.lanAddress, peer.port)} ${k.type} ${k.blob.toString('base64')}`,
+        )
         .join('\n');
     const approvers = new Set(config.slack?.approvers.users ?? []);
     const mayApprove = async (actor: Actor) => {

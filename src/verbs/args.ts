@@ -10,7 +10,8 @@ export const selector = z
   .string()
   .max(64, { error: 'is longer than any host name' })
   .regex(new RegExp(`^(all|@${LABEL}|${LABEL})$`), {
-    error: (issue) => `expected a host name, @tag or all, got ${JSON.stringify(String(issue.input).slice(0, 40))}`,
+    error: (issue) =>
+      `expected a host name, @tag or all, got ${JSON.stringify(String(issue.input).slice(0, 40))}`,
   });
 
 export const selectors = (min: 0 | 1) =>
@@ -38,7 +39,9 @@ export function restartPolicy(values: {
 
 export const restartValues = z
   .object({ restart: z.boolean().optional(), 'no-restart': z.boolean().optional() })
-  .refine((v) => !(v.restart && v['no-restart']), { error: '--restart and --no-restart contradict each other' });
+  .refine((v) => !(v.restart && v['no-restart']), {
+    error: '--restart and --no-restart contradict each other',
+  });
 
 /** What to do when no flag says: ask where a person can be asked, otherwise leave the screen alone. */
 export function effectiveRestart(flag: RestartPolicy | undefined, canAsk: boolean): RestartPolicy {

@@ -25,7 +25,13 @@ export function tokenize(text: string): { ok: true; tokens: string[] } | { ok: f
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) {
     return { ok: false, message: 'that command contains control characters' };
   }
-  return { ok: true, tokens: text.trim().split(/\s+/).filter((t) => t.length > 0) };
+  return {
+    ok: true,
+    tokens: text
+      .trim()
+      .split(/\s+/)
+      .filter((t) => t.length > 0),
+  };
 }
 
 export function usageOf(verb: AnyVerb, prefix: string): string {
@@ -40,7 +46,10 @@ export function parseCommand(verbs: readonly AnyVerb[], tokens: readonly string[
   if (!verb) {
     const near = nearest(name.slice(0, 40), names);
     const guess = near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : '';
-    return { ok: false, message: `unknown verb ${JSON.stringify(name.slice(0, 40))}${guess}; verbs: ${names.join(', ')}` };
+    return {
+      ok: false,
+      message: `unknown verb ${JSON.stringify(name.slice(0, 40))}${guess}; verbs: ${names.join(', ')}`,
+    };
   }
   let tokensParsed: ParsedTokens;
   try {
@@ -55,7 +64,8 @@ export function parseCommand(verbs: readonly AnyVerb[], tokens: readonly string[
     return { ok: false, message: `${firstSentence(e)}\nusage: ${usageOf(verb, prefix)}` };
   }
   const result = verb.schema.safeParse(tokensParsed);
-  if (!result.success) return { ok: false, message: `${describeIssues(result.error)}\nusage: ${usageOf(verb, prefix)}` };
+  if (!result.success)
+    return { ok: false, message: `${describeIssues(result.error)}\nusage: ${usageOf(verb, prefix)}` };
   return { ok: true, verb, args: result.data };
 }
 

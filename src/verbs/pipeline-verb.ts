@@ -6,7 +6,12 @@ import { defineVerb } from './define.ts';
 import { runExitCode, runJson, runSlack, runText } from './render-run.ts';
 import type { Access } from './verb.ts';
 
-export function pipelineVerb(spec: { name: string; summary: string; until: Exclude<Until, 'restart'>; access: Access }) {
+export function pipelineVerb(spec: {
+  name: string;
+  summary: string;
+  until: Exclude<Until, 'restart'>;
+  access: Access;
+}) {
   return defineVerb({
     name: spec.name,
     summary: spec.summary,

@@ -18,7 +18,9 @@ export function overlapText(r: OverlapResult): string {
   }
   lines.push('', 'shared by exactly these hosts:');
   for (const g of report.groups) {
-    lines.push(`  ${formatBytes(g.bytes).padStart(10)} in ${String(g.paths).padStart(4)} paths  ${g.labels.join(', ')}`);
+    lines.push(
+      `  ${formatBytes(g.bytes).padStart(10)} in ${String(g.paths).padStart(4)} paths  ${g.labels.join(', ')}`,
+    );
   }
   if (r.plan) {
     const s = r.plan.summary;
@@ -34,5 +36,9 @@ export function overlapText(r: OverlapResult): string {
 
 export function overlapSlack(r: OverlapResult): SlackMessage {
   const title = `Closure overlap of ${r.report.labels.length} systems`;
-  return message(title, [header(title), section(code(escapeMrkdwn(overlapText(r)))), context(`run \`${r.runId}\``)]);
+  return message(title, [
+    header(title),
+    section(code(escapeMrkdwn(overlapText(r)))),
+    context(`run \`${r.runId}\``),
+  ]);
 }

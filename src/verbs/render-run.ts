@@ -23,12 +23,15 @@ export function hostLine(h: HostOutcome): string {
     );
   }
   if (h.copy && (h.copy.lanBytes > 0 || h.copy.uplinkBytes > 0)) {
-    parts.push(`copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink`);
+    parts.push(
+      `copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink`,
+    );
   }
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);
   if (h.switched) parts.push(h.switched.changed ? 'switched' : 'already running it');
   if (h.restarted) parts.push('display manager restarted');
-  if (h.status === 'awaiting-approval') parts.push(`restart waits for an approver (question ${h.approvalId})`);
+  if (h.status === 'awaiting-approval')
+    parts.push(`restart waits for an approver (question ${h.approvalId})`);
   if (h.error) parts.push(`error: ${h.error}${h.hint ? ` — ${h.hint}` : ''}`);
   return parts.join('; ');
 }
@@ -42,7 +45,9 @@ export function runText(r: RunResult): string {
   }
   if (r.canaries.length > 0) lines.push(`  canary: ${r.canaries.join(', ')}`);
   if (r.lanBytes + r.uplinkBytes > 0) {
-    lines.push(`  moved ${formatBytes(r.lanBytes)} over the office LAN, ${formatBytes(r.uplinkBytes)} over the uplink`);
+    lines.push(
+      `  moved ${formatBytes(r.lanBytes)} over the office LAN, ${formatBytes(r.uplinkBytes)} over the uplink`,
+    );
   }
   return lines.join('\n');
 }
@@ -55,7 +60,9 @@ export function runSlack(r: RunResult): SlackMessage {
   const title = `${r.verb} ${r.hosts.map((h) => h.host).join(', ')}: ${r.status}`;
   return message(title, [
     header(title),
-    ...r.hosts.map((h) => section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`)),
+    ...r.hosts.map((h) =>
+      section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`),
+    ),
     context(
       `run \`${r.runId}\`` +
         (r.lanBytes + r.uplinkBytes > 0

@@ -38,10 +38,14 @@ export async function makeFleet(
   const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
   let revision = opts.revision;
   const write = () =>
-    writeFile(join(dir, 'fleet.json'), `${JSON.stringify({ system, scale: opts.scale, revision, hosts }, null, 2)}\n`);
+    writeFile(
+      join(dir, 'fleet.json'),
+      `${JSON.stringify({ system, scale: opts.scale, revision, hosts }, null, 2)}\n`,
+    );
   await write();
   const flakeRef = `path:${dir}`;
-  const installable = (host: string) => `${flakeRef}#nixosConfigurations.${host}.config.system.build.toplevel`;
+  const installable = (host: string) =>
+    `${flakeRef}#nixosConfigurations.${host}.config.system.build.toplevel`;
   return {
     dir,
     flakeRef,

@@ -64,7 +64,8 @@ export async function prepareHost(
   opts: { authorizedKey: string; trustedPublicKey: string },
 ): Promise<void> {
   const d = (...p: string[]) => join(host.dir, ...p);
-  for (const sub of ['nix', 'run/sshd', 'home/.ssh', 'etc/nix', 'bin']) await mkdir(d(sub), { recursive: true });
+  for (const sub of ['nix', 'run/sshd', 'home/.ssh', 'etc/nix', 'bin'])
+    await mkdir(d(sub), { recursive: true });
   await chmod(d('home'), 0o700);
   await chmod(d('home/.ssh'), 0o700);
   await writeFile(d('etc/authorized_keys'), `${opts.authorizedKey.trim()}\n`, { mode: 0o600 });

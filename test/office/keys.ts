@@ -15,9 +15,26 @@ export interface BuilderKeys {
 export async function makeBuilderKeys(dir: string, officeId: string): Promise<BuilderKeys> {
   const signingKeyFile = join(dir, 'cache-key.sec');
   const publicKeyFile = join(dir, 'cache-key.pub');
-  await run(['nix-store', '--generate-binary-cache-key', `signage-office-${officeId}`, signingKeyFile, publicKeyFile]);
+  await run([
+    'nix-store',
+    '--generate-binary-cache-key',
+    `signage-office-${officeId}`,
+    signingKeyFile,
+    publicKeyFile,
+  ]);
   const sshKeyFile = join(dir, 'id_ed25519');
-  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `signage-builder-${officeId}`, '-f', sshKeyFile]);
+  await run([
+    'ssh-keygen',
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    `signage-builder-${officeId}`,
+    '-f',
+    sshKeyFile,
+  ]);
   return {
     signingKeyFile,
     publicKey: (await readFile(publicKeyFile, 'utf8')).trim(),

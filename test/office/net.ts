@@ -95,7 +95,12 @@ export async function setUplinkRate(net: OfficeNet, kbit: number | null): Promis
 }
 
 /** Limits one host's LAN port (both directions), to make its copies slow enough to interrupt; null lifts it. */
-export async function setHostRate(net: OfficeNet, hostNetns: string, index: number, kbit: number | null): Promise<void> {
+export async function setHostRate(
+  net: OfficeNet,
+  hostNetns: string,
+  index: number,
+  kbit: number | null,
+): Promise<void> {
   await shape(net.lanNetns, `h${index}`, kbit);
   await shape(hostNetns, 'eth0', kbit);
 }

@@ -17,7 +17,15 @@ import {
   stopSshd,
 } from './host.ts';
 import { makeBuilderKeys, startAgent } from './keys.ts';
-import { addHostToLan, createLan, netnsName, setHostLink, setHostRate, setUplinkRate, uplinkBytes } from './net.ts';
+import {
+  addHostToLan,
+  createLan,
+  netnsName,
+  setHostLink,
+  setHostRate,
+  setUplinkRate,
+  uplinkBytes,
+} from './net.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
 
@@ -78,7 +86,9 @@ export interface Office {
 export const DEFAULT_HOSTS = ['baard-entrance', 'baard-kitchen', 'baard-open-space'];
 
 export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
-  const specs: OfficeHostSpec[] = (opts.hosts ?? DEFAULT_HOSTS).map((h) => (typeof h === 'string' ? { name: h } : h));
+  const specs: OfficeHostSpec[] = (opts.hosts ?? DEFAULT_HOSTS).map((h) =>
+    typeof h === 'string' ? { name: h } : h,
+  );
   // Not under /tmp: sshd refuses an authorized_keys file below a world-writable directory (StrictModes),
   // and relaxing that on the hosts would test less than the real thing.
   const record = await allocate();
@@ -132,7 +142,8 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
 
     const byName = (name: string): OfficeHost => {
       const h = hosts.find((x) => x.name === name);
-      if (!h) throw new Error(`no host ${name} in this office (hosts: ${hosts.map((x) => x.name).join(', ')})`);
+      if (!h)
+        throw new Error(`no host ${name} in this office (hosts: ${hosts.map((x) => x.name).join(', ')})`);
       return h;
     };
     const logLines = async (name: string, file: string) => {

@@ -92,7 +92,8 @@ export async function listOffices(): Promise<OfficeRecord[]> {
   await mkdir(REGISTRY, { recursive: true });
   const out: OfficeRecord[] = [];
   for (const name of await readdir(REGISTRY)) {
-    if (name.startsWith('office-')) out.push(JSON.parse(await readFile(join(REGISTRY, name), 'utf8')) as OfficeRecord);
+    if (name.startsWith('office-'))
+      out.push(JSON.parse(await readFile(join(REGISTRY, name), 'utf8')) as OfficeRecord);
   }
   return out;
 }

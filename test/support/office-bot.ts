@@ -44,7 +44,8 @@ export function officeConfig(
     stateDir,
     // Only ever the directory made above, a fresh one under the system's temporary directory.
     cleanup: () => {
-      if (stateDir.startsWith(join(tmpdir(), 'signage-bot-'))) rmSync(stateDir, { recursive: true, force: true });
+      if (stateDir.startsWith(join(tmpdir(), 'signage-bot-')))
+        rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

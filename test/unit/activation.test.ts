@@ -29,7 +29,10 @@ describe('activation commands, as nixos-rebuild switch --target-host runs them',
   });
 
   it('runs it directly without systemd, and everything under sudo for a non-root user', () => {
-    expect(switchCommand({ sudo: false, systemd: false }, P)).toEqual([`${P}/bin/switch-to-configuration`, 'switch']);
+    expect(switchCommand({ sudo: false, systemd: false }, P)).toEqual([
+      `${P}/bin/switch-to-configuration`,
+      'switch',
+    ]);
     expect(switchCommand({ sudo: true, systemd: false }, P, 'boot')).toEqual([
       'sudo',
       '--non-interactive',
@@ -42,13 +45,8 @@ describe('activation commands, as nixos-rebuild switch --target-host runs them',
       '--non-interactive',
       '--',
     ]);
-    expect(restartCommand({ sudo: true, systemd: true }, ['systemctl', 'restart', 'display-manager.service'])).toEqual([
-      'sudo',
-      '--non-interactive',
-      '--',
-      'systemctl',
-      'restart',
-      'display-manager.service',
-    ]);
+    expect(
+      restartCommand({ sudo: true, systemd: true }, ['systemctl', 'restart', 'display-manager.service']),
+    ).toEqual(['sudo', '--non-interactive', '--', 'systemctl', 'restart', 'display-manager.service']);
   });
 });

@@ -40,7 +40,17 @@ describe('resolving targets', () => {
   it('measures edit distance', () => {
     expect(distance('kitten', 'sitting')).toBe(3);
     expect(distance('', 'abc')).toBe(3);
-    expect(nearest('baard-kit', hosts.map((h) => h.name))).toEqual(['baard-kitchen']);
-    expect(nearest('zzzz', hosts.map((h) => h.name))).toEqual([]);
+    expect(
+      nearest(
+        'baard-kit',
+        hosts.map((h) => h.name),
+      ),
+    ).toEqual(['baard-kitchen']);
+    expect(
+      nearest(
+        'zzzz',
+        hosts.map((h) => h.name),
+      ),
+    ).toEqual([]);
   });
 });

@@ -14,7 +14,10 @@ export interface BuilderPort {
   /** The fleet flake's `nixosConfigurations` names. */
   readonly listConfigurations: () => Promise<readonly string[]>;
   /** Builds a host's toplevel and returns it; build log lines go to `onLog`. */
-  readonly build: (host: string, opts: { signal?: AbortSignal; onLog?: (line: string) => void }) => Promise<StorePath>;
+  readonly build: (
+    host: string,
+    opts: { signal?: AbortSignal; onLog?: (line: string) => void },
+  ) => Promise<StorePath>;
   /** Signs the paths' closures with the builder's key, so hosts (and peers) accept them. */
   readonly sign: (paths: readonly StorePath[]) => Promise<void>;
   /** narSize, references and signatures of the paths' whole closure. */
