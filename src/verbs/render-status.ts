@@ -3,7 +3,16 @@ import { formatBytes } from '../core/bytes.ts';
 import type { SyncState } from '../core/sync.ts';
 import { actorName } from '../engine/run-scope.ts';
 import type { HostStatusRow } from '../engine/status.ts';
-import { context, escapeMrkdwn, header, message, section, slackDate } from '../slack/blocks/kit.ts';
+import {
+  type Block,
+  context,
+  escapeMrkdwn,
+  header,
+  LIMITS,
+  message,
+  section,
+  slackDate,
+} from '../slack/blocks/kit.ts';
 import type { SlackMessage } from './verb.ts';
 
 const SYNC_TEXT: Record<SyncState, string> = {
@@ -27,8 +36,10 @@ export function statusLines(row: HostStatusRow): string[] {
   const lines = [
     `${SYNC_TEXT[row.sync ?? 'no-system']}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
   ];
-  if (row.rebootPending) lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
-  if (f.store) lines.push(`/nix: ${formatBytes(f.store.freeBytes)} free of ${formatBytes(f.store.totalBytes)}`);
+  if (row.rebootPending)
+    lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
+  if (f.store)
+    lines.push(`/nix: ${formatBytes(f.store.freeBytes)} free of ${formatBytes(f.store.totalBytes)}`);
   if (row.deployed && row.deployed.toplevel !== f.currentSystem) {
     lines.push(`last deployed ${shortSystem(row.deployed.toplevel)}`);
   }
@@ -55,23 +66,55 @@ export function statusText(rows: readonly HostStatusRow[]): string {
     .join('\n');
 }
 
-export function statusSlack(rows: readonly HostStatusRow[]): SlackMessage {
+/** Hosts that need a look first, so a cap on the blocks never hides them. */
+function byConcern(rows: readonly HostStatusRow[]): HostStatusRow[] {
+  const rank = (r: HostStatusRow) => (!r.reachable ? 0 : r.sync === 'in-sync' ? 2 : 1);
+  return rows
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index)
+    .map((entry) => entry.row);
+}
+
+function hostBlock(r: HostStatusRow): Block {
+  const last = r.lastRun
+    ? `last ${r.lastRun.verb} ${r.lastRun.status} by ${actorName(r.lastRun.actor)} ${slackDate(new Date(r.lastRun.at))}`
+    : 'no runs yet';
+  return section(
+    `${r.reachable ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(r.host)}*\n` +
+      statusLines(r).map(escapeMrkdwn).join('\n') +
+      `\n${last}`,
+  );
+}
+
+/** One section per host, unreachable and out-of-sync hosts first, in at most `max` blocks. */
+export function statusBlocks(rows: readonly HostStatusRow[], max: number): Block[] {
+  const ordered = byConcern(rows);
+  if (ordered.length <= max) return ordered.map(hostBlock);
+  const shown = ordered.slice(0, Math.max(0, max - 1));
+  const rest = ordered.slice(shown.length);
+  const inSync = rest.filter((r) => r.reachable && r.sync === 'in-sync').length;
+  return [
+    ...shown.map(hostBlock),
+    context(
+      `…and ${rest.length} more host${rest.length === 1 ? '' : 's'}` +
+        (inSync === rest.length ? ', all in sync' : ` (${inSync} in sync)`) +
+        '; ask about a host or a @tag to see them.',
+    ),
+  ];
+}
+
+export function statusTitle(rows: readonly HostStatusRow[]): string {
   const down = rows.filter((r) => !r.reachable).length;
   const off = rows.filter((r) => r.reachable && r.sync !== 'in-sync').length;
-  const title = `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync`;
+  return `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync`;
+}
+
+export function statusSlack(rows: readonly HostStatusRow[], title = statusTitle(rows)): SlackMessage {
   const sites = [...new Set(rows.map((r) => r.site))];
   return message(title, [
     header(title),
-    ...rows.map((r) => {
-      const last = r.lastRun
-        ? `last ${r.lastRun.verb} ${r.lastRun.status} by ${actorName(r.lastRun.actor)} ${slackDate(new Date(r.lastRun.at))}`
-        : 'no runs yet';
-      return section(
-        `${r.reachable ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(r.host)}*\n` +
-          statusLines(r).map(escapeMrkdwn).join('\n') +
-          `\n${last}`,
-      );
-    }),
-    context(`site${sites.length === 1 ? '' : 's'} ${sites.join(', ')}`),
+    // The header and the sites line leave the rest of Slack's 50 blocks to the hosts.
+    ...statusBlocks(rows, LIMITS.blocksPerMessage - 2),
+    context(`site${sites.length === 1 ? '' : 's'} ${sites.join(', ') || '—'}`),
   ]);
 }

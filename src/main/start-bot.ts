@@ -1,0 +1,166 @@
+// Starting the Slack bot from its configuration: secrets, the Slack app, the engine, the listeners and the
+// schedule, in that order; and stopping them in the reverse one. src/main/bot.ts runs this for `npm start`;
+// tests run it in-process against the fake Slack.
+import type { Env } from '../adapters/config/parse.ts';
+import { loadSecrets } from '../adapters/config/secrets.ts';
+import { expireJob, statusJob } from '../scheduler/jobs.ts';
+import { fleetReportMessage } from '../scheduler/report-message.ts';
+import { type Schedule, startSchedule } from '../scheduler/schedule.ts';
+import { createSlackApp, type SlackAppOptions, SlackStartError } from '../slack/app.ts';
+import type { LogSink } from '../slack/bolt-logger.ts';
+import { approverCheckFor, type SlackBot, startSlackBot } from '../slack/bot.ts';
+import { type Composed, ConfigError, composeFromConfig, loadConfigOrThrow } from './compose.ts';
+
+/** A reason not to start that the operator must fix: exit status 2, no stack. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+export interface StartBotOptions {
+  readonly configFile: string;
+  readonly env: Env;
+  readonly log: LogSink;
+  /** Tests: the fake Slack, no retries, a known identity. Production leaves these out. */
+  readonly slack?: Pick<SlackAppOptions, 'slackApiUrl' | 'retryConfig' | 'identity' | 'host' | 'port'>;
+  readonly now?: () => Date;
+  readonly updateIntervalMs?: number;
+}
+
+export interface RunningBot {
+  readonly composed: Composed;
+  readonly slack: SlackBot;
+  readonly schedule: Schedule;
+  /** The HTTP port in `http` mode. */
+  readonly port: number | undefined;
+  /** Stops the Slack app first (no new requests), then the schedule, then the engine and its state. */
+  stop(): Promise<void>;
+}
+
+export async function startBot(options: StartBotOptions): Promise<RunningBot> {
+  const { configFile, env } = options;
+  let log = options.log;
+  let config: Awaited<ReturnType<typeof loadConfigOrThrow>>;
+  try {
+    config = await loadConfigOrThrow(configFile, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StartupError(error.message);
+    throw error;
+  }
+  const slackConfig = config.slack;
+  if (slackConfig === undefined) {
+    throw new StartupError(
+      `${configFile} has no slack section, so there is nothing for the bot to do; add one (docs/configuration.md), or use the terminal command \`signage\`.`,
+    );
+  }
+  const secrets = await loadSecrets(env, {
+    needSocket: slackConfig.mode === 'socket',
+    needHttp: slackConfig.mode === 'http',
+  });
+  // The message names the missing variables and points at manifest.yml and docs/slack.md; it shows no value.
+  if (!secrets.ok) throw new StartupError(secrets.message);
+
+  let app: ReturnType<typeof createSlackApp>;
+  try {
+    app = createSlackApp({
+      mode: slackConfig.mode,
+      tokens: {
+        bot: secrets.value.botToken,
+        ...(secrets.value.appToken === undefined ? {} : { app: secrets.value.appToken }),
+        ...(secrets.value.signingSecret === undefined ? {} : { signingSecret: secrets.value.signingSecret }),
+      },
+      port: slackConfig.port,
+      logger: log,
+      ...options.slack,
+    });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SlackConfigError') throw new StartupError(error.message);
+    throw error;
+  }
+  // From here on the log goes through the app's sink, which scrubs the bot's secrets from every line.
+  log = app.logger;
+  const isApprover = approverCheckFor(app, slackConfig);
+
+  const composed = await composeFromConfig(config, configFile, {
+    env,
+    slackApprover: async (userId) => (await isApprover(userId)).allowed,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  }).catch((error: unknown) => {
+    if (error instanceof ConfigError) throw new StartupError(error.message);
+    throw error;
+  });
+  const { interruptedRuns, freedLocks } = composed.recovered;
+  if (interruptedRuns + freedLocks > 0) {
+    log.warn(
+      `state: the previous process stopped mid-run; ${interruptedRuns} run(s) marked interrupted, ${freedLocks} host lock(s) freed`,
+    );
+  } else {
+    log.info('state: nothing left over from a previous process');
+  }
+  log.info(`engine: ${composed.hosts.length} host(s): ${composed.hosts.map((h) => h.name).join(', ')}`);
+
+  let slack: SlackBot;
+  try {
+    slack = await startSlackBot({
+      composed,
+      app,
+      slackConfig,
+      log,
+      isApprover,
+      ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
+    });
+  } catch (error) {
+    await app.stop();
+    await composed.close();
+    // A refused token or a taken port is the operator's to fix, like a bad configuration.
+    if (
+      error instanceof SlackStartError &&
+      (error.kind === 'token-refused' || error.kind === 'port-in-use')
+    ) {
+      throw new StartupError(error.message);
+    }
+    throw error;
+  }
+
+  const { schedule: when } = config;
+  const schedule = startSchedule({
+    timezone: when.timezone,
+    log,
+    jobs: [
+      expireJob(composed.engine, when.expireApprovals, {
+        onEvent: slack.route,
+        onExpired: async (expired) => {
+          const updated = await slack.markExpired(expired);
+          log.info(`schedule: ${expired.length} restart question(s) expired, ${updated} message(s) updated`);
+        },
+      }),
+      ...(when.status === false
+        ? []
+        : [
+            statusJob(composed.engine, when.status, async (report) => {
+              await slack.postToChannel(fleetReportMessage(report));
+              log.info(
+                report.kind === 'first'
+                  ? `schedule: first fleet report posted (${report.rows.length} host(s))`
+                  : `schedule: fleet changes posted: ${report.changes.map((c) => `${c.host} ${c.from ?? 'new'} -> ${c.to}`).join(', ')}`,
+              );
+            }),
+          ]),
+    ],
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    composed,
+    slack,
+    schedule,
+    port: slack.port,
+    stop() {
+      stopping ??= (async () => {
+        await slack.stop();
+        await schedule.stop();
+        await composed.close();
+      })();
+      return stopping;
+    },
+  };
+}

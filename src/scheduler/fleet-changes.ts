@@ -1,0 +1,56 @@
+// What changed in the fleet between two scheduled checks: a host that stopped answering, drifted from what
+// was deployed, fell behind, or came back. Pure; the watch job keeps the last snapshot.
+import type { SyncState } from '../core/sync.ts';
+import type { HostStatusRow } from '../engine/status.ts';
+
+/** The one word a scheduled check compares: unreachable, or the sync state. */
+export type Condition = 'unreachable' | SyncState;
+
+export type Snapshot = ReadonlyMap<string, Condition>;
+
+export interface HostChange {
+  readonly host: string;
+  /** Undefined for a host the previous check did not know (added to the configuration). */
+  readonly from: Condition | undefined;
+  readonly to: Condition;
+  readonly row: HostStatusRow;
+}
+
+export function conditionOf(row: HostStatusRow): Condition {
+  if (!row.reachable) return 'unreachable';
+  return row.sync ?? 'no-system';
+}
+
+export function snapshotOf(rows: readonly HostStatusRow[]): Snapshot {
+  return new Map(rows.map((row) => [row.host, conditionOf(row)]));
+}
+
+/** Hosts whose condition differs from the previous snapshot, in the order of `rows`. */
+export function fleetChanges(previous: Snapshot, rows: readonly HostStatusRow[]): HostChange[] {
+  const changes: HostChange[] = [];
+  for (const row of rows) {
+    const to = conditionOf(row);
+    const from = previous.get(row.host);
+    if (from !== to) changes.push({ host: row.host, from, to, row });
+  }
+  return changes;
+}
+
+const WORDS: Record<Condition, string> = {
+  unreachable: 'unreachable',
+  'in-sync': 'in sync',
+  behind: 'behind (an older generation than deployed)',
+  drifted: 'drifted (not what was deployed)',
+  'never-deployed': 'never deployed by the bot',
+  'no-system': 'no NixOS system',
+};
+
+/** One line for a change, e.g. "became unreachable: connect ETIMEDOUT" or "recovered: in sync". */
+export function describeChange(change: HostChange): string {
+  const to = WORDS[change.to];
+  if (change.from === undefined) return `now watched: ${to}`;
+  if (change.to === 'unreachable')
+    return `became unreachable${change.row.error ? `: ${change.row.error}` : ''}`;
+  if (change.from === 'unreachable') return `recovered: reachable again, ${to}`;
+  return `${WORDS[change.from].split(' (')[0]} → ${to}`;
+}

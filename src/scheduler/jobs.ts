@@ -1,0 +1,65 @@
+// What the bot does by itself: expire restart questions whose time is up (and say so on their messages), and
+// watch the fleet, reporting the first check after start and then only what changed.
+import type { ProgressSink } from '../core/events.ts';
+import type { ApprovalRecord } from '../core/ports/state.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { HostStatusRow } from '../engine/status.ts';
+import { fleetChanges, type HostChange, type Snapshot, snapshotOf } from './fleet-changes.ts';
+import type { Job } from './schedule.ts';
+
+export const EXPIRE_JOB = 'expire-approvals';
+export const STATUS_JOB = 'status-report';
+
+export interface ExpiryTargets {
+  /** Where the events of runs ended by an expiry go (their messages). */
+  readonly onEvent: ProgressSink;
+  /** Updates the expired questions' messages. */
+  readonly onExpired: (expired: readonly ApprovalRecord[]) => Promise<unknown>;
+}
+
+export function expireJob(engine: Engine, cron: string, targets: ExpiryTargets): Job {
+  return {
+    name: EXPIRE_JOB,
+    cron,
+    run: async () => {
+      const expired = engine.expire(targets.onEvent);
+      if (expired.length > 0) await targets.onExpired(expired);
+      return expired.length;
+    },
+  };
+}
+
+export type FleetReport =
+  | { readonly kind: 'first'; readonly rows: readonly HostStatusRow[] }
+  | {
+      readonly kind: 'changed';
+      readonly changes: readonly HostChange[];
+      readonly rows: readonly HostStatusRow[];
+    };
+
+export function statusJob(
+  engine: Engine,
+  cron: string,
+  post: (report: FleetReport) => Promise<unknown>,
+): Job {
+  let last: Snapshot | undefined;
+  return {
+    name: STATUS_JOB,
+    cron,
+    run: async () => {
+      const rows = await engine.status([], {
+        actor: { kind: 'schedule', job: STATUS_JOB },
+        onEvent: () => {},
+      });
+      const previous = last;
+      if (previous === undefined) {
+        await post({ kind: 'first', rows });
+      } else {
+        const changes = fleetChanges(previous, rows);
+        if (changes.length > 0) await post({ kind: 'changed', changes, rows });
+      }
+      // Only once reported: a report that could not be posted is tried again at the next check.
+      last = snapshotOf(rows);
+    },
+  };
+}

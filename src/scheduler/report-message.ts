@@ -1,0 +1,28 @@
+// How a scheduled fleet report reads in the channel: the whole fleet for the first check after start, then
+// only the hosts that changed, each change in one line above their status.
+import { context, escapeMrkdwn, header, LIMITS, message, section, truncate } from '../slack/blocks/kit.ts';
+import { statusBlocks, statusSlack, statusTitle } from '../verbs/render-status.ts';
+import type { SlackMessage } from '../verbs/verb.ts';
+import { describeChange } from './fleet-changes.ts';
+import type { FleetReport } from './jobs.ts';
+
+export function fleetReportMessage(report: FleetReport): SlackMessage {
+  if (report.kind === 'first') {
+    return statusSlack(report.rows, `Watching the fleet. ${statusTitle(report.rows)}`);
+  }
+  const { changes } = report;
+  const title = `${changes.length} host${changes.length === 1 ? '' : 's'} changed: ${changes
+    .map((c) => c.host)
+    .join(', ')}`;
+  const lines = changes.map((c) => `• *${escapeMrkdwn(c.host)}* ${escapeMrkdwn(describeChange(c))}`);
+  return message(truncate(title, 150), [
+    header(title),
+    section(truncate(lines.join('\n'), LIMITS.sectionText)),
+    // Header, change list and the footer leave the rest of the 50 blocks to the changed hosts.
+    ...statusBlocks(
+      changes.map((c) => c.row),
+      LIMITS.blocksPerMessage - 3,
+    ),
+    context(`${statusTitle(report.rows)} · checked by the schedule`),
+  ]);
+}

@@ -1,0 +1,136 @@
+// The Slack front end, wired: `/signage`, the approval buttons and `@signage` questions, all on one engine.
+// Behaviour lives in the handlers (slash-handler, decisions, mention-handler) and run-messages; this file
+// only connects them to the app and keeps count of work in flight, so stopping waits for it.
+import type { SlackConfig } from '../adapters/config/schema.ts';
+import type { ProgressSink } from '../core/events.ts';
+import type { ApprovalRecord } from '../core/ports/state.ts';
+import type { Composed } from '../main/compose.ts';
+import type { AnyVerb } from '../verbs/parse.ts';
+import { verbs as allVerbs } from '../verbs/registry.ts';
+import type { SlackMessage } from '../verbs/verb.ts';
+import type { AccessPolicy } from './access.ts';
+import { registerApprovalActions } from './actions.ts';
+import type { SlackApp } from './app.ts';
+import { type ApproverDecision, createApproverCheck, slackGroupResolver } from './approvers.ts';
+import type { LogSink } from './bolt-logger.ts';
+import { registerSlashCommand } from './commands.ts';
+import { decisionHandler, markExpired } from './decisions.ts';
+import { mentionHandler } from './mention-handler.ts';
+import { registerMentions } from './mentions.ts';
+import { blocksOf } from './message-port.ts';
+import { createRunMessages, type RunMessages } from './run-messages.ts';
+import { slashCommandOptions } from './slash-handler.ts';
+
+export interface SlackBotOptions {
+  readonly composed: Pick<Composed, 'engine' | 'store'>;
+  readonly app: SlackApp;
+  readonly slackConfig: SlackConfig;
+  readonly log: LogSink;
+  /** The approver check the engine was composed with; made from `slackConfig.approvers` when absent. */
+  readonly isApprover?: (userId: string) => Promise<ApproverDecision>;
+  readonly verbs?: readonly AnyVerb[];
+  /** Least time between two updates of a progress message. */
+  readonly updateIntervalMs?: number;
+}
+
+export interface SlackBot {
+  /** The port `/slack/events` listens on, in HTTP mode. */
+  readonly port: number | undefined;
+  readonly runMessages: RunMessages;
+  /** Where events of runs taken up again by the schedule go. */
+  readonly route: ProgressSink;
+  /** Rewrites expired questions' messages (buttons gone, when it expired). */
+  markExpired(expired: readonly ApprovalRecord[]): Promise<number>;
+  /** Posts in `slack.channel`; false when none is configured. */
+  postToChannel(message: SlackMessage): Promise<boolean>;
+  /** Resolves once every request in flight has been answered and every message update is out. */
+  settled(): Promise<void>;
+  /** Disconnects from Slack (no new requests), then waits for the requests in flight. */
+  stop(): Promise<void>;
+}
+
+/** An approver check on the configuration's users and user group (members read from Slack, cached). */
+export function approverCheckFor(
+  app: SlackApp,
+  slackConfig: SlackConfig,
+): (userId: string) => Promise<ApproverDecision> {
+  return createApproverCheck(
+    { users: slackConfig.approvers.users, usergroup: slackConfig.approvers.usergroup },
+    slackGroupResolver(app.client),
+  );
+}
+
+/** Registers every listener on `app` and connects it (Socket Mode) or starts listening (HTTP). */
+export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot> {
+  const { app, slackConfig, log } = options;
+  const { engine, store } = options.composed;
+  const verbs = options.verbs ?? allVerbs;
+  const isApprover = options.isApprover ?? approverCheckFor(app, slackConfig);
+  const policy: AccessPolicy = {
+    deployers: slackConfig.deployers,
+    viewers: slackConfig.viewers,
+    channels: slackConfig.channels,
+  };
+  const runMessages = createRunMessages({
+    slack: app,
+    store,
+    log,
+    ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
+  });
+
+  // Every request, from its acknowledgement to its last reply, is counted while it runs: stopping and
+  // tests wait for them.
+  const inFlight = new Set<Promise<unknown>>();
+  app.bolt.use(async ({ next }) => {
+    const running = next();
+    inFlight.add(running);
+    const forget = () => inFlight.delete(running);
+    running.then(forget, forget);
+    await running;
+  });
+
+  const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
+  const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log });
+  registerSlashCommand(app, slash);
+  registerApprovalActions(app, {
+    isApprover,
+    onDecision: decisionHandler({ engine, runMessages, log }),
+  });
+  registerMentions(app, {
+    onMention: mentionHandler({ engine, verbs, policy, resolve, log }),
+    // Every verb is recognised, so `@signage deploy x` is pointed at the slash command rather than misread.
+    verbs: verbs.map((v) => v.name),
+  });
+
+  const started = await app.start();
+  log.info(
+    `slack: ${app.mode === 'socket' ? 'connected in Socket Mode' : `listening for HTTP on port ${started.port}`}` +
+      `; ${policy.deployers.length} deployer(s), viewers: ${policy.viewers === 'everyone' ? 'everyone' : policy.viewers.length}` +
+      (policy.channels.length > 0 ? `, only in ${policy.channels.join(', ')}` : ''),
+  );
+
+  const settled = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    await runMessages.settled();
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    port: started.port,
+    runMessages,
+    route: runMessages.route,
+    markExpired: (expired) => markExpired(app, expired, log),
+    async postToChannel(msg) {
+      if (slackConfig.channel === undefined) return false;
+      await app.client.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
+      return true;
+    },
+    settled,
+    stop() {
+      stopping ??= (async () => {
+        await app.stop();
+        await settled();
+      })();
+      return stopping;
+    },
+  };
+}

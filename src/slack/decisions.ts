@@ -1,0 +1,148 @@
+// What an approver's click does: the engine decides (exactly one answer counts, an expired question is never
+// decided), the question's message then says who answered and when, without buttons, and everyone else who
+// clicks is told privately what happened before them. State is in the store, so this works for questions
+// asked before the bot restarted.
+import type { Actor } from '../core/events.ts';
+import type { ApprovalRecord, SlackMessageRef } from '../core/ports/state.ts';
+import type { Engine } from '../engine/engine.ts';
+import { NotApprover } from '../engine/errors.ts';
+import { actorName } from '../engine/run-scope.ts';
+import type { SlackMessage } from '../verbs/verb.ts';
+import type { DecisionHandler } from './actions.ts';
+import type { SlackApp } from './app.ts';
+import { approvalDecidedMessage, approvalExpiredMessage } from './blocks/approval.ts';
+import { errorMessage } from './blocks/error.ts';
+import { context, escapeMrkdwn, message, section, slackDate } from './blocks/kit.ts';
+import type { LogSink } from './bolt-logger.ts';
+import { blocksOf } from './message-port.ts';
+import type { RunMessages } from './run-messages.ts';
+
+export interface DecisionDeps {
+  readonly engine: Engine;
+  readonly runMessages: RunMessages;
+  readonly log: LogSink;
+}
+
+export function decisionHandler(deps: DecisionDeps): DecisionHandler {
+  return async (click, ctx) => {
+    const decision = click.decision === 'approve' ? 'approved' : 'denied';
+    let result: Awaited<ReturnType<Engine['decide']>>;
+    try {
+      result = await deps.engine.decide(click.approvalId, decision, {
+        actor: ctx.actor,
+        onEvent: deps.runMessages.route,
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof NotApprover)) throw error;
+      await ctx.ephemeral(
+        errorMessage({
+          summary: 'You cannot answer this question.',
+          detail: error.message,
+          next: error.hint,
+        }),
+      );
+      return undefined;
+    }
+    switch (result.kind) {
+      case 'decided': {
+        const a = result.approval;
+        deps.log.info(
+          `approval ${a.id}: restart of ${a.host} ${a.status} by ${click.userId}` +
+            (result.restarted ? ', restarted' : '') +
+            (result.error === undefined ? '' : `, failed: ${result.error}`),
+        );
+        if (result.error !== undefined) {
+          await deps.runMessages.reply(
+            a.runId,
+            errorMessage({
+              summary: `The restart of ${a.host} failed.`,
+              detail: result.error,
+              next: `Check the screen with \`/signage status ${a.host}\`; \`/signage restart ${a.host}\` asks again.`,
+            }),
+          );
+        }
+        return decidedMessage(a);
+      }
+      case 'already-decided':
+        await ctx.ephemeral(alreadyDecidedMessage(result.approval));
+        return decidedMessage(result.approval);
+      case 'expired':
+        await ctx.ephemeral(
+          errorMessage({
+            summary: `This question expired ${plainDate(result.approval.expiresAt)}; nothing was restarted.`,
+            next: `Run \`/signage restart ${result.approval.host}\` to ask again.`,
+          }),
+        );
+        return expiredMessage(result.approval);
+      case 'unknown':
+        await ctx.ephemeral(
+          errorMessage({
+            summary: 'The bot has no record of this question.',
+            next: 'Run the deploy or restart again to get a fresh question.',
+          }),
+        );
+        return undefined;
+    }
+  };
+}
+
+/** The question as it reads once answered: who answered, and when. */
+export function decidedMessage(a: ApprovalRecord): SlackMessage {
+  const by = a.decidedBy;
+  return approvalDecidedMessage({
+    host: a.host,
+    question: a.question,
+    decision: a.status === 'denied' ? 'denied' : 'approved',
+    userId: by?.kind === 'slack' ? by.userId : '',
+    ...(by !== null && by.kind !== 'slack' ? { by: escapeMrkdwn(actorName(by)) } : {}),
+    at: a.decidedAt ?? a.createdAt,
+  });
+}
+
+export function expiredMessage(a: ApprovalRecord): SlackMessage {
+  return approvalExpiredMessage({ host: a.host, question: a.question, expiredAt: a.expiresAt });
+}
+
+function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {
+  const verdict = a.status === 'denied' ? 'declined' : 'approved';
+  const by = a.decidedBy === null ? 'someone' : whoText(a.decidedBy);
+  const at = a.decidedAt === null ? '' : ` at ${slackDate(a.decidedAt)}`;
+  const text = `Already decided: ${verdict} by ${by}${at}. Your click changed nothing.`;
+  return message(text, [
+    section(`ℹ *Already decided:* ${verdict} by ${by}${at}.`),
+    context('Your click changed nothing.'),
+  ]);
+}
+
+function whoText(actor: Actor): string {
+  return actor.kind === 'slack' ? `<@${escapeMrkdwn(actor.userId)}>` : escapeMrkdwn(actorName(actor));
+}
+
+function plainDate(at: Date): string {
+  return `at ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Rewrites the messages of questions that expired: the buttons go, and the message says when it expired. */
+export async function markExpired(
+  slack: Pick<SlackApp, 'client'>,
+  expired: readonly ApprovalRecord[],
+  log: LogSink,
+): Promise<number> {
+  let updated = 0;
+  for (const approval of expired) {
+    const ref: SlackMessageRef | null = approval.slack;
+    if (ref === null) continue;
+    const msg = expiredMessage(approval);
+    try {
+      await slack.client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, ...blocksOf(msg) });
+      updated += 1;
+    } catch (error) {
+      log.warn(
+        `approval ${approval.id}: could not mark its message expired:`,
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+  }
+  return updated;
+}

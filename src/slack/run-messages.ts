@@ -1,0 +1,339 @@
+// One channel message per run, updated in place from its events, with the details in its thread: each restart
+// question (its own message, broadcast to the channel, its ts kept with the approval so it can be updated
+// after a restart of the bot), the final result and the log. A run taken up again by an answer or an expiry
+// finds its message through the state store, and the picture is rebuilt from the stages recorded there.
+import type { EngineEvent, ProgressSink } from '../core/events.ts';
+import type { SlackMessageRef, StateStore } from '../core/ports/state.ts';
+import type { SlackMessage } from '../verbs/verb.ts';
+import type { SlackApp } from './app.ts';
+import { approvalQuestionMessage } from './blocks/approval.ts';
+import { deployProgressMessage } from './blocks/deploy-progress.ts';
+import { code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
+import type { LogSink } from './bolt-logger.ts';
+import { blocksOf } from './message-port.ts';
+import { createMessageUpdater, type MessagePort, type MessageUpdater } from './message-updater.ts';
+
+export interface RunMessagesOptions {
+  readonly slack: SlackApp;
+  readonly store: StateStore;
+  readonly log: LogSink;
+  /** Least time between two updates of one message. */
+  readonly updateIntervalMs?: number;
+}
+
+/** Follows one request's run: hand `onEvent` to the verb, then `finish` with its result. */
+export interface RunTracker {
+  readonly onEvent: ProgressSink;
+  /** Set once the verb opened a run. */
+  readonly runId: string | undefined;
+  /** Posts `result` in the run's thread once every update is out; false when the verb opened no run. */
+  finish(result: SlackMessage): Promise<boolean>;
+}
+
+export interface RunMessages {
+  /** A new request in `channel` by `requester` (a Slack user ID). */
+  track(channel: string, requester: string): RunTracker;
+  /** Events of runs taken up again (an answer, an expiry), whichever process started them. */
+  readonly route: ProgressSink;
+  /** Posts in the thread of the run's message; false when the run has none. */
+  reply(runId: string, message: SlackMessage): Promise<boolean>;
+  /** Resolves once every queued post and update has been made. */
+  settled(): Promise<void>;
+}
+
+/** Lines of the run's log kept for its thread: the end of it is what explains a failure. */
+const LOG_LINES = 40;
+
+interface RunEntry {
+  readonly runId: string;
+  readonly channel: string;
+  readonly events: EventList;
+  readonly updater: MessageUpdater;
+  readonly logs: string[];
+  readonly requestedBy: string | undefined;
+  /** Posts for this run, one after another, in event order. */
+  work: Promise<void>;
+}
+
+export function createRunMessages(options: RunMessagesOptions): RunMessages {
+  const { slack, store, log } = options;
+  const entries = new Map<string, RunEntry>();
+  const pending = new Set<Promise<void>>();
+
+  function enqueue(entry: RunEntry, what: string, step: () => Promise<void>): Promise<void> {
+    const next = entry.work.then(step).catch((error: unknown) => {
+      log.warn(`run ${entry.runId}: could not ${what}:`, describe(error));
+    });
+    entry.work = next;
+    pending.add(next);
+    void next.finally(() => pending.delete(next));
+    return next;
+  }
+
+  function newUpdater(port: MessagePort): MessageUpdater {
+    return createMessageUpdater(port, {
+      ...(options.updateIntervalMs === undefined ? {} : { intervalMs: options.updateIntervalMs }),
+      onError: (error) => log.warn('a run message update failed:', describe(error)),
+    });
+  }
+
+  async function mainRef(entry: RunEntry): Promise<SlackMessageRef | undefined> {
+    return entry.updater.ref ?? (await entry.updater.flush()).ref;
+  }
+
+  async function postInThread(entry: RunEntry, msg: SlackMessage, broadcast = false) {
+    const main = await mainRef(entry);
+    const content = { channel: entry.channel, text: msg.text, ...blocksOf(msg) };
+    // Without the run's message (its post failed) the reply goes in the channel, where it is still seen.
+    if (main === undefined) return slack.client.chat.postMessage(content);
+    return slack.client.chat.postMessage({ ...content, thread_ts: main.ts, reply_broadcast: broadcast });
+  }
+
+  function apply(entry: RunEntry, event: EngineEvent): void {
+    entry.events.push(event);
+    if (event.type === 'log') {
+      entry.logs.push(event.host === undefined ? event.message : `${event.host}: ${event.message}`);
+      if (entry.logs.length > LOG_LINES) entry.logs.shift();
+    }
+    entry.updater.set(progressMessage(entry.events.list));
+    if (event.type === 'approval.requested') {
+      enqueue(entry, `ask about ${event.host}`, async () => {
+        const question = approvalQuestionMessage({
+          approvalId: event.approvalId,
+          host: event.host,
+          question: event.question,
+          expiresAt: new Date(event.expiresAt),
+          ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
+        });
+        // Broadcast: approvers see the question in the channel, and its answer stays with the run.
+        const posted = await postInThread(entry, question, true);
+        if (posted.ts !== undefined) {
+          store.attachApprovalMessage(event.approvalId, {
+            channel: posted.channel ?? entry.channel,
+            ts: posted.ts,
+          });
+        }
+      });
+    }
+    if (event.type === 'run.finished' && event.outcome !== 'awaiting-approval') {
+      // Nothing more will happen to the run: its message gets its last update and the entry goes.
+      enqueue(entry, 'finish its message', async () => {
+        await entry.updater.flush();
+        if (entries.get(entry.runId) === entry) entries.delete(entry.runId);
+      });
+    }
+  }
+
+  /** A run this process has not seen (started before a restart): rebuilt from what the store recorded. */
+  function revive(runId: string): RunEntry | undefined {
+    const run = store.getRun(runId);
+    if (run === undefined || run.slack === null) return undefined;
+    const ref = run.slack;
+    const port = slack.messagePort(ref.channel);
+    const updater = newUpdater({
+      // The message exists: the first state goes out as an update of it.
+      post: async (msg) => {
+        await port.update(ref, msg);
+        return ref;
+      },
+      update: (at, msg) => port.update(at, msg),
+    });
+    const entry: RunEntry = {
+      runId,
+      channel: ref.channel,
+      events: new EventList(recordedEvents(store, runId)),
+      updater,
+      logs: [],
+      requestedBy: run.actor.kind === 'slack' ? run.actor.userId : undefined,
+      work: Promise.resolve(),
+    };
+    // Only a run that may still change is kept; a finished one is looked up again if ever needed.
+    if (run.status === 'running' || run.status === 'awaiting-approval') entries.set(runId, entry);
+    return entry;
+  }
+
+  const route: ProgressSink = (event) => {
+    const entry = entries.get(event.runId) ?? revive(event.runId);
+    if (entry !== undefined) apply(entry, event);
+  };
+
+  return {
+    track(channel, requester) {
+      let entry: RunEntry | undefined;
+      const start = (runId: string): RunEntry => {
+        const created: RunEntry = {
+          runId,
+          channel,
+          events: new EventList([]),
+          updater: newUpdater(slack.messagePort(channel)),
+          logs: [],
+          requestedBy: requester,
+          work: Promise.resolve(),
+        };
+        entries.set(runId, created);
+        // Kept with the run, so an answer given after a restart of the bot can still update the message.
+        enqueue(created, 'record its message', async () => {
+          const ref = await mainRef(created);
+          if (ref !== undefined) store.attachRunMessage(runId, ref);
+        });
+        return created;
+      };
+      return {
+        onEvent(event) {
+          if (entry !== undefined && event.runId !== entry.runId) {
+            route(event);
+            return;
+          }
+          // The message appears with the run: a request refused before it starts (a busy host) posts nothing.
+          entry ??= start(event.runId);
+          apply(entry, event);
+        },
+        get runId() {
+          return entry?.runId;
+        },
+        async finish(result) {
+          const run = entry;
+          if (run === undefined) return false;
+          const logs = [...run.logs];
+          enqueue(run, 'post the result', async () => {
+            await run.updater.flush();
+            await postInThread(run, result);
+            if (logs.length > 0) await postInThread(run, logMessage(logs));
+          });
+          await run.work;
+          return true;
+        },
+      };
+    },
+
+    route,
+
+    async reply(runId, msg) {
+      const entry = entries.get(runId) ?? revive(runId);
+      if (entry === undefined) return false;
+      await enqueue(entry, 'reply in its thread', async () => {
+        await postInThread(entry, msg);
+      });
+      return true;
+    },
+
+    async settled() {
+      while (pending.size > 0) await Promise.all([...pending]);
+      await Promise.all([...entries.values()].map((e) => e.updater.flush()));
+    },
+  };
+}
+
+/** The progress picture, with a pointer to the questions when some wait for an answer. */
+function progressMessage(events: readonly EngineEvent[]): SlackMessage {
+  const base = deployProgressMessage(events);
+  const waiting = events.some((e) => e.type === 'approval.requested');
+  const blocks = base.blocks ?? [];
+  if (!waiting || blocks.length >= LIMITS.blocksPerMessage) return base;
+  const open = foldOpenQuestions(events);
+  if (open === 0) return base;
+  const note = context(
+    `⏸ ${open === 1 ? 'A restart question waits' : `${open} restart questions wait`} for an approver: see the thread.`,
+  );
+  return { ...base, blocks: [...blocks, note as unknown as Record<string, unknown>] };
+}
+
+function foldOpenQuestions(events: readonly EngineEvent[]): number {
+  const open = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'approval.requested') open.add(e.host);
+    if ((e.type === 'stage.started' || e.type === 'stage.finished') && e.stage === 'restart')
+      open.delete(e.host);
+  }
+  return open.size;
+}
+
+function logMessage(lines: readonly string[]): SlackMessage {
+  const body = truncate(lines.join('\n'), LIMITS.sectionText - 100);
+  const title = `Log, last ${lines.length} line${lines.length === 1 ? '' : 's'}`;
+  return message(title, [context(title), section(code(escapeMrkdwn(body)))]);
+}
+
+/** What the store recorded of a run, as the events that would have produced it. */
+function recordedEvents(store: StateStore, runId: string): EngineEvent[] {
+  const run = store.getRun(runId);
+  if (run === undefined) return [];
+  const events: EngineEvent[] = [{ type: 'run.started', runId, verb: run.verb, hosts: run.hosts }];
+  for (const stage of store.stagesOf(runId)) {
+    if (stage.status === 'running') {
+      events.push({ type: 'stage.started', runId, host: stage.host, stage: stage.stage });
+      continue;
+    }
+    events.push({
+      type: 'stage.finished',
+      runId,
+      host: stage.host,
+      stage: stage.stage,
+      outcome: stage.status === 'interrupted' ? 'failed' : stage.status,
+      durationMs: stage.durationMs ?? 0,
+      ...(stage.bytes === null ? {} : { bytes: stage.bytes }),
+      ...(stage.status === 'interrupted'
+        ? { detail: 'interrupted: the bot stopped during this stage' }
+        : stage.detail === null
+          ? {}
+          : { detail: stage.detail }),
+    });
+  }
+  for (const approval of store.pendingApprovals()) {
+    if (approval.runId !== runId) continue;
+    events.push({
+      type: 'approval.requested',
+      runId,
+      approvalId: approval.id,
+      host: approval.host,
+      question: approval.question,
+      expiresAt: approval.expiresAt.toISOString(),
+    });
+  }
+  if (run.status !== 'running') {
+    events.push({ type: 'run.finished', runId, outcome: run.status });
+  }
+  return events;
+}
+
+/**
+ * A run's events, kept small: copy progress and log lines replace their previous value in place, since the
+ * picture shows only the latest of each (and a long copy would otherwise grow the list without bound).
+ */
+class EventList {
+  readonly #list: EngineEvent[];
+  readonly #latest = new Map<string, number>();
+
+  constructor(initial: readonly EngineEvent[]) {
+    this.#list = [];
+    for (const e of initial) this.push(e);
+  }
+
+  get list(): readonly EngineEvent[] {
+    return this.#list;
+  }
+
+  push(event: EngineEvent): void {
+    const key =
+      event.type === 'stage.progress'
+        ? `progress:${event.host}:${event.stage}:${event.source}`
+        : event.type === 'log'
+          ? `log:${event.host ?? ''}`
+          : undefined;
+    if (key === undefined) {
+      this.#list.push(event);
+      return;
+    }
+    const at = this.#latest.get(key);
+    if (at === undefined) {
+      this.#latest.set(key, this.#list.length);
+      this.#list.push(event);
+    } else {
+      this.#list[at] = event;
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,117 @@
+// Restart questions over time: one that expired (answered too late, or swept up by the schedule) restarts
+// nothing and says so on its message; one asked before the bot restarted is still answered once, and the run's
+// message is brought up to date from what the state store kept. The whole bot runs as `npm start` runs it,
+// against the fake Slack, on the simulated office; its clock is moved forward instead of waiting.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPIRE_JOB } from '../../src/scheduler/jobs.ts';
+import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import {
+  ALICE,
+  CHANNEL,
+  FAKE_DIRECTORY,
+  type SlackOffice,
+  startSlackOffice,
+} from '../support/slack-office.ts';
+
+const unavailable = officeUnavailable();
+const A = 'baard-entrance';
+const B = 'baard-kitchen';
+const HALF_AN_HOUR = 31 * 60_000;
+
+const json = (m: StoredMessage | undefined) => JSON.stringify(m?.blocks ?? []);
+const hasButtons = (m: StoredMessage | undefined) => json(m).includes('restart_approve');
+
+describe.skipIf(unavailable !== null)('restart questions that expire, and that outlive the bot', () => {
+  let office: Office;
+  let fake: FakeSlack;
+  let bot: SlackOffice;
+
+  const questionFor = (host: string) =>
+    fake.messages(CHANNEL).find((m) => m.broadcast && hasButtons(m) && m.text.includes(host));
+
+  async function ask(text: string, host: string): Promise<StoredMessage> {
+    const ack = await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text });
+    expect(ack.latencyMs).toBeLessThan(3000);
+    await fake.until(() => questionFor(host) !== undefined, {
+      timeoutMs: 120_000,
+      what: `a question about ${host}`,
+    });
+    await bot.bot.slack.settled();
+    return questionFor(host)!;
+  }
+
+  beforeAll(async () => {
+    office = await startOffice({ hosts: [A, B], scale: 0.1 });
+    fake = await FakeSlack.start(FAKE_DIRECTORY);
+    bot = await startSlackOffice(office, fake, { limits: { approvalTimeoutMinutes: 30 } });
+  });
+  afterAll(async () => {
+    await bot?.stop();
+    await fake?.stop();
+    await office?.close();
+  });
+
+  it('answers a click on an expired question with "expired", restarts nothing, and the schedule ends the run', async () => {
+    const question = await ask(`restart ${A}`, A);
+    const approval = bot.bot.composed.store.pendingApprovals().find((a) => a.host === A)!;
+    bot.advance(HALF_AN_HOUR);
+
+    await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_approve' });
+    await bot.bot.slack.settled();
+    const said = fake.ephemerals({ user: ALICE }).at(-1)!;
+    expect(said.text).toMatch(
+      /^This question expired at \d{4}-\d\d-\d\d \d\d:\d\d UTC; nothing was restarted\./,
+    );
+    const expired = fake.message(CHANNEL, question.ts)!;
+    expect(hasButtons(expired)).toBe(false);
+    expect(expired.text).toBe(`The restart question for ${A} expired; nothing was restarted`);
+    expect(await office.systemctlLog(A)).toEqual([]);
+
+    // The schedule's sweep ends the run that waited for it, and its message says what became of the restart.
+    expect(await bot.bot.schedule.runNow(EXPIRE_JOB)).toBe('ran');
+    await bot.bot.slack.settled();
+    expect(bot.bot.composed.store.getRun(approval.runId)?.status).toBe('ok');
+    const main = fake.message(CHANNEL, question.threadTs!)!;
+    expect(main.text).toMatch(/^Restart · 1 host: 1 done — finished/);
+    expect(json(main)).toContain('– restart');
+    expect(await office.systemctlLog(A)).toEqual([]);
+  });
+
+  it('takes the buttons off a question the schedule expired, so nobody can click it', async () => {
+    const question = await ask(`restart ${B}`, B);
+    bot.advance(HALF_AN_HOUR);
+    expect(await bot.bot.schedule.runNow(EXPIRE_JOB)).toBe('ran');
+    await bot.bot.slack.settled();
+    const expired = fake.message(CHANNEL, question.ts)!;
+    expect(hasButtons(expired)).toBe(false);
+    expect(json(expired)).toMatch(/the question expired <!date\^\d+\^/);
+    await expect(
+      fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_approve' }),
+    ).rejects.toThrow(/no button/);
+    expect(await office.systemctlLog(B)).toEqual([]);
+    expect(bot.log.text()).toContain('1 restart question(s) expired, 1 message(s) updated');
+  });
+
+  it('restarts once for a click after the bot restarted, and brings the run message up to date', async () => {
+    const question = await ask(`deploy ${A}`, A);
+    const mainTs = question.threadTs!;
+    const connectionsBefore = fake.calls('apps.connections.open').length;
+
+    await bot.restart();
+    expect(fake.calls('apps.connections.open').length).toBe(connectionsBefore + 1);
+    expect(bot.log.text()).toContain('state: nothing left over from a previous process');
+
+    await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_approve' });
+    await bot.bot.slack.settled();
+    expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
+    const answered = fake.message(CHANNEL, question.ts)!;
+    expect(hasButtons(answered)).toBe(false);
+    expect(answered.text).toBe(`Restart of ${A} approved by <@${ALICE}>`);
+    // The new process found the run's message through the store and rebuilt it from the recorded stages.
+    const main = fake.message(CHANNEL, mainTs)!;
+    expect(main.text).toMatch(/^Deploy · 1 host: 1 done — finished/);
+    for (const stage of ['build', 'plan', 'copy', 'switch', 'restart'])
+      expect(json(main)).toContain(`✓ ${stage}`);
+  });
+});

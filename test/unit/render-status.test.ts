@@ -1,0 +1,76 @@
+// Fleet status in Slack: each host with its state, the hosts that need a look first, and within Slack's
+// limits however large the fleet (checked with the fake Slack's own validator).
+import { describe, expect, it } from 'vitest';
+import type { HostStatusRow } from '../../src/engine/status.ts';
+import { statusSlack } from '../../src/verbs/render-status.ts';
+import type { SlackMessage } from '../../src/verbs/verb.ts';
+import { messageProblems } from '../support/fake-slack/index.ts';
+
+const GiB = 1024 ** 3;
+const sys = (name: string) => `/nix/store/${'a'.repeat(32)}-nixos-system-${name}`;
+
+function row(host: string, over: Partial<HostStatusRow> = {}): HostStatusRow {
+  return {
+    host,
+    site: 'baard',
+    address: host,
+    reachable: true,
+    facts: {
+      currentSystem: sys(host),
+      bootedSystem: sys(host),
+      generations: [],
+      currentGeneration: 3,
+      profileSystem: sys(host),
+      nixosVersion: '25.05',
+      store: { totalBytes: 8 * GiB, freeBytes: 2 * GiB },
+      systemd: true,
+      nixVersion: '2.8.0',
+      uptimeSeconds: 100,
+      notes: [],
+    },
+    sync: 'in-sync',
+    rebootPending: false,
+    deployed: { toplevel: sys(host), at: '2025-03-04T09:00:00.000Z', runId: 'r1' },
+    lastRun: {
+      id: 'r1',
+      verb: 'deploy',
+      actor: { kind: 'slack', userId: 'U0ALICE' },
+      at: '2025-03-04T09:00:00.000Z',
+      status: 'ok',
+    },
+    pendingApproval: null,
+    ...over,
+  };
+}
+
+const sections = (m: SlackMessage) =>
+  (m.blocks ?? []).filter((b) => b.type === 'section').map((b) => (b.text as { text: string }).text);
+
+describe('statusSlack', () => {
+  it('names each host with its state, generation, free space and last run, unreachable ones first', () => {
+    const msg = statusSlack([
+      row('baard-entrance'),
+      row('baard-lobby', { reachable: false, error: 'ssh: timed out' }),
+    ]);
+    expect(messageProblems(msg)).toEqual([]);
+    expect(msg.text).toBe('Status of 2 hosts: 1 unreachable, 0 not in sync');
+    const [lobby, entrance] = sections(msg);
+    expect(lobby).toContain('*baard-lobby*\nunreachable: ssh: timed out');
+    expect(entrance).toContain('*baard-entrance*\nin sync; generation 3');
+    expect(entrance).toContain('/nix: 2 GiB free of 8 GiB');
+    expect(entrance).toContain('last deploy ok by <@U0ALICE>');
+  });
+
+  it('stays within 50 blocks for a large fleet and counts the hosts it leaves out', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => row(`pi-${i}`, i === 299 ? { sync: 'drifted' } : {}));
+    const msg = statusSlack(rows);
+    expect(messageProblems(msg)).toEqual([]);
+    expect(msg.blocks!.length).toBeLessThanOrEqual(50);
+    expect(sections(msg)[0]).toContain('*pi-299*\ndrifted');
+    expect(JSON.stringify(msg.blocks)).toMatch(/…and 253 more hosts, all in sync/);
+  });
+
+  it('takes a title of its own', () => {
+    expect(statusSlack([row('a')], 'Watching the fleet').text).toBe('Watching the fleet');
+  });
+});
