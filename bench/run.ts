@@ -15,7 +15,7 @@ import { table } from './table.ts';
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
 const SECTIONS = ['deploy', 'planner', 'ssh', 'slack'] as const;
 type Section = (typeof SECTIONS)[number];
-const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh'];
+const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack'];
 
 const flagsSchema = z.object({
   only: z

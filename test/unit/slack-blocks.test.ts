@@ -221,6 +221,29 @@ describe('deployProgressMessage', () => {
     expect(hosts.filter((_, i) => i % 7 === 0).every((h) => shown.includes(h))).toBe(true);
   });
 
+  it('counts hosts left out after a failed canary as skipped, not done', () => {
+    const skip = (host: string, stage: 'plan' | 'copy' | 'switch'): EngineEvent => ({
+      type: 'stage.finished',
+      runId,
+      host,
+      stage,
+      outcome: 'skipped',
+      durationMs: 0,
+      detail: 'canary lobby-1 failed',
+    });
+    const msg = deployProgressMessage([
+      { type: 'run.started', runId, verb: 'deploy', hosts: ['lobby-1', 'lobby-2'] },
+      { type: 'stage.started', runId, host: 'lobby-1', stage: 'copy' },
+      { type: 'stage.finished', runId, host: 'lobby-1', stage: 'copy', outcome: 'failed', durationMs: 5 },
+      skip('lobby-2', 'plan'),
+      skip('lobby-2', 'copy'),
+      skip('lobby-2', 'switch'),
+      { type: 'run.finished', runId, outcome: 'failed' },
+    ]);
+    expect(msg.text).toContain('1 failed, 1 skipped');
+    expect(msg.text).not.toContain('done');
+  });
+
   it('renders a run with no events yet', () => {
     const msg = deployProgressMessage([]);
     ok(msg);
@@ -273,7 +296,7 @@ describe('approval messages', () => {
   const question = approvalQuestionMessage({
     approvalId: '01JAPPROVAL0001',
     host: 'baard-entrance',
-    question: 'The new system changes the display manager. Restart it now?',
+    question: 'Restart the display manager on baard-entrance?',
     expiresAt: new Date('2025-11-25T11:00:00Z'),
     requestedBy: 'UALICE',
   });
@@ -300,7 +323,8 @@ describe('approval messages', () => {
     expect(APPROVE_ACTION_ID).toBe('restart_approve');
     expect(DENY_ACTION_ID).toBe('restart_deny');
     const text = visible(question);
-    expect(text).toContain('*Restart the display on baard-entrance?*');
+    expect(text).toContain('*Restart the display manager on baard-entrance?*');
+    expect(text.match(/Restart the display/g)).toHaveLength(1);
     expect(text).toContain("<@UALICE>'s run");
     expect(text).toContain('<!date^1764068400^');
   });

@@ -32,8 +32,11 @@ export interface ApprovalQuestion {
 export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
   const host = escapeMrkdwn(q.host);
   const by = q.requestedBy === undefined ? '' : `Asked for <@${escapeMrkdwn(q.requestedBy)}>'s run · `;
-  return message(`Restart the display on ${q.host}? ${q.question}`, [
-    section(`*Restart the display on ${host}?*\n${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}`),
+  return message(q.question, [
+    section(
+      `*${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}*\n` +
+        `The screen on ${host} goes dark for a few seconds while its display manager restarts.`,
+    ),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
       button({ text: 'Restart now', actionId: APPROVE_ACTION_ID, value: q.approvalId, style: 'primary' }),

@@ -32,7 +32,8 @@ const ORDER: Record<HostStatus, number> = {
   running: 1,
   'waiting-approval': 2,
   waiting: 3,
-  done: 4,
+  skipped: 4,
+  done: 5,
 };
 
 export function deployProgressMessage(events: readonly EngineEvent[]): SlackMessage {
@@ -77,7 +78,7 @@ function titleOf(verb: string | undefined): string {
 type Counts = Record<HostStatus, number>;
 
 function countByStatus(hosts: readonly HostProgress[]): Counts {
-  const counts: Counts = { failed: 0, running: 0, 'waiting-approval': 0, waiting: 0, done: 0 };
+  const counts: Counts = { failed: 0, running: 0, 'waiting-approval': 0, waiting: 0, skipped: 0, done: 0 };
   for (const h of hosts) counts[h.status] += 1;
   return counts;
 }
@@ -88,6 +89,7 @@ function countsText(c: Counts): string {
     c.running > 0 ? `${c.running} running` : undefined,
     c['waiting-approval'] > 0 ? `${c['waiting-approval']} waiting for approval` : undefined,
     c.waiting > 0 ? `${c.waiting} waiting` : undefined,
+    c.skipped > 0 ? `${c.skipped} skipped` : undefined,
     c.done > 0 ? `${c.done} done` : undefined,
   ].filter((p) => p !== undefined);
   return parts.length === 0 ? 'nothing yet' : parts.join(', ');

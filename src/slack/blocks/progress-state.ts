@@ -18,7 +18,7 @@ export interface CopyState {
   readonly totalBytes: number;
 }
 
-export type HostStatus = 'failed' | 'running' | 'waiting-approval' | 'waiting' | 'done';
+export type HostStatus = 'failed' | 'running' | 'waiting-approval' | 'waiting' | 'skipped' | 'done';
 
 export interface HostProgress {
   readonly host: string;
@@ -142,5 +142,7 @@ function statusOf(stages: readonly StageState[], asked: boolean): HostStatus {
   if (stages.some((s) => s.status === 'running')) return 'running';
   if (asked) return 'waiting-approval';
   if (stages.length === 0) return 'waiting';
+  // A host whose every stage was skipped (its canary failed) did nothing: it is not "done".
+  if (stages.every((s) => s.status === 'skipped')) return 'skipped';
   return 'done';
 }
