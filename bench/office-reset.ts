@@ -48,6 +48,13 @@ export async function resetOffice(
       await onHostOk(office, name, ['nix-store', '--gc']);
       const running = await runningSystem(office, name);
       if (running !== toplevel) throw new Error(`${name} runs ${running} after the reset, not ${toplevel}`);
+      // The office's hosts share the builder's process table, so Nix's collector can see a store path in some
+      // other process of this machine (a runtime root) and keep it. Those later paths are dead on the host
+      // itself (no generation refers to them any more): delete them regardless of such roots.
+      const lingering = await heldPaths(office, name, later);
+      if (lingering.length > 0) {
+        await onHostOk(office, name, ['nix-store', '--delete', '--ignore-liveness', ...lingering]);
+      }
       const left = await heldPaths(office, name, later);
       if (left.length > 0) throw new Error(`${name} still holds ${left.length} later paths, e.g. ${left[0]}`);
     }),

@@ -3,13 +3,13 @@
 // a single host, also where its missing paths would come from.
 import type { PlanSummary } from '../core/events.ts';
 import { type NamedClosure, type OverlapReport, overlap } from '../core/overlap.ts';
-import { plan, summary } from '../core/planner.ts';
+import { summary } from '../core/planner.ts';
 import type { HostSpec } from '../core/types.ts';
 import { buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
 import type { Asker } from './engine.ts';
 import { EngineError, messageOf } from './errors.ts';
-import { queryHoldings, sitePeers } from './holdings.ts';
+import { planFromHoldings } from './plan-host.ts';
 import { openRun } from './run-scope.ts';
 
 export type OverlapSource = 'built' | 'running' | 'both';
@@ -47,15 +47,7 @@ export async function overlapOf(
         const built = await buildHost(deps, scope, t);
         closures.push({ label: `${t.name} (new)`, closure: built.closure });
         if (targets.length === 1) {
-          const peers = sitePeers(deps, t);
-          const paths = built.closure.map((p) => p.path);
-          const { held, unreachable } = await queryHoldings(scope, t, peers, paths);
-          const p = plan({
-            target: t.name,
-            closure: built.closure,
-            holdings: held,
-            peers: peers.map((x) => x.name).filter((n) => !unreachable.has(n)),
-          });
+          const p = await planFromHoldings(deps, scope, t, built);
           planned = { host: t.name, summary: summary(p) };
         }
       }

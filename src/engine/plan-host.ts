@@ -8,18 +8,28 @@ import type { EngineDeps } from './deps.ts';
 import { queryHoldings, sitePeers } from './holdings.ts';
 import type { RunScope } from './run-scope.ts';
 
+/** Asks the target and its reachable same-site peers what they hold, and plans from their answers. */
+export async function planFromHoldings(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  built: Built,
+): Promise<Plan> {
+  const peers = sitePeers(deps, host);
+  const paths = built.closure.map((p) => p.path);
+  const { held, unreachable } = await queryHoldings(scope, host, peers, paths);
+  return plan({
+    target: host.name,
+    closure: built.closure,
+    holdings: held,
+    peers: peers.filter((peer) => !unreachable.has(peer.name)).map((peer) => peer.name),
+    maxPeersPerWave: deps.limits.parallelPeerCopies,
+  });
+}
+
 export function planHost(deps: EngineDeps, scope: RunScope, host: HostSpec, built: Built): Promise<Plan> {
   return scope.stage(host.name, 'plan', async () => {
-    const peers = sitePeers(deps, host);
-    const paths = built.closure.map((p) => p.path);
-    const { held, unreachable } = await queryHoldings(scope, host, peers, paths);
-    const p = plan({
-      target: host.name,
-      closure: built.closure,
-      holdings: held,
-      peers: peers.filter((peer) => !unreachable.has(peer.name)).map((peer) => peer.name),
-      maxPeersPerWave: deps.limits.parallelPeerCopies,
-    });
+    const p = await planFromHoldings(deps, scope, host, built);
     scope.emit({ type: 'plan.ready', runId: scope.runId, host: host.name, summary: summary(p) });
     const t = p.totals;
     const moving = t.lanBytes + t.uplinkBytes;

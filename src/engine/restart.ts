@@ -14,10 +14,10 @@ export function restartQuestion(host: string): string {
   return `Restart the display manager on ${host}?`;
 }
 
-/** Opens the question; the run then waits (its status says so) until someone answers or it expires. */
-export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): ApprovalRecord {
+/** Records the question for a host; `askRestart` puts it to people, `restartApprovedUpFront` answers it. */
+function openQuestion(deps: EngineDeps, scope: RunScope, host: HostSpec): ApprovalRecord {
   const now = deps.now();
-  const approval = deps.store.createApproval({
+  return deps.store.createApproval({
     runId: scope.runId,
     host: host.name,
     action: 'restart',
@@ -26,6 +26,11 @@ export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): A
     now,
     expiresAt: new Date(now.getTime() + deps.limits.approvalTimeoutMs),
   });
+}
+
+/** Opens the question; the run then waits (its status says so) until someone answers or it expires. */
+export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): ApprovalRecord {
+  const approval = openQuestion(deps, scope, host);
   scope.emit({
     type: 'approval.requested',
     runId: scope.runId,
@@ -55,17 +60,8 @@ export async function restartApprovedUpFront(
   scope: RunScope,
   host: HostSpec,
 ): Promise<string> {
-  const now = deps.now();
-  const approval = deps.store.createApproval({
-    runId: scope.runId,
-    host: host.name,
-    action: 'restart',
-    question: restartQuestion(host.name),
-    requestedBy: scope.actor,
-    now,
-    expiresAt: new Date(now.getTime() + deps.limits.approvalTimeoutMs),
-  });
-  deps.store.decideApproval(approval.id, 'approved', scope.actor, now);
+  const approval = openQuestion(deps, scope, host);
+  deps.store.decideApproval(approval.id, 'approved', scope.actor, deps.now());
   await restartNow(scope, host, scope.actor);
   return approval.id;
 }
