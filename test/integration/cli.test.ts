@@ -117,6 +117,30 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     expect(text.stdout).toContain('in sync');
   });
 
+  it('asks at an interactive terminal, and restarts only on yes', async () => {
+    // `script` gives the command a real terminal; the answers wait in its input until the prompt reads them.
+    const inTerminal = (args: string[], answer: string) =>
+      execa(
+        'script',
+        ['-qfec', [process.execPath, join(ROOT, 'bin', 'signage.ts'), ...args].join(' '), '/dev/null'],
+        {
+          input: `${answer}\n`,
+          reject: false,
+        },
+      );
+    await office.fleet.setRevision(2);
+    const no = await inTerminal(['--config', config.file, 'deploy', B], 'n');
+    expect(no.stdout).toContain(`Restart the display manager on ${B}? [y/N]`);
+    expect(no.exitCode).toBe(0);
+    expect(await office.systemctlLog(B)).toEqual([]);
+    await office.fleet.setRevision(3);
+    const yes = await inTerminal(['--config', config.file, 'deploy', B], 'y');
+    expect(yes.exitCode, yes.stdout).toBe(0);
+    expect(yes.stdout).toContain('display manager restarted');
+    expect(await office.systemctlLog(B)).toEqual(['restart display-manager.service']);
+    await office.fleet.setRevision(1);
+  });
+
   it('exits 3 when another run holds the host, naming it', async () => {
     const opened = openStateStore({ stateDir: config.stateDir, now: new Date() });
     if (!opened.ok) throw new Error(opened.message);
