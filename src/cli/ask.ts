@@ -1,9 +1,10 @@
 // At an interactive terminal, the restart question is a y/N prompt; the answer goes through the engine like
-// a button press in Slack, recorded with the terminal user's name.
+// a button press in Slack, recorded with the terminal user's name. An input that ends (Ctrl-D) answers no.
 import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Asker, Engine, RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
+import { restartQuestion } from '../engine/restart.ts';
 
 export async function askPending(
   engine: Engine,
@@ -14,14 +15,19 @@ export async function askPending(
   const waiting = result.hosts.filter((h) => h.status === 'awaiting-approval' && h.approvalId);
   if (waiting.length === 0) return result;
   const rl = createInterface({ input: io.input, output: io.output });
+  const closed = new AbortController();
+  rl.once('close', () => closed.abort());
   const updated = new Map<string, HostOutcome>();
   try {
     for (const h of waiting) {
-      const answer = (await rl.question(`Restart the display manager on ${h.host}? [y/N] `))
-        .trim()
-        .toLowerCase();
-      const decision = answer === 'y' || answer === 'yes' ? 'approved' : 'denied';
-      const decided = await engine.decide(h.approvalId!, decision, asker);
+      let answer = '';
+      try {
+        answer = await rl.question(`${restartQuestion(h.host)} [y/N] `, { signal: closed.signal });
+      } catch {
+        io.output.write('\n');
+      }
+      const yes = ['y', 'yes'].includes(answer.trim().toLowerCase());
+      const decided = await engine.decide(h.approvalId!, yes ? 'approved' : 'denied', asker);
       if (decided.kind !== 'decided') {
         updated.set(h.host, {
           ...h,

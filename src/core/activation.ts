@@ -54,6 +54,20 @@ export function switchCommand(t: ActivationTarget, system: string, action: Switc
   ]);
 }
 
+/**
+ * A system copied ahead of its switch (`copy`) must survive a garbage collection on the host until then: the
+ * system profile does not hold it yet. One root, replaced by each copy and removed by the switch.
+ */
+export const STAGED_ROOT = '/nix/var/nix/gcroots/signage-bot-staged';
+
+export function keepStagedCommand(t: ActivationTarget, toplevel: StorePath): Argv {
+  return sudo(t, ['nix-store', '--realise', toplevel, '--add-root', STAGED_ROOT]);
+}
+
+export function dropStagedCommand(t: ActivationTarget): Argv {
+  return sudo(t, ['rm', '-f', STAGED_ROOT]);
+}
+
 /** The host's restart command, under sudo when the SSH user is not root. */
 export function restartCommand(t: ActivationTarget, argv: Argv): Argv {
   return sudo(t, argv);

@@ -10,8 +10,9 @@ import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { Built } from './build.ts';
 import type { EngineDeps } from './deps.ts';
-import { EngineError, messageOf } from './errors.ts';
+import { EngineError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
+import { planFromHoldings } from './plan-host.ts';
 import type { RunScope } from './run-scope.ts';
 
 export interface CopyResult {
@@ -50,53 +51,46 @@ export function copyPlan(
   });
 }
 
+/** How many times a failed peer leads to a new plan with the peers left, before the builder sends the rest. */
+const REPLANS = 3;
+
 async function executePlan(
   deps: EngineDeps,
   scope: RunScope,
   target: HostSpec,
   built: Built,
-  p: Plan,
+  first: Plan,
 ): Promise<CopyResult> {
   const sizes = new Map(built.closure.map((i) => [i.path, i.narSize]));
   const bySource: Record<string, number> = {};
-  const fellBack: string[] = [];
-  const peerSteps = p.steps.filter((s) => s.source.kind === 'peer');
-  const waves = [...new Set(peerSteps.map((s) => s.wave))].sort((a, b) => a - b);
-  const limit = limitConcurrency(deps.limits.parallelPeerCopies);
-
-  for (const wave of waves) {
-    // Later waves assume earlier ones delivered: after a failure the builder takes over instead.
-    if (fellBack.length > 0) break;
-    const steps = peerSteps.filter((s) => s.wave === wave);
-    await Promise.all(
-      steps.map((step) =>
-        limit(async () => {
-          const peerName = step.source.kind === 'peer' ? step.source.host : '';
-          try {
-            bySource[`peer:${peerName}`] = await copyFromPeer(deps, scope, target, step, sizes);
-          } catch (e) {
-            fellBack.push(peerName);
-            scope.log(
-              `copy from ${peerName} failed (${messageOf(e)}); the builder sends the rest`,
-              target.name,
-            );
-          }
-        }),
-      ),
-    );
+  const add = (source: string, bytes: number) => {
+    bySource[source] = (bySource[source] ?? 0) + bytes;
+  };
+  const failed = new Set<string>();
+  let p = first;
+  let peersDone = false;
+  for (let round = 0; round <= REPLANS && !peersDone; round++) {
+    const failedNow = await runPeerWaves(deps, scope, target, p, sizes, add);
+    if (failedNow.length === 0) {
+      peersDone = true;
+      break;
+    }
+    for (const peer of failedNow) failed.add(peer);
+    // Ask again and plan again without the peers that failed: what other peers hold still comes over the LAN.
+    p = await planFromHoldings(deps, scope, target, built, failed);
   }
 
-  const builderStep = p.steps.find((s) => s.source.kind === 'builder');
-  let builderRoots: readonly StorePath[] = builderStep?.roots ?? [];
-  let builderPaths: readonly StorePath[] = builderStep?.paths ?? [];
-  if (fellBack.length > 0) {
-    // Ask again: a failed copy may have delivered part of its share, and later waves did not run.
+  let builderStep = p.steps.find((s) => s.source.kind === 'builder');
+  if (!peersDone) {
+    // Peers kept failing: the builder sends whatever the target still lacks.
     const held = await scope.validPaths(target, [...sizes.keys()]);
-    builderPaths = built.closure.filter((i) => !held.has(i.path)).map((i) => i.path);
-    builderRoots = maximalElements(closureGraph(built.closure), builderPaths);
+    const paths = built.closure.filter((i) => !held.has(i.path)).map((i) => i.path);
+    const roots = maximalElements(closureGraph(built.closure), paths);
+    builderStep =
+      paths.length > 0 ? { wave: 0, source: { kind: 'builder' }, roots, paths, bytes: 0 } : undefined;
   }
-  if (builderRoots.length > 0) {
-    bySource.builder = await copyFromBuilder(deps, scope, target, builderRoots, builderPaths, sizes);
+  if (builderStep && builderStep.roots.length > 0) {
+    add('builder', await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes));
   }
 
   const held = await scope.validPaths(target, [...sizes.keys()]);
@@ -111,7 +105,48 @@ async function executePlan(
   const lanBytes = Object.entries(bySource)
     .filter(([k]) => k.startsWith('peer:'))
     .reduce((s, [, v]) => s + v, 0);
-  return { bySource, lanBytes, uplinkBytes: bySource.builder ?? 0, fellBack };
+  return { bySource, lanBytes, uplinkBytes: bySource.builder ?? 0, fellBack: [...failed] };
+}
+
+/**
+ * Runs a plan's peer steps, wave by wave, peers of a wave in parallel up to the limit. Stops after a wave in
+ * which a peer failed (later waves assume earlier ones delivered) and returns the peers that failed.
+ */
+async function runPeerWaves(
+  deps: EngineDeps,
+  scope: RunScope,
+  target: HostSpec,
+  p: Plan,
+  sizes: Map<StorePath, number>,
+  add: (source: string, bytes: number) => void,
+): Promise<string[]> {
+  const peerSteps = p.steps.filter((s) => s.source.kind === 'peer');
+  const waves = [...new Set(peerSteps.map((s) => s.wave))].sort((a, b) => a - b);
+  const limit = limitConcurrency(deps.limits.parallelPeerCopies);
+  for (const wave of waves) {
+    const failedNow: string[] = [];
+    await Promise.all(
+      peerSteps
+        .filter((s) => s.wave === wave)
+        .map((step) =>
+          limit(async () => {
+            const peerName = step.source.kind === 'peer' ? step.source.host : '';
+            const { bytes, error } = await copyFromPeer(deps, scope, target, step, sizes);
+            // What a failed copy delivered before it failed still crossed the LAN.
+            add(`peer:${peerName}`, bytes);
+            if (error) {
+              failedNow.push(peerName);
+              scope.log(
+                `copy from ${peerName} failed (${error.message}); planning again without it`,
+                target.name,
+              );
+            }
+          }),
+        ),
+    );
+    if (failedNow.length > 0) return failedNow;
+  }
+  return [];
 }
 
 /** Turns one copy's progress into bytes done against the step's planned bytes, as events. */
@@ -158,30 +193,36 @@ async function copyFromPeer(
   target: HostSpec,
   step: PlanStep,
   sizes: Map<StorePath, number>,
-): Promise<number> {
+): Promise<{ bytes: number; error?: Error }> {
   const peer = deps.hosts.find((h) => step.source.kind === 'peer' && h.name === step.source.host);
-  if (!peer) throw new EngineError(`plan names an unknown peer ${JSON.stringify(step.source)}`);
+  if (!peer)
+    return { bytes: 0, error: new EngineError(`plan names an unknown peer ${JSON.stringify(step.source)}`) };
   const track = tracker(scope, target, `peer:${peer.name}`, step.paths, sizes);
   const read = deps.nix.copyLogReader();
   const inv = deps.nix.peerCopy(peer, step.roots, deps.peerKnownHosts(peer));
   const stderr: string[] = [];
-  const result = await scope.exec(target, inv.argv, {
-    forward: true,
-    stdin: inv.stdin,
-    allowFailure: true,
-    onStderrLine: (line) => {
-      if (stderr.length < 2000) stderr.push(line);
-      const parsed = read(line);
-      if (parsed) track.onProgress(parsed);
-    },
-  });
-  if (result.exitCode !== 0) {
+  try {
+    const result = await scope.exec(target, inv.argv, {
+      forward: true,
+      stdin: inv.stdin,
+      allowFailure: true,
+      onStderrLine: (line) => {
+        if (stderr.length < 2000) stderr.push(line);
+        const parsed = read(line);
+        if (parsed) track.onProgress(parsed);
+      },
+    });
+    if (result.exitCode === 0) return { bytes: track.bytes() };
     // Nix reports any SSH trouble as "cannot connect"; ssh's own lines in the same stderr say why.
     const why = deps.nix.diagnoseCopyFailure(stderr, `${peer.user}@${peer.lanAddress}`);
-    if (why) throw new EngineError(why.message, why.hint);
-    throw new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
+    const error = why
+      ? new EngineError(why.message, why.hint)
+      : new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
+    return { bytes: track.bytes(), error };
+  } catch (e) {
+    // The target itself failed (connection lost, timed out): the bytes already delivered still count.
+    return { bytes: track.bytes(), error: e instanceof Error ? e : new Error(String(e)) };
   }
-  return track.bytes();
 }
 
 async function copyFromBuilder(
@@ -193,7 +234,12 @@ async function copyFromBuilder(
   sizes: Map<StorePath, number>,
 ): Promise<number> {
   const track = tracker(scope, target, 'builder', paths, sizes);
-  await deps.builder.copyTo(target, roots, { signal: scope.signal, onProgress: track.onProgress });
+  // The builder's `nix copy --to` runs `nix-store --serve --write` on the target: it goes in the audit log too.
+  await scope.record(
+    target,
+    ['nix-store', '--serve', '--write', `(nix copy --to from the builder: ${roots.length} roots)`],
+    () => deps.builder.copyTo(target, roots, { signal: scope.signal, onProgress: track.onProgress }),
+  );
   return track.bytes();
 }
 

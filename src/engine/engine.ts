@@ -9,13 +9,7 @@ import type { EngineDeps } from './deps.ts';
 import { NotApprover } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
-import {
-  askRestart,
-  decideRestart,
-  expireRestarts,
-  type RestartDecision,
-  restartApprovedUpFront,
-} from './restart.ts';
+import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
@@ -69,6 +63,20 @@ const VERB_BY_UNTIL: Record<Until, string> = {
 export function createEngine(deps: EngineDeps): Engine {
   const resolve = (selectors: readonly string[]) => resolveTargets(selectors, deps.hosts);
 
+  // Answers to the questions of one run are carried out one at a time, so the run's status is settled from
+  // what the state database says once each answer has taken effect.
+  const perRun = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const previous = perRun.get(runId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => {});
+    perRun.set(runId, settled);
+    void settled.then(() => {
+      if (perRun.get(runId) === settled) perRun.delete(runId);
+    });
+    return next;
+  }
+
   /** A restart approved up front (a terminal flag) needs someone who may approve restarts. */
   async function ensureMayRestart(policy: RestartPolicy, asker: Asker): Promise<void> {
     if (policy === 'yes' && !(await deps.mayApprove(asker.actor))) {
@@ -87,6 +95,9 @@ export function createEngine(deps: EngineDeps): Engine {
     lock: boolean,
     work: (scope: RunScope) => Promise<{ hosts: readonly HostOutcome[]; canaries?: readonly string[] }>,
   ): Promise<RunResult> {
+    // A question whose time is up must not keep its hosts locked, even where no schedule sweeps them (a
+    // terminal without the Slack bot): sweep before taking locks.
+    if (lock) expireRestarts(deps, asker.onEvent);
     const scope = openRun(deps, {
       verb,
       hosts: targets.map((t) => t.name),
@@ -104,10 +115,10 @@ export function createEngine(deps: EngineDeps): Engine {
     } catch (e) {
       hosts = targets.map((t) => failedOutcome(t.name, e));
     }
+    // Questions may have been answered, or may have expired, while other hosts were still working.
+    hosts = hosts.map((h) => answered(h));
     const failed = hosts.some((h) => h.status === 'failed');
-    const waiting = hosts.some((h) => h.status === 'awaiting-approval');
-    // A run with an open question stays open (and keeps its locks) even if another host failed.
-    const status = waiting ? 'awaiting-approval' : failed ? 'failed' : 'ok';
+    const status = runStatusNow(deps, scope.runId, failed);
     const lanBytes = hosts.reduce((s, h) => s + (h.copy?.lanBytes ?? 0), 0);
     const uplinkBytes = hosts.reduce((s, h) => s + (h.copy?.uplinkBytes ?? 0), 0);
     scope.finish(status, {
@@ -119,23 +130,28 @@ export function createEngine(deps: EngineDeps): Engine {
     return { runId: scope.runId, verb, status, hosts, canaries, lanBytes, uplinkBytes };
   }
 
-  /** Per host: restart now, leave it, or ask; after a rollback as after a deploy. */
-  async function afterChange(
-    scope: RunScope,
-    t: HostSpec,
-    policy: RestartPolicy,
-    base: HostOutcome,
-  ): Promise<HostOutcome> {
-    if (policy === 'no') {
-      scope.skip(t.name, 'restart', 'not asked for');
-      return base;
-    }
-    if (policy === 'yes') {
-      const approvalId = await restartApprovedUpFront(deps, scope, t);
-      return { ...base, approvalId, restarted: true };
-    }
-    const approval = askRestart(deps, scope, t);
-    return { ...base, status: 'awaiting-approval', approvalId: approval.id };
+  /** A host's outcome with its question's fate, if it was decided or expired meanwhile. */
+  function answered(h: HostOutcome): HostOutcome {
+    if (h.status !== 'awaiting-approval' || !h.approvalId) return h;
+    const approval = deps.store.getApproval(h.approvalId);
+    if (!approval || (approval.status === 'pending' && approval.expiresAt > deps.now())) return h;
+    return { ...h, status: 'ok', restarted: approval.status === 'approved' };
+  }
+
+  /** Each host on its own: one failing does not stop the others. */
+  function eachHost(
+    targets: readonly HostSpec[],
+    work: (t: HostSpec) => Promise<HostOutcome>,
+  ): Promise<{ hosts: HostOutcome[] }> {
+    return Promise.all(
+      targets.map(async (t) => {
+        try {
+          return await work(t);
+        } catch (e) {
+          return failedOutcome(t.name, e);
+        }
+      }),
+    ).then((hosts) => ({ hosts }));
   }
 
   return {
@@ -144,18 +160,12 @@ export function createEngine(deps: EngineDeps): Engine {
 
     build(selectors, asker) {
       const targets = resolve(selectors);
-      return inRun('build', targets, asker, false, async (scope) => ({
-        hosts: await Promise.all(
-          targets.map(async (t): Promise<HostOutcome> => {
-            try {
-              const built = await buildHost(deps, scope, t);
-              return { host: t.name, status: 'ok', toplevel: built.toplevel };
-            } catch (e) {
-              return failedOutcome(t.name, e);
-            }
-          }),
-        ),
-      }));
+      return inRun('build', targets, asker, false, (scope) =>
+        eachHost(targets, async (t) => {
+          const built = await buildHost(deps, scope, t);
+          return { host: t.name, status: 'ok', toplevel: built.toplevel };
+        }),
+      );
     },
 
     async deploy(selectors, opts, asker) {
@@ -171,43 +181,31 @@ export function createEngine(deps: EngineDeps): Engine {
     async rollback(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.restart, asker);
-      return inRun('rollback', targets, asker, true, async (scope) => ({
-        hosts: await Promise.all(
-          targets.map(async (t): Promise<HostOutcome> => {
-            try {
-              const rolled = await rollbackHost(scope, t);
-              return await afterChange(scope, t, opts.restart, {
-                host: t.name,
-                status: 'ok',
-                toplevel: rolled.to,
-                switched: { previous: rolled.from, changed: true },
-              });
-            } catch (e) {
-              return failedOutcome(t.name, e);
-            }
-          }),
-        ),
-      }));
+      return inRun('rollback', targets, asker, true, (scope) =>
+        eachHost(targets, async (t) => {
+          const rolled = await rollbackHost(scope, t);
+          return afterChange(deps, scope, t, opts.restart, {
+            host: t.name,
+            status: 'ok',
+            toplevel: rolled.to,
+            switched: { previous: rolled.from, changed: true },
+          });
+        }),
+      );
     },
 
     async restart(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.restart, asker);
-      return inRun('restart', targets, asker, true, async (scope) => ({
-        hosts: await Promise.all(
-          targets.map(async (t): Promise<HostOutcome> => {
-            try {
-              return await afterChange(scope, t, opts.restart, { host: t.name, status: 'ok' });
-            } catch (e) {
-              return failedOutcome(t.name, e);
-            }
-          }),
-        ),
-      }));
+      return inRun('restart', targets, asker, true, (scope) =>
+        eachHost(targets, (t) => afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' })),
+      );
     },
 
-    decide: (approvalId, decision, asker) =>
-      decideRestart(deps, approvalId, decision, asker.actor, asker.onEvent),
+    decide(approvalId, decision, asker) {
+      const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;
+      return oneAtATime(runId, () => decideRestart(deps, approvalId, decision, asker.actor, asker.onEvent));
+    },
     expire: (onEvent) => expireRestarts(deps, onEvent),
     status: (selectors, asker) =>
       statusOf(deps, selectors.length === 0 ? deps.hosts : resolve(selectors), asker),

@@ -1,6 +1,7 @@
 // The deploy pipeline for one host, shared by every front end and by fleet rollouts: build, plan, copy,
 // switch, ask for the restart, restart. Verbs stop it early: `plan` after planning, `copy` after copying,
 // `switch` after switching.
+import { keepStagedCommand } from '../core/activation.ts';
 import type { PlanSummary } from '../core/events.ts';
 import { summary } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -9,7 +10,7 @@ import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
 import { hintOf, messageOf } from './errors.ts';
 import { planHost } from './plan-host.ts';
-import { askRestart, restartApprovedUpFront } from './restart.ts';
+import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { switchHost } from './switch.ts';
 
@@ -54,7 +55,13 @@ export async function runPipeline(
     out.plan = summary(p);
     if (opts.until === 'plan') return { ...out, status: 'ok' };
     out.copy = await copyPlan(deps, scope, host, built, p);
-    if (opts.until === 'copy') return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
+    if (opts.until === 'copy') {
+      await scope.exec(
+        host,
+        keepStagedCommand({ sudo: host.user !== 'root', systemd: false }, built.toplevel),
+      );
+      return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
+    }
     const switched = await switchHost(deps, scope, host, built.toplevel);
     out.switched = { previous: switched.previous, changed: switched.changed };
     if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
@@ -62,16 +69,7 @@ export async function runPipeline(
       scope.skip(host.name, 'restart', 'the running system did not change');
       return { ...out, status: 'noop' };
     }
-    if (opts.restart === 'no') {
-      scope.skip(host.name, 'restart', 'not asked for');
-      return out;
-    }
-    if (opts.restart === 'yes') {
-      const approvalId = await restartApprovedUpFront(deps, scope, host);
-      return { ...out, approvalId, restarted: true };
-    }
-    const approval = askRestart(deps, scope, host);
-    return { ...out, status: 'awaiting-approval', approvalId: approval.id };
+    return await afterChange(deps, scope, host, opts.restart, out);
   } catch (e) {
     return { ...out, ...failedOutcome(host.name, e) };
   }

@@ -8,14 +8,18 @@ import type { EngineDeps } from './deps.ts';
 import { queryHoldings, sitePeers } from './holdings.ts';
 import type { RunScope } from './run-scope.ts';
 
-/** Asks the target and its reachable same-site peers what they hold, and plans from their answers. */
+/**
+ * Asks the target and its reachable same-site peers what they hold, and plans from their answers; `without`
+ * names peers to leave out (those that failed during this copy).
+ */
 export async function planFromHoldings(
   deps: EngineDeps,
   scope: RunScope,
   host: HostSpec,
   built: Built,
+  without: ReadonlySet<string> = new Set(),
 ): Promise<Plan> {
-  const peers = sitePeers(deps, host);
+  const peers = sitePeers(deps, host).filter((p) => !without.has(p.name));
   const paths = built.closure.map((p) => p.path);
   const { held, unreachable } = await queryHoldings(scope, host, peers, paths);
   return plan({

@@ -7,8 +7,8 @@ import type { ApprovalRecord, DecideResult, Decision } from '../core/ports/state
 import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
-import { actorName, type RunScope, resumeRun } from './run-scope.ts';
-import { activationTarget } from './switch.ts';
+import type { HostOutcome, RestartPolicy } from './pipeline.ts';
+import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
 export function restartQuestion(host: string): string {
   return `Restart the display manager on ${host}?`;
@@ -44,8 +44,11 @@ export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): A
 
 export function restartNow(scope: RunScope, host: HostSpec, approvedBy: Actor): Promise<void> {
   return scope.stage(host.name, 'restart', async () => {
-    const facts = await scope.probe(host);
-    await scope.exec(host, restartCommand(activationTarget(host, facts), host.restartCommand));
+    // Only sudo matters for this command, and that depends on the SSH user alone: no need to look first.
+    await scope.exec(
+      host,
+      restartCommand({ sudo: host.user !== 'root', systemd: false }, host.restartCommand),
+    );
     return {
       outcome: 'ok',
       value: undefined,
@@ -66,11 +69,32 @@ export async function restartApprovedUpFront(
   return approval.id;
 }
 
+/** After a host changed system: restart now (approved up front), leave the screen alone, or ask. */
+export async function afterChange(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  policy: RestartPolicy,
+  base: HostOutcome,
+): Promise<HostOutcome> {
+  if (policy === 'no') {
+    scope.skip(host.name, 'restart', 'not asked for');
+    return base;
+  }
+  if (policy === 'yes') {
+    const approvalId = await restartApprovedUpFront(deps, scope, host);
+    return { ...base, approvalId, restarted: true };
+  }
+  const approval = askRestart(deps, scope, host);
+  return { ...base, status: 'awaiting-approval', approvalId: approval.id };
+}
+
 export type RestartDecision = DecideResult & { readonly restarted?: boolean; readonly error?: string };
 
 /**
  * An answer to a restart question. Only approvers decide; of several answers (a double click, two approvers)
- * exactly one counts, and an expired question is never decided.
+ * exactly one counts, and an expired question is never decided. The answer acts on its host whatever the run
+ * is doing: still working on other hosts, waiting, or ended in a process that is gone.
  */
 export async function decideRestart(
   deps: EngineDeps,
@@ -88,12 +112,12 @@ export async function decideRestart(
   const result = deps.store.decideApproval(approvalId, decision, actor, deps.now());
   if (result.kind !== 'decided') return result;
   const approval = result.approval;
+  const scope = joinRun(deps, approval.runId, actor, onEvent);
   const host = deps.hosts.find((h) => h.name === approval.host);
-  const scope = resumeRun(deps, approval.runId, actor, onEvent);
-  if (!scope) return { ...result, error: `run ${approval.runId} is no longer waiting for this answer` };
   let restarted = false;
   let error: string | undefined;
   try {
+    if (!scope) throw new EngineError(`run ${approval.runId} of this question is not in the state database`);
     if (!host) throw new EngineError(`${approval.host} is no longer in the configuration`);
     if (decision === 'approved') {
       await restartNow(scope, host, actor);
@@ -104,31 +128,45 @@ export async function decideRestart(
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
-  settleRun(deps, scope, error === undefined ? 'ok' : 'failed');
+  if (scope) settleRun(deps, scope);
   return { ...result, restarted, ...(error === undefined ? {} : { error }) };
 }
 
-/** Expires questions whose time has come; their runs end once no question of theirs is open. */
+/** Expires questions whose time has come; a run waiting only for them then ends. */
 export function expireRestarts(deps: EngineDeps, onEvent: ProgressSink): readonly ApprovalRecord[] {
   const expired = deps.store.expireDue(deps.now());
   for (const approval of expired) {
-    const scope = resumeRun(deps, approval.runId, { kind: 'schedule', job: 'expire-approvals' }, onEvent);
+    const scope = joinRun(deps, approval.runId, { kind: 'schedule', job: 'expire-approvals' }, onEvent);
     if (!scope) continue;
     scope.skip(approval.host, 'restart', `the question expired at ${approval.expiresAt.toISOString()}`);
-    settleRun(deps, scope, 'ok');
+    settleRun(deps, scope);
   }
   return expired;
 }
 
-/** A run with several hosts keeps waiting while any of its questions is open. */
-function settleRun(deps: EngineDeps, scope: RunScope, outcome: 'ok' | 'failed'): void {
-  const open = deps.store
-    .pendingApprovals()
-    .filter((a) => a.runId === scope.runId && a.expiresAt > deps.now());
-  if (open.length > 0) {
-    scope.finish('awaiting-approval');
-    return;
-  }
-  const previous = deps.store.getRun(scope.runId)?.summary as { failed?: boolean } | null | undefined;
-  scope.finish(outcome === 'failed' || previous?.failed ? 'failed' : 'ok');
+/**
+ * What a run's status should be now, from the state database rather than from what one caller saw: waiting
+ * while any of its questions is open, failed when a host or a restart failed, ok otherwise.
+ */
+export function runStatusNow(
+  deps: EngineDeps,
+  runId: string,
+  hostsFailed: boolean,
+): 'awaiting-approval' | 'failed' | 'ok' {
+  const now = deps.now();
+  const open = deps.store.pendingApprovals().some((a) => a.runId === runId && a.expiresAt > now);
+  if (open) return 'awaiting-approval';
+  const restartFailed = deps.store
+    .stagesOf(runId)
+    .some((s) => s.stage === 'restart' && s.status === 'failed');
+  return hostsFailed || restartFailed ? 'failed' : 'ok';
+}
+
+/** Ends a run that only waited for answers once none is open; a run still working ends by itself. */
+function settleRun(deps: EngineDeps, scope: RunScope): void {
+  const run = deps.store.getRun(scope.runId);
+  if (run?.status !== 'awaiting-approval') return;
+  const summary = run.summary as { failed?: boolean } | null;
+  const status = runStatusNow(deps, scope.runId, summary?.failed === true);
+  if (status !== 'awaiting-approval') scope.finish(status);
 }

@@ -2,13 +2,14 @@
 // whose missing closure covers most of what the others need, deploy it (its bytes come over the uplink once),
 // then the others in parallel batches, each planning at its start so it pulls from every host already
 // updated. Hosts that would pull the same path over the uplink go in different batches, so the uplink carries
-// the office's missing bytes once. A failed canary stops its site's rollout.
+// the office's missing bytes once. A failed canary stops its site's rollout; an unreachable host fails alone.
 import { chooseCanary, fleetBatches } from '../core/fleet-order.ts';
 import { plan } from '../core/planner.ts';
 import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
-import { queryHoldings, sitePeers } from './holdings.ts';
+import { messageOf } from './errors.ts';
+import { sitePeers } from './holdings.ts';
 import { limitConcurrency } from './limit.ts';
 import { failedOutcome, type HostOutcome, type PipelineOptions, runPipeline } from './pipeline.ts';
 import type { RunScope } from './run-scope.ts';
@@ -19,30 +20,35 @@ export interface RolloutResult {
   readonly canaries: readonly string[];
 }
 
+type Options = Omit<PipelineOptions, 'built'>;
+
 export async function rollout(
   deps: EngineDeps,
   scope: RunScope,
   targets: readonly HostSpec[],
-  opts: Omit<PipelineOptions, 'built'>,
+  opts: Options,
 ): Promise<RolloutResult> {
-  if (targets.length === 1) {
-    const only = targets[0]!;
-    return { hosts: [await runPipeline(deps, scope, only, opts)], canaries: [] };
+  // A single host, or a plan (nothing is copied, so no host can give another anything): each on its own.
+  if (targets.length === 1 || opts.until === 'plan') {
+    const limit = limitConcurrency(deps.limits.parallelHosts);
+    const hosts = await Promise.all(targets.map((t) => limit(() => runPipeline(deps, scope, t, opts))));
+    return { hosts, canaries: [] };
   }
   const sites = [...new Set(targets.map((t) => t.site))].sort();
   const results = await Promise.all(
-    sites.map((site) =>
-      rolloutSite(
-        deps,
-        scope,
-        targets.filter((t) => t.site === site),
-        opts,
-      ),
-    ),
+    sites.map(async (site): Promise<RolloutResult> => {
+      const here = targets.filter((t) => t.site === site);
+      try {
+        return await rolloutSite(deps, scope, here, opts);
+      } catch (e) {
+        // One site's trouble is reported on its hosts; the other sites go on.
+        return { hosts: here.map((t) => failedOutcome(t.name, e)), canaries: [] };
+      }
+    }),
   );
   const byHost = new Map(results.flatMap((r) => r.hosts).map((h) => [h.host, h]));
   return {
-    hosts: targets.map((t) => byHost.get(t.name)!),
+    hosts: targets.map((t) => byHost.get(t.name) ?? failedOutcome(t.name, new Error('not deployed'))),
     canaries: results.flatMap((r) => r.canaries),
   };
 }
@@ -51,7 +57,7 @@ async function rolloutSite(
   deps: EngineDeps,
   scope: RunScope,
   targets: readonly HostSpec[],
-  opts: Omit<PipelineOptions, 'built'>,
+  opts: Options,
 ): Promise<RolloutResult> {
   const outcomes = new Map<string, HostOutcome>();
   const builds = new Map<string, Built>();
@@ -68,15 +74,20 @@ async function rolloutSite(
       }),
     ),
   );
+  const union = [...new Set([...builds.values()].flatMap((b) => b.closure.map((p) => p.path)))];
+  // Every host of the site is asked, those outside the rollout too: they may hold what the canary needs.
+  const site = sitePeers(deps, targets[0]!).concat(targets[0]!);
+  const { held, unreachable } = await askAll(scope, site, union);
+  for (const [name, why] of unreachable) {
+    if (builds.delete(name))
+      outcomes.set(name, { host: name, status: 'failed', error: `unreachable: ${why}` });
+  }
   const ready = targets.filter((t) => builds.has(t.name));
   if (ready.length === 0) return { hosts: [...outcomes.values()], canaries: [] };
 
-  const closures = new Map<string, readonly PathInfo[]>([...builds].map(([h, b]) => [h, b.closure]));
-  const union = [...new Set([...closures.values()].flatMap((c) => c.map((p) => p.path)))];
-  const holdings = await siteHoldings(scope, ready, union);
-  const canary =
-    chooseCanary(closures as Map<string, PathInfo[]>, holdings as Map<string, Set<StorePath>>)?.host ??
-    ready[0]!.name;
+  const closures = new Map<string, PathInfo[]>(ready.map((t) => [t.name, [...builds.get(t.name)!.closure]]));
+  const holdings = new Map<string, Set<StorePath>>([...held].map(([h, s]) => [h, new Set(s)]));
+  const canary = chooseCanary(closures, holdings)?.host ?? ready[0]!.name;
   const canarySpec = ready.find((t) => t.name === canary)!;
   scope.log(`canary: ${canary}`);
   const first = await runPipeline(deps, scope, canarySpec, { ...opts, built: builds.get(canary)! });
@@ -97,12 +108,12 @@ async function rolloutSite(
   }
 
   // What each remaining host would still pull over the uplink now that the canary holds its closure.
-  const after = await siteHoldings(scope, rest.concat(canarySpec), union);
+  const after = (await askAll(scope, site, union)).held;
   const uplink = rest.map((t) => {
     const p = plan({
       target: t.name,
       closure: builds.get(t.name)!.closure,
-      holdings: after,
+      holdings: after.has(t.name) ? after : new Map(after).set(t.name, new Set()),
       peers: sitePeers(deps, t)
         .map((h) => h.name)
         .filter((n) => after.has(n)),
@@ -110,27 +121,33 @@ async function rolloutSite(
     const builderStep = p.steps.find((s) => s.source.kind === 'builder');
     return { host: t.name, uplinkPaths: builderStep?.paths ?? [], uplinkBytes: builderStep?.bytes ?? 0 };
   });
-  const limit = limitConcurrency(deps.limits.parallelHosts);
   for (const batch of fleetBatches(uplink, deps.limits.parallelHosts)) {
     await Promise.all(
-      batch.map((name) =>
-        limit(async () => {
-          const spec = rest.find((t) => t.name === name)!;
-          outcomes.set(name, await runPipeline(deps, scope, spec, { ...opts, built: builds.get(name)! }));
-        }),
-      ),
+      batch.map(async (name) => {
+        const spec = rest.find((t) => t.name === name)!;
+        outcomes.set(name, await runPipeline(deps, scope, spec, { ...opts, built: builds.get(name)! }));
+      }),
     );
   }
   return { hosts: [...outcomes.values()], canaries: [canary] };
 }
 
-async function siteHoldings(
+/** Asks every host, none of which must answer: one that does not is reported, not fatal. */
+async function askAll(
   scope: RunScope,
   hosts: readonly HostSpec[],
   paths: readonly StorePath[],
-): Promise<Map<string, ReadonlySet<StorePath>>> {
-  const [first, ...others] = hosts;
-  if (!first) return new Map();
-  const { held } = await queryHoldings(scope, first, others, paths);
-  return held;
+): Promise<{ held: Map<string, ReadonlySet<StorePath>>; unreachable: Map<string, string> }> {
+  const held = new Map<string, ReadonlySet<StorePath>>();
+  const unreachable = new Map<string, string>();
+  await Promise.all(
+    hosts.map(async (h) => {
+      try {
+        held.set(h.name, await scope.validPaths(h, paths));
+      } catch (e) {
+        unreachable.set(h.name, messageOf(e));
+      }
+    }),
+  );
+  return { held, unreachable };
 }

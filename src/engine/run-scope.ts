@@ -36,6 +36,8 @@ export interface HostExecOptions extends Omit<ExecOptions, 'onStderr' | 'signal'
 
 /** Commands and queries on hosts, each written to the audit log. */
 export interface HostAccess {
+  /** Records other work that runs a command on the host, e.g. the `nix-store --serve` a builder copy starts. */
+  record<T>(host: HostSpec, argv: readonly string[], work: () => Promise<T>): Promise<T>;
   exec(host: HostSpec, argv: readonly string[], opts?: HostExecOptions): Promise<ExecResult>;
   probe(host: HostSpec): Promise<HostFacts>;
   validPaths(host: HostSpec, paths: readonly StorePath[]): Promise<ReadonlySet<StorePath>>;
@@ -73,15 +75,19 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
   return scope;
 }
 
-/** Takes up a run paused for an approval, possibly in a new process after a restart. */
-export function resumeRun(
+/**
+ * Works within an existing run without changing its status: an answer to a restart question acts on its host
+ * whether the run still works on other hosts, waits for answers, or ended (even in another process).
+ */
+export function joinRun(
   deps: EngineDeps,
   runId: string,
   actor: Actor,
   onEvent: ProgressSink,
 ): RunScope | undefined {
-  const run = deps.store.resumeRun(runId);
-  return run ? runScope(deps, run.id, actor, onEvent, new AbortController().signal) : undefined;
+  return deps.store.getRun(runId)
+    ? runScope(deps, runId, actor, onEvent, new AbortController().signal)
+    : undefined;
 }
 
 function runScope(
@@ -187,6 +193,7 @@ export function hostAccess(
   };
 
   return {
+    record: audited,
     async exec(host, argv, opts = {}) {
       const { forward, onStderrLine, allowFailure, ...rest } = opts;
       const conn = deps.remote.connection(host, { agentForward: forward ?? false });

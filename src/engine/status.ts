@@ -34,6 +34,15 @@ export interface HostStatusRow {
   readonly pendingApproval: string | null;
 }
 
+/** Verbs that change what a host runs: the "last deploy" status reports is the newest run of one of them. */
+const CHANGES = new Set(['deploy', 'switch', 'rollback', 'restart']);
+
+function lastChange(deps: EngineDeps, host: string) {
+  return deps.store
+    .recentRuns({ host, limit: 50 })
+    .find((r) => CHANGES.has(r.verb) && (r.summary as { refused?: unknown } | null)?.refused === undefined);
+}
+
 export async function statusOf(
   deps: EngineDeps,
   hosts: readonly HostSpec[],
@@ -46,7 +55,7 @@ export async function statusOf(
     hosts.map((host) =>
       limit(async (): Promise<HostStatusRow> => {
         const deployment = deps.store.lastDeployment(host.name);
-        const run = deps.store.lastRunFor(host.name);
+        const run = lastChange(deps, host.name);
         const base = {
           host: host.name,
           site: host.site,

@@ -4,6 +4,7 @@
 import {
   type ActivationTarget,
   checkSystemCommand,
+  dropStagedCommand,
   rollbackProfileCommand,
   SYSTEM_PROFILE,
   setProfileCommand,
@@ -12,7 +13,7 @@ import {
 import type { HostFacts } from '../core/host-facts.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, messageOf } from './errors.ts';
 import type { RunScope } from './run-scope.ts';
 
 export interface Switched {
@@ -39,7 +40,7 @@ export function switchHost(
     const before = await scope.probe(host);
     const previous = before.currentSystem;
     if (previous === toplevel && before.profileSystem === toplevel) {
-      await deps.builder.keepRoot(host.name, toplevel);
+      await keepBuilderRoot(deps, scope, host, toplevel);
       deps.store.recordDeployment({ host: host.name, toplevel, runId: scope.runId, at: deps.now() });
       return {
         outcome: 'noop',
@@ -67,13 +68,32 @@ export function switchHost(
       );
     }
     deps.store.recordDeployment({ host: host.name, toplevel, runId: scope.runId, at: deps.now() });
-    await deps.builder.keepRoot(host.name, toplevel);
+    // The profile holds the system now; a root left by an earlier `copy` would only keep old paths alive.
+    await scope.exec(host, dropStagedCommand(t));
+    await keepBuilderRoot(deps, scope, host, toplevel);
     return {
       outcome: 'ok',
       value: { toplevel, previous, changed: true },
       detail: `generation ${after.currentGeneration ?? '?'}${previous ? `, was ${previous}` : ''}`,
     };
   });
+}
+
+/**
+ * The builder keeps what each host runs from its garbage collector, so later hosts can still get it. The host
+ * has switched by then: failing to keep the root is worth saying, not worth failing the switch.
+ */
+async function keepBuilderRoot(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  toplevel: StorePath,
+): Promise<void> {
+  try {
+    await deps.builder.keepRoot(host.name, toplevel);
+  } catch (e) {
+    scope.log(`could not keep a GC root for ${toplevel} on the builder: ${messageOf(e)}`, host.name);
+  }
 }
 
 export interface RolledBack {

@@ -133,6 +133,11 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     expect(no.stdout).toContain(`Restart the display manager on ${B}? [y/N]`);
     expect(no.exitCode).toBe(0);
     expect(await office.systemctlLog(B)).toEqual([]);
+    // Ctrl-D at the prompt is a no, not a hang.
+    await office.fleet.setRevision(4);
+    const eof = await inTerminal(['--config', config.file, 'deploy', B], '\x04');
+    expect(eof.exitCode, eof.stdout).toBe(0);
+    expect(await office.systemctlLog(B)).toEqual([]);
     await office.fleet.setRevision(3);
     const yes = await inTerminal(['--config', config.file, 'deploy', B], 'y');
     expect(yes.exitCode, yes.stdout).toBe(0);

@@ -14,6 +14,8 @@ export interface OfficeBotOptions {
   readonly limits?: Record<string, unknown>;
   readonly schedule?: Record<string, unknown>;
   readonly stateDir?: string;
+  /** The engine's clock, for tests that move time on (question expiry). */
+  readonly now?: () => Date;
 }
 
 /** Writes a configuration file for the office and returns its path (in a state directory of its own). */
@@ -55,7 +57,7 @@ export async function officeEngine(
   opts: OfficeBotOptions = {},
 ): Promise<Composed & { file: string; stateDir: string; dispose: () => Promise<void> }> {
   const cfg = officeConfig(office, opts);
-  const composed = await compose(cfg.file, { env: {} });
+  const composed = await compose(cfg.file, { env: {}, ...(opts.now ? { now: opts.now } : {}) });
   return {
     ...composed,
     file: cfg.file,
