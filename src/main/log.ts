@@ -1,7 +1,10 @@
 // The bot's log: one line per event on stderr, with a time and a level, so journald and `grep` both read it.
-// Line breaks inside a message are escaped rather than starting a line that looks like a new event.
+// Line breaks inside a message are escaped rather than starting a line that looks like a new event. Every
+// line is scrubbed of Slack token shapes: a rejection or a start-up failure logged here, outside the Slack
+// app's own redacting sink, must not put a token in the journal either.
 import { format } from 'node:util';
 import type { LogSink, SlackLogLevel } from '../slack/bolt-logger.ts';
+import { redact } from '../slack/redact.ts';
 
 const RANK: Record<SlackLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -18,7 +21,7 @@ export function lineLogger(
     (which: SlackLogLevel) =>
     (...parts: unknown[]) => {
       if (RANK[which] < RANK[level]) return;
-      const text = format(...parts.map(brief)).replace(/\r?\n/g, '\\n');
+      const text = redact(format(...parts.map(brief))).replace(/\r?\n/g, '\\n');
       write(`${now().toISOString()} ${which.toUpperCase().padEnd(5)} ${text}\n`);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

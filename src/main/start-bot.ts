@@ -1,5 +1,6 @@
-// Starting the Slack bot from its configuration: secrets, the Slack app, the engine, the listeners and the
-// schedule, in that order; and stopping them in the reverse one. src/main/bot.ts runs this for `npm start`;
+// Starting the Slack bot from its configuration: secrets, the Slack app, the engine, the listeners (and the
+// messages of runs a previous process left unfinished) and the schedule, in that order; and stopping them:
+// the Slack app, the schedule, what is still in flight, the engine. src/main/bot.ts runs this for `npm start`;
 // tests run it in-process against the fake Slack.
 import type { Env } from '../adapters/config/parse.ts';
 import { loadSecrets } from '../adapters/config/secrets.ts';
@@ -10,6 +11,13 @@ import { createSlackApp, type SlackAppOptions, SlackStartError } from '../slack/
 import type { LogSink } from '../slack/bolt-logger.ts';
 import { approverCheckFor, type SlackBot, startSlackBot } from '../slack/bot.ts';
 import { type Composed, ConfigError, composeFromConfig, loadConfigOrThrow } from './compose.ts';
+
+/**
+ * How many of the newest runs are looked at for interrupted ones at start-up. Rewriting an interrupted
+ * run's message is idempotent, so runs interrupted before an earlier start (or noticed first by a terminal
+ * command) are covered too, at the cost of a few repeated updates.
+ */
+const INTERRUPTED_LOOKBACK = 50;
 
 /** A reason not to start that the operator must fix: exit status 2, no stack. */
 export class StartupError extends Error {
@@ -32,7 +40,10 @@ export interface RunningBot {
   readonly schedule: Schedule;
   /** The HTTP port in `http` mode. */
   readonly port: number | undefined;
-  /** Stops the Slack app first (no new requests), then the schedule, then the engine and its state. */
+  /**
+   * Stops the Slack app first (no new requests), then the schedule (no new jobs), then waits for the
+   * requests in flight and their messages, then closes the engine and its state.
+   */
   stop(): Promise<void>;
 }
 
@@ -121,6 +132,16 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     throw error;
   }
 
+  // Runs the previous process left running can never finish; their messages must not say "running" forever.
+  const interrupted = composed.store
+    .recentRuns({ limit: INTERRUPTED_LOOKBACK })
+    .filter((run) => run.status === 'interrupted' && run.slack !== null)
+    .map((run) => run.id);
+  if (interrupted.length > 0) {
+    const updated = await slack.markInterrupted(interrupted);
+    log.info(`slack: ${updated} of ${interrupted.length} interrupted run message(s) say so`);
+  }
+
   const { schedule: when } = config;
   const schedule = startSchedule({
     timezone: when.timezone,
@@ -156,8 +177,11 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     port: slack.port,
     stop() {
       stopping ??= (async () => {
-        await slack.stop();
+        // No new requests, then no new jobs; only then is what is in flight waited for, so nothing can queue
+        // a message after the wait, and the state closes last.
+        await slack.disconnect();
         await schedule.stop();
+        await slack.settled();
         await composed.close();
       })();
       return stopping;

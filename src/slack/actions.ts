@@ -4,8 +4,7 @@
 import { z } from 'zod';
 import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
-import type { ApproverDecision } from './approvers.ts';
-import { refusalMessage } from './approvers.ts';
+import { type ApproverDecision, type ApproverPolicy, refusalMessage } from './approvers.ts';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
 import { errorMessage } from './blocks/error.ts';
 import { requestContext, type SlackRequestContext } from './context.ts';
@@ -29,6 +28,8 @@ export type DecisionHandler = (
 
 export interface ApprovalActionOptions {
   readonly isApprover: (userId: string) => Promise<ApproverDecision>;
+  /** `slack.approvers`: a refused clicker is told whom to ask. */
+  readonly approvers?: ApproverPolicy;
   readonly onDecision: DecisionHandler;
 }
 
@@ -60,7 +61,7 @@ export function registerApprovalActions(app: SlackApp, options: ApprovalActionOp
         app.logger.info(
           `approval ${id.data}: ${decision} by ${ctx.userId} refused (${allowed.reason}${allowed.detail === undefined ? '' : `: ${allowed.detail}`})`,
         );
-        await ctx.ephemeral(refusalMessage(allowed));
+        await ctx.ephemeral(refusalMessage(allowed, options.approvers));
         return;
       }
       const messageTs = args.body.container?.message_ts ?? args.body.message?.ts;

@@ -3,6 +3,9 @@
 // put a token in the journal.
 import { format } from 'node:util';
 import { type Logger, LogLevel } from '@slack/bolt';
+import { redact } from './redact.ts';
+
+export { redact };
 
 export type SlackLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -15,20 +18,6 @@ export interface LogSink {
 }
 
 const RANK: Record<SlackLogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Slack token shapes (bot, user, app-level, refresh), caught even when they are not the bot's own. */
-const TOKEN_SHAPE = /\b(?:xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]{6,}/g;
-const REDACTED = '[redacted]';
-
-/** Replaces each secret, and anything shaped like a Slack token, by a marker. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    // Too short a "secret" would blank out ordinary words; the factory refuses such values anyway.
-    if (secret.length >= 8) out = out.split(secret).join(REDACTED);
-  }
-  return out.replace(TOKEN_SHAPE, REDACTED);
-}
 
 /** A sink that formats each line and scrubs it before passing it on. */
 export function redactingSink(sink: LogSink, secrets: readonly string[]): LogSink {

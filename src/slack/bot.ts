@@ -43,9 +43,13 @@ export interface SlackBot {
   markExpired(expired: readonly ApprovalRecord[]): Promise<number>;
   /** Posts in `slack.channel`; false when none is configured. */
   postToChannel(message: SlackMessage): Promise<boolean>;
+  /** Rewrites the messages of runs a stopped bot left `interrupted`; returns how many were updated. */
+  markInterrupted(runIds: readonly string[]): Promise<number>;
   /** Resolves once every request in flight has been answered and every message update is out. */
   settled(): Promise<void>;
-  /** Disconnects from Slack (no new requests), then waits for the requests in flight. */
+  /** Disconnects from Slack: no new requests; those in flight go on (`settled` waits for them). */
+  disconnect(): Promise<void>;
+  /** Disconnects, then waits for the requests in flight. */
   stop(): Promise<void>;
 }
 
@@ -94,10 +98,12 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
   registerSlashCommand(app, slash);
   registerApprovalActions(app, {
     isApprover,
+    approvers: slackConfig.approvers,
     onDecision: decisionHandler({ engine, runMessages, log }),
   });
   registerMentions(app, {
     onMention: mentionHandler({ engine, verbs, policy, resolve, log }),
+    channels: policy.channels,
     // Every verb is recognised, so `@signage deploy x` is pointed at the slash command rather than misread.
     verbs: verbs.map((v) => v.name),
   });
@@ -110,8 +116,11 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
   );
 
   const settled = async () => {
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-    await runMessages.settled();
+    // A request that ends queues message updates, and waiting for those can see another request end.
+    do {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await runMessages.settled();
+    } while (inFlight.size > 0);
   };
   let stopping: Promise<void> | undefined;
   return {
@@ -124,7 +133,9 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
       await app.client.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
       return true;
     },
+    markInterrupted: (runIds) => runMessages.markInterrupted(runIds),
     settled,
+    disconnect: () => app.stop(),
     stop() {
       stopping ??= (async () => {
         await app.stop();

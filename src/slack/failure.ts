@@ -7,6 +7,7 @@ import { UsageError } from '../verbs/usage-error.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
 import { errorMessage } from './blocks/error.ts';
 import { context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
+import { redact } from './redact.ts';
 
 export interface FailureContext {
   /** The request as typed, e.g. `/signage deploy baard-entrance`. */
@@ -72,7 +73,11 @@ export function failureMessage(error: unknown, at: FailureContext): SlackMessage
 
 /** Escaped text in which the engine's mentions of Slack users (`<@U…>`) still read as mentions. */
 function withMentions(text: string): string {
-  return escapeMrkdwn(truncate(text, LIMITS.sectionText - 100)).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+  // Built outside errorMessage, so scrubbed here like every other error text.
+  return escapeMrkdwn(truncate(redact(text), LIMITS.sectionText - 100)).replace(
+    /&lt;@([UW][A-Z0-9]+)&gt;/g,
+    '<@$1>',
+  );
 }
 
 function sentence(text: string): string {

@@ -12,7 +12,6 @@ import type {
 } from '@slack/bolt';
 import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
-import { redact } from './bolt-logger.ts';
 import { blocksOf } from './message-port.ts';
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
@@ -108,7 +107,7 @@ async function handled(
   }
 }
 
-/** An unexpected error as the requester may see it: its message, with anything shaped like a token removed. */
+/** An unexpected error as the requester may see it: its message (errorMessage scrubs it of tokens). */
 export function userFacingDetail(error: unknown): string {
-  return redact(error instanceof Error ? error.message : String(error), []);
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,8 @@
 // One channel message per run, updated in place from its events, with the details in its thread: each restart
 // question (its own message, broadcast to the channel, its ts kept with the approval so it can be updated
 // after a restart of the bot), the final result and the log. A run taken up again by an answer or an expiry
-// finds its message through the state store, and the picture is rebuilt from the stages recorded there.
+// finds its message through the state store, and the picture is rebuilt from the stages recorded there; so
+// is the last picture of a run that a stopped bot left unfinished.
 import type { EngineEvent, ProgressSink } from '../core/events.ts';
 import type { SlackMessageRef, StateStore } from '../core/ports/state.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
@@ -12,6 +13,7 @@ import { code, context, escapeMrkdwn, LIMITS, message, section, truncate } from 
 import type { LogSink } from './bolt-logger.ts';
 import { blocksOf } from './message-port.ts';
 import { createMessageUpdater, type MessagePort, type MessageUpdater } from './message-updater.ts';
+import { redact } from './redact.ts';
 
 export interface RunMessagesOptions {
   readonly slack: SlackApp;
@@ -37,7 +39,12 @@ export interface RunMessages {
   readonly route: ProgressSink;
   /** Posts in the thread of the run's message; false when the run has none. */
   reply(runId: string, message: SlackMessage): Promise<boolean>;
-  /** Resolves once every queued post and update has been made. */
+  /**
+   * Rewrites the messages of runs left `interrupted` by a bot that stopped mid-run: the stages as recorded,
+   * why the run ended, and what to do now. Returns how many messages were updated.
+   */
+  markInterrupted(runIds: readonly string[]): Promise<number>;
+  /** Resolves once every queued post and update has been made, including any queued meanwhile. */
   settled(): Promise<void>;
 }
 
@@ -51,6 +58,11 @@ interface RunEntry {
   readonly updater: MessageUpdater;
   readonly logs: string[];
   readonly requestedBy: string | undefined;
+  /**
+   * The run's message once known: posted by this process, or recorded with the run by an earlier one (whose
+   * updater has no ref until it first sends, so it cannot be asked).
+   */
+  ref: SlackMessageRef | undefined;
   /** Posts for this run, one after another, in event order. */
   work: Promise<void>;
 }
@@ -78,7 +90,8 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   }
 
   async function mainRef(entry: RunEntry): Promise<SlackMessageRef | undefined> {
-    return entry.updater.ref ?? (await entry.updater.flush()).ref;
+    entry.ref ??= entry.updater.ref ?? (await entry.updater.flush()).ref;
+    return entry.ref;
   }
 
   async function postInThread(entry: RunEntry, msg: SlackMessage, broadcast = false) {
@@ -145,6 +158,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
       updater,
       logs: [],
       requestedBy: run.actor.kind === 'slack' ? run.actor.userId : undefined,
+      ref,
       work: Promise.resolve(),
     };
     // Only a run that may still change is kept; a finished one is looked up again if ever needed.
@@ -168,6 +182,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           updater: newUpdater(slack.messagePort(channel)),
           logs: [],
           requestedBy: requester,
+          ref: undefined,
           work: Promise.resolve(),
         };
         entries.set(runId, created);
@@ -217,9 +232,25 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
       return true;
     },
 
+    async markInterrupted(runIds) {
+      let updated = 0;
+      for (const runId of runIds) {
+        const run = store.getRun(runId);
+        if (run?.status !== 'interrupted') continue;
+        const entry = revive(runId);
+        if (entry === undefined) continue;
+        entry.updater.set(interruptedMessage(entry.events.list, run.verb, run.hosts));
+        if ((await entry.updater.flush()).delivered) updated += 1;
+      }
+      return updated;
+    },
+
     async settled() {
-      while (pending.size > 0) await Promise.all([...pending]);
-      await Promise.all([...entries.values()].map((e) => e.updater.flush()));
+      // A flush can take a while (a 429 waited out); whatever was queued meanwhile is waited for too.
+      do {
+        while (pending.size > 0) await Promise.all([...pending]);
+        await Promise.all([...entries.values()].map((e) => e.updater.flush()));
+      } while (pending.size > 0);
     },
   };
 }
@@ -238,6 +269,22 @@ function progressMessage(events: readonly EngineEvent[]): SlackMessage {
   return { ...base, blocks: [...blocks, note as unknown as Record<string, unknown>] };
 }
 
+/** The last picture of a run the bot could not finish, saying why and what to do about it. */
+function interruptedMessage(
+  events: readonly EngineEvent[],
+  verb: string,
+  hosts: readonly string[],
+): SlackMessage {
+  const base = deployProgressMessage(events);
+  const targets = escapeMrkdwn(truncate(hosts.join(' '), 300));
+  const note = context(
+    '⚠️ *Interrupted: the bot stopped while this run was going, so it did not finish.* ' +
+      `Check the screens with \`/signage status ${targets}\`, then run \`/signage ${escapeMrkdwn(verb)} ${targets}\` again.`,
+  );
+  // The picture leaves room for one note (deploy-progress.ts).
+  return { ...base, blocks: [...(base.blocks ?? []), note as unknown as Record<string, unknown>] };
+}
+
 function foldOpenQuestions(events: readonly EngineEvent[]): number {
   const open = new Set<string>();
   for (const e of events) {
@@ -249,7 +296,8 @@ function foldOpenQuestions(events: readonly EngineEvent[]): number {
 }
 
 function logMessage(lines: readonly string[]): SlackMessage {
-  const body = truncate(lines.join('\n'), LIMITS.sectionText - 100);
+  // Log lines are commands' own words, which can carry a token.
+  const body = truncate(redact(lines.join('\n')), LIMITS.sectionText - 100);
   const title = `Log, last ${lines.length} line${lines.length === 1 ? '' : 's'}`;
   return message(title, [context(title), section(code(escapeMrkdwn(body)))]);
 }

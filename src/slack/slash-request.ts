@@ -41,7 +41,7 @@ export function prepareRequest(text: string, who: Requester, options: PrepareOpt
   if (!words.ok) return { ok: false, refusal: notRun(typed, words.message, prefix) };
   const parsed = parseCommand(options.verbs, words.tokens, prefix);
   if (!parsed.ok) return { ok: false, refusal: notRun(typed, parsed.message, prefix) };
-  const access = checkAccess(options.policy, who, parsed.verb.access);
+  const access = checkAccess(options.policy, who, parsed.verb);
   if (!access.allowed) return { ok: false, refusal: refusalMessage(typed, access) };
   const targets = targetsOf(parsed.args);
   if (targets !== undefined && targets.length > 0) {

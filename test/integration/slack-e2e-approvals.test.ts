@@ -8,6 +8,7 @@ import { type Office, officeUnavailable, startOffice } from '../office/index.ts'
 import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
+  CAROL,
   CHANNEL,
   FAKE_DIRECTORY,
   type SlackOffice,
@@ -94,10 +95,11 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     expect(bot.log.text()).toContain('1 restart question(s) expired, 1 message(s) updated');
   });
 
-  it('restarts once for a click after the bot restarted, and brings the run message up to date', async () => {
+  it('restarts once for two clicks after the bot restarted, and brings the run message up to date', async () => {
     const question = await ask(`deploy ${A}`, A);
     const mainTs = question.threadTs!;
     const connectionsBefore = fake.calls('apps.connections.open').length;
+    const restartsBefore = (await office.systemctlLog(A)).length;
 
     await bot.restart();
     expect(fake.calls('apps.connections.open').length).toBe(connectionsBefore + 1);
@@ -105,14 +107,63 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
 
     await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_approve' });
     await bot.bot.slack.settled();
-    expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
     const answered = fake.message(CHANNEL, question.ts)!;
     expect(hasButtons(answered)).toBe(false);
     expect(answered.text).toBe(`Restart of ${A} approved by <@${ALICE}>`);
+    // Carol's screen still showed the buttons: her click comes after Alice's was answered.
+    const carolBefore = fake.ephemerals({ user: CAROL }).length;
+    await fake.clickButton({
+      user: CAROL,
+      channel: CHANNEL,
+      ts: question.ts,
+      actionId: 'restart_approve',
+      seen: question,
+    });
+    await bot.bot.slack.settled();
+    const told = fake.ephemerals({ user: CAROL }).slice(carolBefore);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.text).toMatch(
+      new RegExp(`^Already decided: approved by <@${ALICE}> at .*\\. Your click changed nothing\\.$`),
+    );
+
+    const restarts = (await office.systemctlLog(A)).slice(restartsBefore);
+    expect(restarts).toEqual(['restart display-manager.service']);
+    expect(hasButtons(fake.message(CHANNEL, question.ts))).toBe(false);
     // The new process found the run's message through the store and rebuilt it from the recorded stages.
     const main = fake.message(CHANNEL, mainTs)!;
     expect(main.text).toMatch(/^Deploy · 1 host: 1 done — finished/);
     for (const stage of ['build', 'plan', 'copy', 'switch', 'restart'])
       expect(json(main)).toContain(`✓ ${stage}`);
+  });
+
+  it('restarts each host once when both questions of one run are approved one right after the other', async () => {
+    const before = { [A]: (await office.systemctlLog(A)).length, [B]: (await office.systemctlLog(B)).length };
+    const ack = await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `restart ${A} ${B}` });
+    expect(ack.ack?.text).toBeUndefined();
+    await fake.until(() => questionFor(A) !== undefined && questionFor(B) !== undefined, {
+      timeoutMs: 120_000,
+      what: 'both restart questions',
+    });
+    await bot.bot.slack.settled();
+    const qa = questionFor(A)!;
+    const qb = questionFor(B)!;
+    // One run, one channel message: both questions are in its thread.
+    expect(qa.threadTs).toBeDefined();
+    expect(qb.threadTs).toBe(qa.threadTs);
+    const approval = bot.bot.composed.store.pendingApprovals().find((a) => a.host === A)!;
+    expect(bot.bot.composed.store.pendingApprovals().find((a) => a.host === B)?.runId).toBe(approval.runId);
+
+    // The second click is acknowledged while the first answer is still being carried out.
+    await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: qa.ts, actionId: 'restart_approve' });
+    await fake.clickButton({ user: CAROL, channel: CHANNEL, ts: qb.ts, actionId: 'restart_approve' });
+    await bot.bot.slack.settled();
+
+    expect((await office.systemctlLog(A)).slice(before[A])).toEqual(['restart display-manager.service']);
+    expect((await office.systemctlLog(B)).slice(before[B])).toEqual(['restart display-manager.service']);
+    expect(fake.message(CHANNEL, qa.ts)!.text).toBe(`Restart of ${A} approved by <@${ALICE}>`);
+    expect(fake.message(CHANNEL, qb.ts)!.text).toBe(`Restart of ${B} approved by <@${CAROL}>`);
+    expect(bot.bot.composed.store.getRun(approval.runId)?.status).toBe('ok');
+    const main = fake.message(CHANNEL, qa.threadTs!)!;
+    expect(main.text).toMatch(/^Restart · 2 hosts: 2 done — finished/);
   });
 });

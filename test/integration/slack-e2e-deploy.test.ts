@@ -7,6 +7,7 @@ import { type Office, officeUnavailable, startOffice } from '../office/index.ts'
 import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
+  APPROVERS_GROUP,
   BOB,
   CAROL,
   CHANNEL,
@@ -136,7 +137,10 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
         actionId: 'restart_approve',
       });
       await fake.until(() => fake.ephemerals({ user: outsider }).length > before, { what: 'the refusal' });
-      expect(fake.ephemerals({ user: outsider }).at(-1)!.text).toMatch(/^Only approvers can answer/);
+      const refusal = fake.ephemerals({ user: outsider }).at(-1)!;
+      expect(refusal.text).toMatch(/^Only approvers can answer/);
+      // Whom to ask instead: the configured approvers and their user group.
+      expect(refusal.text).toContain(`Ask <@${ALICE}> or a member of <!subteam^${APPROVERS_GROUP}>.`);
     }
     await bot.bot.slack.settled();
     expect(await office.systemctlLog(B)).toEqual([]);

@@ -581,4 +581,32 @@ describe('mentions', () => {
     expect(reply?.text).toContain('@signage status baard-entrance');
     expect(requests).toEqual([]);
   });
+
+  it('answers nothing outside the configured channels, not even "I did not understand"', async () => {
+    const requests: MentionRequest[] = [];
+    harness = await startHarness({
+      register: (app) =>
+        registerMentions(app, {
+          channels: ['COFFICE'],
+          onMention: async (request) => {
+            requests.push(request);
+          },
+        }),
+    });
+    const { fake } = harness;
+    for (const text of ['make me a coffee', 'status baard-entrance']) {
+      const before = fake.ephemerals({ user: 'UALICE' }).length;
+      await fake.mention({ user: 'UALICE', channel: 'CELSEWHERE', text: `<@${fake.botUserId}> ${text}` });
+      await fake.until(() => fake.ephemerals({ user: 'UALICE' }).length > before, { what: 'the refusal' });
+      const refusal = fake.ephemerals({ user: 'UALICE' }).at(-1)!;
+      expect(refusal.channel).toBe('CELSEWHERE');
+      expect(refusal.text).toBe('The mention was not answered. The bot takes requests only in <#COFFICE>.');
+    }
+    // Only the two mentions themselves: the bot wrote nothing in the channel.
+    expect(fake.messages('CELSEWHERE').filter((m) => m.user === fake.botUserId)).toEqual([]);
+    expect(requests).toEqual([]);
+
+    await fake.mention({ user: 'UALICE', channel: 'COFFICE', text: `<@${fake.botUserId}> status` });
+    await fake.until(() => requests.length === 1, { what: 'the request in the configured channel' });
+  });
 });

@@ -3,6 +3,11 @@
 // can move forward stands in for waiting half an hour for a question to expire; it survives a restart of
 // the bot, as the wall clock would.
 
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse, stringify } from 'yaml';
 import { type RunningBot, startBot } from '../../src/main/start-bot.ts';
 import type { Office } from '../office/index.ts';
 import { type CapturedLog, captureLog, FAKE_TOKENS, type FakeSlack } from './fake-slack/index.ts';
@@ -27,7 +32,20 @@ export interface SlackOfficeOptions {
   readonly slack?: Record<string, unknown>;
   readonly schedule?: Record<string, unknown>;
   readonly limits?: Record<string, unknown>;
+  /** Merged into the configuration's `ssh` section. */
+  readonly ssh?: Record<string, unknown>;
   readonly tags?: (host: string) => string[];
+}
+
+/** A configuration file for a bot on the office, in a state directory of its own. */
+export interface SlackOfficeConfig {
+  readonly mode: 'socket' | 'http';
+  readonly file: string;
+  readonly stateDir: string;
+  /** The bot's secrets, as its environment would hold them. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Removes the state directory. */
+  cleanup(): void;
 }
 
 export interface SlackOffice {
@@ -46,11 +64,7 @@ export interface SlackOffice {
 /** The fake's group of approvers, for FakeSlack.start. */
 export const FAKE_DIRECTORY = { usergroups: { [APPROVERS_GROUP]: [CAROL] } };
 
-export async function startSlackOffice(
-  office: Office,
-  fake: FakeSlack,
-  options: SlackOfficeOptions = {},
-): Promise<SlackOffice> {
+export function slackOfficeConfig(office: Office, options: SlackOfficeOptions = {}): SlackOfficeConfig {
   const mode = options.mode ?? 'socket';
   const cfg = officeConfig(office, {
     slack: {
@@ -64,12 +78,26 @@ export async function startSlackOffice(
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.tags === undefined ? {} : { tags: options.tags }),
   });
+  if (options.ssh !== undefined) {
+    const config = parse(readFileSync(cfg.file, 'utf8')) as { ssh: Record<string, unknown> };
+    writeFileSync(cfg.file, stringify({ ...config, ssh: { ...config.ssh, ...options.ssh } }));
+  }
   const env = {
     SLACK_BOT_TOKEN: FAKE_TOKENS.bot,
     ...(mode === 'socket'
       ? { SLACK_APP_TOKEN: FAKE_TOKENS.app }
       : { SLACK_SIGNING_SECRET: FAKE_TOKENS.signingSecret }),
   };
+  return { mode, file: cfg.file, stateDir: cfg.stateDir, env, cleanup: cfg.cleanup };
+}
+
+export async function startSlackOffice(
+  office: Office,
+  fake: FakeSlack,
+  options: SlackOfficeOptions & { readonly config?: SlackOfficeConfig } = {},
+): Promise<SlackOffice> {
+  const cfg = options.config ?? slackOfficeConfig(office, options);
+  const { mode, env } = cfg;
   const log = captureLog(process.env.SIGNAGE_TEST_ECHO_LOG === '1');
   let offset = 0;
   const start = () =>
@@ -103,6 +131,75 @@ export async function startSlackOffice(
     async stop() {
       await bot.stop();
       cfg.cleanup();
+    },
+  };
+}
+
+/** The bot in a process of its own (Socket Mode), so that a test can kill it as a crash would. */
+export interface BotProcess {
+  readonly pid: number;
+  /** Its log so far. */
+  stderr(): string;
+  /** Kills it and everything it started at once, with no chance to clean up; resolves once it is gone. */
+  crash(): Promise<void>;
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** What the child runs: startBot on the configuration, talking to the fake Slack, logging on stderr. */
+const CHILD = `
+const { startBot } = await import(process.env.SIGNAGE_TEST_START_BOT);
+const { lineLogger } = await import(process.env.SIGNAGE_TEST_LOG);
+await startBot({
+  configFile: process.env.SIGNAGE_TEST_CONFIG,
+  env: process.env,
+  log: lineLogger((line) => process.stderr.write(line), 'debug'),
+  slack: { slackApiUrl: process.env.SIGNAGE_TEST_SLACK_API, retryConfig: { retries: 0 } },
+  updateIntervalMs: 250,
+});
+process.stdout.write('ready\\n');
+`;
+
+export async function startSlackOfficeProcess(
+  config: SlackOfficeConfig,
+  fake: FakeSlack,
+): Promise<BotProcess> {
+  if (config.mode !== 'socket') throw new Error('startSlackOfficeProcess: Socket Mode only');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+    // Its own process group, so a crash takes whatever it started (a build) along with it.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...config.env,
+      SIGNAGE_TEST_START_BOT: pathToFileURL(join(ROOT, 'src', 'main', 'start-bot.ts')).href,
+      SIGNAGE_TEST_LOG: pathToFileURL(join(ROOT, 'src', 'main', 'log.ts')).href,
+      SIGNAGE_TEST_CONFIG: config.file,
+      SIGNAGE_TEST_SLACK_API: fake.apiUrl,
+    },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('startSlackOfficeProcess: the bot process did not start');
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    if (process.env.SIGNAGE_TEST_ECHO_LOG === '1') process.stderr.write(chunk);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      if (stdout.includes('ready\n')) resolve();
+    });
+    void exited.then(() => reject(new Error(`the bot process exited before it was ready:\n${stderr}`)));
+  });
+  return {
+    pid,
+    stderr: () => stderr,
+    async crash() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-pid, 'SIGKILL');
+      await exited;
     },
   };
 }

@@ -26,6 +26,22 @@ describe('lineLogger', () => {
     expect(lines[0]!.slice(0, -1)).not.toContain('\n');
   });
 
+  it('never writes a Slack token, in a message or in an error and its stack', () => {
+    const lines: string[] = [];
+    const log = lineLogger((l) => lines.push(l), 'debug', at);
+    // What bot.ts logs outside the Slack app: an unhandled rejection, a failure to start or to stop.
+    const rejection = new Error('an API call failed: token=xoxb-1111-2222-aVeryRealLookingSecret');
+    log.error('unhandled rejection:', rejection);
+    log.error('could not start:', 'invalid_auth for xapp-1-A0FAKE-3333-anotherSecretValue');
+    log.error('stopping failed:', { token: 'xoxp-4444-5555-userTokenSecretValue' });
+    expect(lines).toHaveLength(3);
+    const all = lines.join('');
+    for (const secret of ['aVeryRealLookingSecret', 'anotherSecretValue', 'userTokenSecretValue'])
+      expect(all).not.toContain(secret);
+    expect(lines[0]).toContain('unhandled rejection: Error: an API call failed: token=[redacted]');
+    expect(lines[1]).toContain('could not start: invalid_auth for [redacted]');
+  });
+
   it('knows its levels', () => {
     expect(['debug', 'info', 'warn', 'error'].every(isLogLevel)).toBe(true);
     expect(isLogLevel('verbose')).toBe(false);

@@ -1,5 +1,6 @@
 // The schedule's promises: a job never overlaps itself, a failing job is logged and runs again at its next
-// tick, and stopping waits for a job in progress. The ticks are node-cron's own (one a second here).
+// tick, and stopping waits for a job in progress. The ticks are node-cron's own (one a second here); jobs are
+// held by the test rather than timed, so a slow machine only makes the test wait longer.
 import { describe, expect, it } from 'vitest';
 import { startSchedule } from '../../src/scheduler/schedule.ts';
 import { captureLog } from '../support/fake-slack/index.ts';
@@ -69,8 +70,8 @@ describe('startSchedule', () => {
 
   it('runs on its ticks without overlapping, and stop waits for the run in progress', async () => {
     const log = captureLog();
-    let running = 0;
-    let most = 0;
+    const g = gate();
+    let started = 0;
     let finished = 0;
     const schedule = startSchedule({
       log,
@@ -80,24 +81,35 @@ describe('startSchedule', () => {
           name: 'every-second',
           cron: '* * * * * *',
           run: async () => {
-            running += 1;
-            most = Math.max(most, running);
-            // Longer than two ticks.
-            await new Promise((resolve) => setTimeout(resolve, 2200));
-            running -= 1;
+            started += 1;
+            // Held until the test lets go: the ticks that come meanwhile must not start it again.
+            await g.opened;
             finished += 1;
           },
         },
       ],
     });
-    const deadline = Date.now() + 10_000;
-    while (!log.text().includes('this tick is skipped') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await schedule.stop();
-    expect(most).toBe(1);
-    expect(running).toBe(0);
-    expect(finished).toBeGreaterThanOrEqual(1);
+    const until = async (what: string, pred: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await until('the first tick', () => started === 1);
+    await until('a tick while the job runs', () => log.text().includes('this tick is skipped'));
+    expect(started).toBe(1);
+
+    let stopped = false;
+    const stopping = schedule.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    g.open();
+    await stopping;
+    expect(finished).toBe(1);
+    expect(started).toBe(1);
     expect(await schedule.runNow('every-second')).toBe('skipped');
     expect(log.text()).toContain('schedule: every-second at "* * * * * *" (Europe/Oslo)');
   });

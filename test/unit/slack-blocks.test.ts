@@ -2,6 +2,7 @@
 // Slack's documentation, not from the builders' constants) and read the way a person reads them.
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent, PlanSummary } from '../../src/core/events.ts';
+import { EngineError, HostBusy } from '../../src/engine/errors.ts';
 import {
   APPROVE_ACTION_ID,
   approvalDecidedMessage,
@@ -13,6 +14,7 @@ import { deployProgressMessage } from '../../src/slack/blocks/deploy-progress.ts
 import { errorMessage } from '../../src/slack/blocks/error.ts';
 import { progressBar } from '../../src/slack/blocks/format.ts';
 import { foldProgress } from '../../src/slack/blocks/progress-state.ts';
+import { failureMessage } from '../../src/slack/failure.ts';
 import type { SlackMessage } from '../../src/verbs/verb.ts';
 import { messageProblems } from '../support/fake-slack/block-limits.ts';
 
@@ -394,5 +396,38 @@ describe('errorMessage', () => {
     const msg = errorMessage({ summary: 'Nope.', detail: '  ', next: '' });
     ok(msg);
     expect(msg.blocks).toHaveLength(1);
+  });
+
+  it('never shows a token, whichever part carries it', () => {
+    const token = 'xoxb-1111-2222-aVeryRealLookingSecret';
+    const msg = errorMessage({
+      summary: `An API call with ${token} failed.`,
+      detail: `POST https://slack.example/api failed: authorization: Bearer ${token}`,
+      next: `Check ${token}.`,
+    });
+    ok(msg);
+    expect(JSON.stringify(msg)).not.toContain('aVeryRealLookingSecret');
+    expect(visible(msg)).toContain('authorization: Bearer [redacted]');
+    expect(msg.text).toBe('An API call with [redacted] failed.');
+  });
+});
+
+describe('failureMessage', () => {
+  const token = 'xapp-1-A0FAKE-3333-anotherSecretValue';
+  const at = { typed: '/signage deploy baard-entrance', prefix: '/signage' };
+
+  it('shows no token from an error, expected or not', () => {
+    for (const error of [
+      new Error(`socket closed: ${token}`),
+      new EngineError(`ssh said ${token}`, `rerun with ${token}`),
+      new HostBusy(`baard-entrance is being deployed by <@U0ALICE> (${token})`),
+    ]) {
+      const msg = failureMessage(error, at);
+      ok(msg);
+      expect(JSON.stringify(msg)).not.toContain('anotherSecretValue');
+      expect(JSON.stringify(msg)).toContain('[redacted]');
+    }
+    // A busy host still names who holds it, as a mention.
+    expect(visible(failureMessage(new HostBusy('being deployed by <@U0ALICE>'), at))).toContain('<@U0ALICE>');
   });
 });

@@ -67,6 +67,16 @@ describe('prepareRequest', () => {
     );
   });
 
+  it('takes `help` from anyone, even when only listed viewers may ask about the screens', () => {
+    const listed = { ...options, policy: { ...options.policy, viewers: ['U0VIEW'] } };
+    const help = prepareRequest('help', victor, listed);
+    expect(help.ok && help.verb.name).toBe('help');
+    expect(prepareRequest('help deploy', victor, listed).ok).toBe(true);
+    const status = prepareRequest('status', victor, listed);
+    expect(status.ok).toBe(false);
+    expect(!status.ok && status.refusal.text).toContain('Only viewers and deployers can ask');
+  });
+
   it('names the nearest hosts and tags for an unknown one', () => {
     expect(shown(refusal('deploy baard-kitchn'))).toContain('did you mean baard-kitchen');
     expect(shown(refusal('status @lobb'))).toContain('did you mean @lobby');

@@ -4,6 +4,7 @@
 // fold; everything fits Slack's 50 blocks and 3,000 characters per section, however many hosts there are.
 import type { EngineEvent } from '../../core/events.ts';
 import type { SlackMessage } from '../../verbs/verb.ts';
+import { redact } from '../redact.ts';
 import {
   formatBytes,
   formatDuration,
@@ -153,7 +154,8 @@ function hostLines(h: HostProgress): string {
   }
   for (const s of h.stages) {
     if (s.status === 'failed' && s.detail !== undefined) {
-      lines.push(`    ✗ ${s.stage}: ${escapeMrkdwn(truncate(oneLine(s.detail), DETAIL_CHARS))}`);
+      // A failure's detail is a command's own words, which can carry a token.
+      lines.push(`    ✗ ${s.stage}: ${escapeMrkdwn(truncate(oneLine(redact(s.detail)), DETAIL_CHARS))}`);
     }
   }
   return lines.join('\n');

@@ -315,16 +315,25 @@ export class FakeSlack {
     return slashCommandForm(this.#workspace, { ...input, responseUrl, triggerId: this.#id('trigger') });
   }
 
-  /** Clicks a button of a message; throws when the message has no such button (any more). */
+  /**
+   * Clicks a button of a message; throws when the message has no such button (any more). With `seen`, the
+   * click is on the message as someone's screen still showed it (a copy taken earlier): Slack clients do
+   * not all redraw at once, so a button that is gone can still be clicked there.
+   */
   async clickButton(input: {
     user: string;
     channel: string;
     ts: string;
     actionId: string;
     value?: string;
+    seen?: StoredMessage;
   }): Promise<ClickResult> {
-    const message = this.#messages.get(input.channel)?.find((m) => m.ts === input.ts && !m.deleted);
-    if (message === undefined) throw new Error(`fake Slack: no message ${input.ts} in ${input.channel}`);
+    const stored = this.#messages.get(input.channel)?.find((m) => m.ts === input.ts && !m.deleted);
+    if (stored === undefined) throw new Error(`fake Slack: no message ${input.ts} in ${input.channel}`);
+    if (input.seen !== undefined && input.seen.ts !== input.ts) {
+      throw new Error(`fake Slack: the message seen is ${input.seen.ts}, not ${input.ts}`);
+    }
+    const message = input.seen ?? stored;
     const found = findButton(message.blocks, input.actionId);
     if (found === undefined) {
       throw new Error(`fake Slack: message ${input.ts} has no button ${input.actionId} (any more)`);

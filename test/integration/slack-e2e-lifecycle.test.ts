@@ -1,0 +1,125 @@
+// The bot's life around its runs: one that crashed mid-run (killed at once, as by a power cut) leaves the run's
+// channel message saying "running"; the next start says on that message that the run was interrupted and what
+// to do. Stopping lets no scheduled job start once Slack is disconnected, and still delivers the replies in
+// flight. The whole bot runs as `npm start` runs it, against the fake Slack, on the simulated office.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateStore } from '../../src/adapters/state/open.ts';
+import type { SlackMessageRef } from '../../src/core/ports/state.ts';
+import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import {
+  ALICE,
+  type BotProcess,
+  CHANNEL,
+  FAKE_DIRECTORY,
+  type SlackOffice,
+  slackOfficeConfig,
+  startSlackOffice,
+  startSlackOfficeProcess,
+  VICTOR,
+} from '../support/slack-office.ts';
+
+const unavailable = officeUnavailable();
+const A = 'baard-entrance';
+const B = 'baard-kitchen';
+
+const json = (m: StoredMessage | undefined) => JSON.stringify(m?.blocks ?? []);
+
+/** The message recorded with the newest run, if any. */
+function recordedMessage(stateDir: string): SlackMessageRef | undefined {
+  const opened = openStateStore({ stateDir, now: new Date() });
+  if (!opened.ok) throw new Error(opened.message);
+  try {
+    return opened.state.store.recentRuns({ limit: 1 })[0]?.slack ?? undefined;
+  } finally {
+    opened.state.close();
+  }
+}
+
+describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that stops', () => {
+  let office: Office;
+  let fake: FakeSlack;
+  let child: BotProcess | undefined;
+  const bots: SlackOffice[] = [];
+
+  beforeAll(async () => {
+    office = await startOffice({ hosts: [A, B], scale: 0.1 });
+    fake = await FakeSlack.start(FAKE_DIRECTORY);
+  });
+  afterAll(async () => {
+    await child?.crash();
+    for (const bot of bots) await bot.stop();
+    await fake?.stop();
+    await office?.close();
+  });
+
+  it('says on the message of a run cut short by a crash that it was interrupted, and what to do', async () => {
+    // Long enough a connection timeout that the run is surely still waiting for the host when the bot dies.
+    const config = slackOfficeConfig(office, { ssh: { connectTimeoutSeconds: 60 } });
+    child = await startSlackOfficeProcess(config, fake);
+    await office.unplugHost(A);
+    try {
+      await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `deploy ${A}` });
+      // The crash comes once the run has its message and the state has recorded it (read as a terminal
+      // command would, from the same file), while the run waits for the unplugged host.
+      await fake.until(() => recordedMessage(config.stateDir) !== undefined, {
+        timeoutMs: 120_000,
+        what: 'the run message, recorded with the run',
+      });
+      await child.crash();
+    } finally {
+      await office.plugHost(A);
+    }
+    const before = fake.messages(CHANNEL).find((m) => m.threadTs === undefined)!;
+    expect(before.text).not.toMatch(/interrupted|finished/);
+
+    const bot = await startSlackOffice(office, fake, { config });
+    bots.push(bot);
+    expect(bot.log.text()).toContain('1 run(s) marked interrupted');
+    const after = fake.message(CHANNEL, before.ts)!;
+    expect(after.text).toMatch(/^Deploy · 1 host: .*— interrupted$/);
+    expect(json(after)).toContain(
+      'Interrupted: the bot stopped while this run was going, so it did not finish.',
+    );
+    expect(json(after)).toContain(`Check the screens with \`/signage status ${A}\``);
+    expect(json(after)).toContain(`run \`/signage deploy ${A}\` again`);
+    expect(bot.log.text()).toContain('slack: 1 of 1 interrupted run message(s) say so');
+    const [run] = bot.bot.composed.store.recentRuns({ limit: 1 });
+    expect(run?.status).toBe('interrupted');
+    expect(run?.slack).toEqual({ channel: CHANNEL, ts: before.ts });
+
+    // The next start finds nothing new, and the message reads the same.
+    await bot.restart();
+    expect(bot.log.text()).toContain('state: nothing left over from a previous process');
+    expect(fake.message(CHANNEL, before.ts)?.text).toBe(after.text);
+    expect(json(fake.message(CHANNEL, before.ts))).toBe(json(after));
+    await bot.stop();
+  });
+
+  it('starts no scheduled job once stopping began, and still answers the request in flight', async () => {
+    const bot = await startSlackOffice(office, fake, { schedule: { expireApprovals: '* * * * * *' } });
+    bots.push(bot);
+    const ticks = () => bot.log.lines.filter((l) => l.includes('schedule: expire-approvals done')).length;
+    await fake.until(() => ticks() >= 1, { timeoutMs: 30_000, what: 'a tick of the schedule' });
+
+    // Slack takes a few seconds to accept the answer: the request is still in flight when stopping begins.
+    fake.delayNext('chat.postMessage', 4000);
+    const posts = fake.calls('chat.postMessage').length;
+    const asked = await fake.mention({
+      user: VICTOR,
+      channel: CHANNEL,
+      text: `<@${fake.botUserId}> status ${B}`,
+    });
+    await fake.until(() => fake.calls('chat.postMessage').length > posts, {
+      timeoutMs: 60_000,
+      what: 'the answer on its way',
+    });
+    const ticksAtStop = ticks();
+    await bot.bot.stop();
+    // At most the tick that may have come while the Slack app was disconnecting; none during the wait.
+    expect(ticks() - ticksAtStop).toBeLessThanOrEqual(1);
+    const answer = fake.messages(CHANNEL).find((m) => m.threadTs === asked.ts);
+    expect(answer?.text).toBe('Status of 1 host: 0 unreachable, 1 not in sync');
+    expect(bot.log.lines.filter((l) => l.startsWith('error'))).toEqual([]);
+  });
+});
