@@ -206,6 +206,8 @@ async function copyFromPeer(
       forward: true,
       stdin: inv.stdin,
       allowFailure: true,
+      // Copies may take long; a dead peer or target is found by SSH keepalives, not by a time limit.
+      timeoutMs: 0,
       onStderrLine: (line) => {
         if (stderr.length < 2000) stderr.push(line);
         const parsed = read(line);

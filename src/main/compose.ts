@@ -1,6 +1,7 @@
 // The composition root: the one place that builds the real adapters from the configuration and hands them
 // to the engine. Front ends (terminal, Slack, schedule) get an engine and nothing else.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { resolveHosts } from '../adapters/config/hosts.ts';
 import { loadConfig } from '../adapters/config/load.ts';
 import type { Env } from '../adapters/config/parse.ts';
@@ -8,7 +9,7 @@ import { formatConfigError } from '../adapters/config/problems.ts';
 import type { Config } from '../adapters/config/schema.ts';
 import { nixBuilder, nixKnowledge } from '../adapters/nix/port.ts';
 import { createSshHosts } from '../adapters/ssh/hosts.ts';
-import { keysFor, lookupName, parseKnownHosts } from '../adapters/ssh/known-hosts.ts';
+import { peerKnownHostsFrom } from '../adapters/ssh/peer-known-hosts.ts';
 import { startPrivateAgent } from '../adapters/ssh/private-agent.ts';
 import { openStateStore } from '../adapters/state/open.ts';
 import type { Actor } from '../core/events.ts';
@@ -38,6 +39,17 @@ export interface ComposeOptions {
   readonly now?: () => Date;
 }
 
+/** A file the bot needs is checked at start, named by its field, rather than failing in the middle of a deploy. */
+async function mustRead(file: string, field: string, what: string): Promise<void> {
+  try {
+    await access(file, constants.R_OK);
+  } catch (e) {
+    const why =
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read by this user';
+    throw new ConfigError(`${field}: ${file} ${why}; it should be ${what}`);
+  }
+}
+
 export async function loadConfigOrThrow(file: string, env: Env): Promise<Config> {
   const loaded = await loadConfig(file, env);
   if (!loaded.ok) throw new ConfigError(formatConfigError(loaded.error));
@@ -60,6 +72,14 @@ export async function composeFromConfig(
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
+    await mustRead(
+      config.ssh.knownHostsFile,
+      'ssh.knownHostsFile',
+      "the known_hosts file with every host's key",
+    );
+    await mustRead(config.builder.signingKeyFile, 'builder.signingKeyFile', "the builder's Nix signing key");
+    if (config.ssh.identityFile)
+      await mustRead(config.ssh.identityFile, 'ssh.identityFile', 'the SSH private key');
     let agentSocket = config.ssh.agentSocket;
     if (agentSocket === undefined && config.ssh.identityFile !== undefined) {
       // Host-to-host copies forward an agent: with only a key file, the bot runs its own agent for it.
@@ -72,7 +92,8 @@ export async function composeFromConfig(
       signingKeyFile: config.builder.signingKeyFile,
       ssh: { knownHostsFile: config.ssh.knownHostsFile, ...(agentSocket ? { agentSocket } : {}) },
       gcRootsDir: `${config.stateDir}/gcroots`,
-      copyTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
+      // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
+      // copy whose host stopped answering.
     });
     const names = await builder.listConfigurations();
     const resolved = resolveHosts(config, names, configFile);
@@ -93,14 +114,6 @@ export async function composeFromConfig(
     });
     cleanups.push(() => remote.closeAll());
 
-    const known = parseKnownHosts(await readFile(config.ssh.knownHostsFile, 'utf8'));
-    // A target checks its peer's key against the bot's own trust, written for the peer's LAN address.
-    const peerKnownHosts = (peer: HostSpec) =>
-      keysFor(known, peer.address, peer.port)
-        .allowed.map(
-          (k) => `${lookupName(peer.lanAddress, peer.port)} ${k.type} ${k.blob.toString('base64')}`,
-        )
-        .join('\n');
     const approvers = new Set(config.slack?.approvers.users ?? []);
     const mayApprove = async (actor: Actor) => {
       switch (actor.kind) {
@@ -126,7 +139,7 @@ export async function composeFromConfig(
       store: opened.state.store,
       now,
       limits,
-      peerKnownHosts,
+      peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,
     });
     return {

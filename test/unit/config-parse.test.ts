@@ -220,14 +220,21 @@ describe('a bad configuration', () => {
       'an address that ssh would read as an option',
       `${MINIMAL}hosts:\n  lobby:\n    address: -oProxyCommand=x\n`,
       [
-        '10: hosts.lobby.address: expected a host name or IP address (no spaces or "@", not starting with "-"), got "-oProxyCommand=x"',
+        '10: hosts.lobby.address: expected a host name or IPv4 address (letters, digits, "." and "-"; Nix store URLs cannot carry IPv6 addresses, so use a name), got "-oProxyCommand=x"',
       ],
     ],
     [
       'an address with a space',
       `${MINIMAL}hosts:\n  lobby:\n    lanAddress: "10.0.0.1 x"\n`,
       [
-        '10: hosts.lobby.lanAddress: expected a host name or IP address (no spaces or "@", not starting with "-"), got "10.0.0.1 x"',
+        '10: hosts.lobby.lanAddress: expected a host name or IPv4 address (letters, digits, "." and "-"; Nix store URLs cannot carry IPv6 addresses, so use a name), got "10.0.0.1 x"',
+      ],
+    ],
+    [
+      'an IPv6 address, which a Nix store URL cannot carry',
+      `${MINIMAL}hosts:\n  lobby:\n    address: "fd7a:115c:a1e0::1"\n`,
+      [
+        '10: hosts.lobby.address: expected a host name or IPv4 address (letters, digits, "." and "-"; Nix store URLs cannot carry IPv6 addresses, so use a name), got "fd7a:115c:a1e0::1"',
       ],
     ],
     [
@@ -281,7 +288,7 @@ describe('a bad configuration', () => {
       'neither an identity file nor an agent',
       MINIMAL.replace('  identityFile: /etc/signage/id_ed25519\n', ''),
       [
-        '5: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+        "5: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
       ],
     ],
     [
@@ -381,7 +388,7 @@ describe('a bad configuration', () => {
       '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
       '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       "-: ssh.knownHostsFile: required: a known_hosts file with every host's key (host keys are always checked)",
-      '-: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+      "-: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
     ]);
   });
 
@@ -455,11 +462,16 @@ ssh:
   };
 
   it('fills what the file leaves out', () => {
-    const config = ok(BARE, env);
+    const config = ok(`${BARE}  agentSocket: /run/signage/agent.sock\n`, env);
     expect(config.stateDir).toBe('/var/lib/signage');
     expect(config.builder.signingKeyFile).toBe('/run/credentials/signage/key');
-    expect(config.ssh.agentSocket).toBe('/run/user/0/agent.sock');
-    expect(config.ssh.identityFile).toBeUndefined();
+    expect(config.ssh.agentSocket).toBe('/run/signage/agent.sock');
+  });
+
+  it('never uses the agent of whoever runs it: that agent would be forwarded to the hosts', () => {
+    expect(lines(BARE, env)).toEqual([
+      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+    ]);
   });
 
   it('never overrides the file', () => {
@@ -473,16 +485,13 @@ ssh:
 
   it('says which variable a bad value came from', () => {
     expect(
-      lines(BARE, { ...env, STATE_DIRECTORY: 'relative/state', SSH_AUTH_SOCK: '/tmp/agent dir/sock' }),
-    ).toEqual([
-      '-: stateDir: $STATE_DIRECTORY must be an absolute path, got "relative/state"',
-      '-: ssh.agentSocket: expected a file path without spaces (relative to this file, or absolute; ~ is not expanded), got "/tmp/agent dir/sock" (from $SSH_AUTH_SOCK)',
-    ]);
+      lines(`${BARE}  agentSocket: /run/signage/agent.sock\n`, { ...env, STATE_DIRECTORY: 'relative/state' }),
+    ).toEqual(['-: stateDir: $STATE_DIRECTORY must be an absolute path, got "relative/state"']);
   });
 
   it('ignores empty variables', () => {
     expect(lines(BARE, { STATE_DIRECTORY: '', SSH_AUTH_SOCK: '' })).toEqual([
-      '2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
       '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
       '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
     ]);

@@ -178,7 +178,7 @@ describe('the peer copy script', () => {
     ]);
     const file = (await readFile(join(out, 'file'), 'utf8')).trim();
     expect(await readFile(join(out, 'sshopts'), 'utf8')).toBe(
-      `-o UserKnownHostsFile=${file} -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15 -p 2222`,
+      `-o UserKnownHostsFile=${file} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222`,
     );
     expect(await readFile(join(out, 'known_hosts'), 'utf8')).toBe('[pi-kitchen.lan]:2222 ssh-ed25519 AAAA\n');
     expect(file.startsWith(tmp)).toBe(true);

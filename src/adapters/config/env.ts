@@ -40,14 +40,5 @@ export function fillFromEnv(raw: unknown, env: Env): { raw: unknown; filled: Env
     }
   }
 
-  // Only when the file chose no identity at all: a file naming a key file keeps using it.
-  const agent = given(env, 'SSH_AUTH_SOCK');
-  if (agent && (out.ssh === undefined || out.ssh === null || isMapping(out.ssh))) {
-    const ssh: Mapping = { ...(out.ssh ?? {}) };
-    if (ssh.identityFile === undefined && ssh.agentSocket === undefined) {
-      ssh.agentSocket = fill(['ssh', 'agentSocket'], 'SSH_AUTH_SOCK', agent);
-      out.ssh = ssh;
-    }
-  }
   return { raw: out, filled };
 }

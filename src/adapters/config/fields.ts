@@ -1,8 +1,10 @@
 // The configuration's value types. Each is checked by one predicate and has one message for every way it
 // can be wrong, naming what was expected and showing what was found: "expected an integer from 1 to
 // 65535, got "x"". A missing value says "required", with a hint where one helps.
+
 import { validateDetailed, validate as validCron } from 'node-cron';
 import { z } from 'zod';
+import { isHostAddress, isSshUser } from '../../core/endpoint.ts';
 import { show } from './show.ts';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -45,13 +47,13 @@ export function filePath(missing?: string) {
 
 /** What ssh connects to: a name or an address, never something ssh would read as an option. */
 export const address = checked<string>(
-  (v) => isString(v) && v.length > 0 && !v.startsWith('-') && !/[\s\0@]/.test(v),
-  'a host name or IP address (no spaces or "@", not starting with "-")',
+  isHostAddress,
+  'a host name or IPv4 address (letters, digits, "." and "-"; Nix store URLs cannot carry IPv6 addresses, so use a name)',
 );
 
 export const sshUser = checked<string>(
-  (v) => isString(v) && /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(v),
-  'a user name (letters, digits, "_", "." and "-", not starting with "-" or a digit)',
+  isSshUser,
+  'a user name (lower-case letters, digits, "_" and "-", not starting with "-" or a digit)',
 );
 
 /** The bot appends `#nixosConfigurations.HOST…` itself. */

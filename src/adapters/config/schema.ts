@@ -62,7 +62,7 @@ const ssh = strict({
       code: 'custom',
       message: key
         ? 'set identityFile or agentSocket, not both'
-        : 'set identityFile (a private key file) or agentSocket (an SSH agent socket; $SSH_AUTH_SOCK fills it when neither is set)',
+        : "set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
     });
   }
 }, always);

@@ -11,6 +11,7 @@ import {
   checkSshEndpoint,
   checkSshOptionValue,
   checkStorePaths,
+  strictSshOptions,
 } from './inputs.ts';
 import { type CopyEvent, CopyLogReader, type CopyProgressSnapshot, decodeLogLine } from './progress.ts';
 import { invalidInput, NixError, type NixErrorFields, runNix } from './run.ts';
@@ -85,10 +86,7 @@ export function nixSshOpts(access: SshAccess, port: number): string {
   ];
   for (const p of parts) if (!p.ok) throw new TypeError(p.error);
   const opts = [
-    `-o UserKnownHostsFile=${known.value}`,
-    '-o StrictHostKeyChecking=yes',
-    '-o BatchMode=yes',
-    `-o ConnectTimeout=${CONNECT_TIMEOUT_S}`,
+    ...strictSshOptions(known.value, CONNECT_TIMEOUT_S),
     ...(access.identityFile === undefined ? [] : [`-i ${access.identityFile}`, '-o IdentitiesOnly=yes']),
     `-p ${port}`,
   ];

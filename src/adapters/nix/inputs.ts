@@ -1,6 +1,7 @@
 // Checks for the values this adapter puts into Nix command lines, run before anything starts. They are
 // passed as separate arguments (never through a shell), so the checks are about what Nix itself would misread:
 // an argument taken for an option, a flake reference with a fragment, an attribute name it cannot quote.
+import { isHostAddress, isSshUser } from '../../core/endpoint.ts';
 import { isStorePath } from '../../core/storepath.ts';
 import type { StorePath } from '../../core/types.ts';
 
@@ -8,6 +9,23 @@ import type { StorePath } from '../../core/types.ts';
 export const BUILDER_FEATURES = ['--extra-experimental-features', 'nix-command flakes'] as const;
 /** What a host's `nix` needs for `nix copy` and `nix path-info` (NixOS does not enable it by default). */
 export const HOST_FEATURES = ['--extra-experimental-features', 'nix-command'] as const;
+
+/**
+ * The OpenSSH options every copy runs with, builder to host and peer to target alike: only the bot's own
+ * known_hosts is trusted (no global files, no trust on first use), no prompts, and keepalives so a host that
+ * loses power mid-copy is noticed in about 15 s instead of hanging the copy until its timeout.
+ */
+export function strictSshOptions(knownHostsFile: string, connectTimeoutS: number): string[] {
+  return [
+    `-o UserKnownHostsFile=${knownHostsFile}`,
+    '-o GlobalKnownHostsFile=/dev/null',
+    '-o StrictHostKeyChecking=yes',
+    '-o BatchMode=yes',
+    `-o ConnectTimeout=${connectTimeoutS}`,
+    '-o ServerAliveInterval=5',
+    '-o ServerAliveCountMax=3',
+  ];
+}
 
 export type Checked<T> =
   | { readonly ok: true; readonly value: T }
@@ -72,15 +90,13 @@ export function checkFilePath(path: unknown, what: string): Checked<string> {
 }
 
 // IPv6 literals are refused: newer Nix parses store URIs as URLs, where `user@fe80::1` is ambiguous.
-const ADDRESS = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
-const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** `user@address` for a store URL, once user, address and port are each what they should be. */
 export function checkSshEndpoint(user: unknown, address: unknown, port: unknown): Checked<string> {
-  if (typeof user !== 'string' || !USER.test(user)) {
+  if (!isSshUser(user)) {
     return { ok: false, error: `SSH user ${JSON.stringify(user)} is not a user name` };
   }
-  if (typeof address !== 'string' || !ADDRESS.test(address)) {
+  if (!isHostAddress(address)) {
     return { ok: false, error: `address ${JSON.stringify(address)} is not a host name or IPv4 address` };
   }
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {

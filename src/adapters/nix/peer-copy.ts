@@ -21,7 +21,7 @@
 // same on both (about 2.5 round trips per path in Nix 2.8: it copies path by path). `ssh-ng://` would also
 // need `nix-daemon --stdio` on the peer (it works for root without a running daemon).
 import type { StorePath } from '../../core/types.ts';
-import { checkSshEndpoint, checkStorePaths, HOST_FEATURES } from './inputs.ts';
+import { checkSshEndpoint, checkStorePaths, HOST_FEATURES, strictSshOptions } from './inputs.ts';
 
 export type CopyProtocol = 'ssh' | 'ssh-ng';
 
@@ -45,7 +45,7 @@ export const PEER_COPY_SCRIPT = [
   'url="$1://$2@$3"',
   'port=$4',
   'shift 4',
-  `NIX_SSHOPTS="-o UserKnownHostsFile=$f -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=${PEER_CONNECT_TIMEOUT_S} -p $port" \\`,
+  `NIX_SSHOPTS="${strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S).join(' ')} -p $port" \\`,
   `  nix ${HOST_FEATURES[0]} '${HOST_FEATURES[1]}' copy --from "$url" --log-format internal-json -- "$@"`,
   'exit $?',
 ].join('\n');

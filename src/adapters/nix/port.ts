@@ -1,5 +1,6 @@
 // The Nix adapter as the engine sees it: BuilderPort (this machine's Nix, the fleet flake, the signing key, the
 // uplink) and NixKnowledge (what hosts run and what their output means).
+import { readFile } from 'node:fs/promises';
 import type { BuilderPort, CopyLogReader, NixKnowledge } from '../../core/ports/builder.ts';
 import { buildToplevel } from './build.ts';
 import { closureOf, closureQueryArgv } from './closure.ts';
@@ -10,6 +11,7 @@ import { addGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocation } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
+import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
 
 export interface NixBuilderConfig {
@@ -33,6 +35,18 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
         ...(config.buildTimeoutMs ? { timeoutMs: config.buildTimeoutMs } : {}),
       });
       return built.toplevel;
+    },
+    async signingKeyName() {
+      // Only the name before the colon is read out of the file; the secret part is never kept or logged.
+      const text = await readFile(config.signingKeyFile, 'utf8');
+      const name = text.slice(0, text.indexOf(':'));
+      if (text.indexOf(':') <= 0 || !/^[A-Za-z0-9._-]+$/.test(name)) {
+        throw invalidInput(
+          ['nix', 'store', 'sign', '--key-file', config.signingKeyFile],
+          'the file does not hold a Nix signing key (name:base64)',
+        );
+      }
+      return name;
     },
     async sign(paths) {
       await signClosure(config.signingKeyFile, paths);

@@ -1,5 +1,6 @@
 // The hosts port over SSH: one pooled connection per (host, agent forwarding), strict host keys, commands
 // quoted word for word and ended on the host when they time out or are cancelled.
+import { isHostAddress, isSshUser } from '../../core/endpoint.ts';
 import type { HostConnection, HostsPort } from '../../core/ports/hosts.ts';
 import type { HostSpec } from '../../core/types.ts';
 import { invalidRequest } from './errors.ts';
@@ -37,12 +38,12 @@ export function createSshHosts(settings: SshSettingsInput): SshHosts {
 }
 
 function specProblem(host: HostSpec): string | null {
-  if (typeof host.address !== 'string' || host.address === '' || /[\s/]/.test(host.address)) {
-    return `the address ${JSON.stringify(host.address)} is not a host name or IP address`;
+  if (!isHostAddress(host.address)) {
+    return `the address ${JSON.stringify(host.address)} is not a host name or IPv4 address`;
   }
   if (!Number.isInteger(host.port) || host.port < 1 || host.port > 65535)
     return `the port ${host.port} is not a TCP port`;
-  if (typeof host.user !== 'string' || host.user === '' || /[\s@:]/.test(host.user)) {
+  if (!isSshUser(host.user)) {
     return `the user ${JSON.stringify(host.user)} is not a login name`;
   }
   return null;

@@ -100,6 +100,15 @@ export function keysFor(
   return { allowed, revoked };
 }
 
+/**
+ * The keys a host may present: those listed for it, minus any also marked @revoked, which OpenSSH refuses.
+ * What the bot hands to others (a target checking a peer) must be this, not the raw matches.
+ */
+export function trustedKeys(known: KnownHosts, host: string, port: number): KnownKey[] {
+  const { allowed, revoked } = keysFor(known, host, port);
+  return allowed.filter((a) => !revoked.some((r) => sameKey(r.blob, a.blob)));
+}
+
 /** A key's fingerprint as `ssh-keygen -l` prints it: `SHA256:` and unpadded base64. */
 export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;

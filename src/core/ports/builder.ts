@@ -18,6 +18,8 @@ export interface BuilderPort {
     host: string,
     opts: { signal?: AbortSignal; onLog?: (line: string) => void },
   ) => Promise<StorePath>;
+  /** The name of the builder's signing key (`name` in `name:base64`), to check signatures by. */
+  readonly signingKeyName: () => Promise<string>;
   /** Signs the paths' closures with the builder's key, so hosts (and peers) accept them. */
   readonly sign: (paths: readonly StorePath[]) => Promise<void>;
   /** narSize, references and signatures of the paths' whole closure. */
