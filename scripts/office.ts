@@ -1,9 +1,10 @@
 // Brings up a simulated office by hand for exploring: `npm run office -- [--hosts a,b,c] [--scale 0.1]
 // [--uplink-kbit 16000]`; prints how to reach each host, and tears everything down on Ctrl-C.
-// `npm run office -- --clean` removes offices left by processes that died.
+// `npm run office -- --clean` removes offices left by processes that died; offices still in use are kept.
 import { parseArgs } from 'node:util';
 import { startOffice } from '../test/office/index.ts';
-import { listOffices, teardown } from '../test/office/registry.ts';
+import { alive } from '../test/office/proc.ts';
+import { listOffices, reapStale, recordProblem } from '../test/office/registry.ts';
 
 const { values } = parseArgs({
   options: {
@@ -16,9 +17,14 @@ const { values } = parseArgs({
 });
 
 if (values.clean) {
+  for (const record of await reapStale()) {
+    console.log(`removed office ${record.id} (its owner, pid ${record.ownerPid}, has ended)`);
+  }
   for (const record of await listOffices()) {
-    console.log(`removing office ${record.id} (owner pid ${record.ownerPid})`);
-    await teardown(record);
+    const problem = recordProblem(record);
+    if (problem !== null) console.log(`left alone: ${problem}`);
+    else if (alive(record.ownerPid))
+      console.log(`kept office ${record.id}: still in use by pid ${record.ownerPid}`);
   }
   process.exit(0);
 }

@@ -1,9 +1,14 @@
 // The simulated office is the ground every other integration test stands on: check that it behaves like the
 // real thing (separate stores, strict SSH, an uplink that sees builder traffic only) and leaves nothing behind.
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { alive, run } from '../office/run.ts';
+import { alive, isOfficeProcess } from '../office/proc.ts';
+import { OFFICES_DIR, type OfficeRecord, teardown } from '../office/registry.ts';
+import { run } from '../office/run.ts';
 
 const unavailable = officeUnavailable();
 
@@ -13,6 +18,23 @@ async function ssh(office: Office, host: string, argv: string[], extra: string[]
     env: { ...process.env, SSH_AUTH_SOCK: office.agentSocket } as Record<string, string>,
     allowFailure: true,
   });
+}
+
+// Hosts are like NixOS: no experimental feature is on unless the command asks for it.
+const NIX_ON_HOST = ['nix', '--extra-experimental-features', 'nix-command'];
+
+/** Pids of every process whose mount table shows something under `dir` (the office's bind mounts). */
+function processesMounting(dir: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/mountinfo`, 'utf8').includes(`${dir}/`)) out.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
 }
 
 describe.skipIf(unavailable !== null)('the simulated office', () => {
@@ -34,6 +56,20 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     const onA = await office.onHost('office-a', ['nix-store', '--check-validity', path]);
     expect(onA.exitCode).not.toBe(0);
     expect(existsSync(path)).toBe(true);
+  });
+
+  it('is configured like a NixOS host: no experimental Nix features, no global known hosts', async () => {
+    const plain = await office.onHost('office-a', ['nix', 'store', 'ping']);
+    expect(plain.exitCode).not.toBe(0);
+    expect(plain.stderr).toContain("experimental Nix feature 'nix-command' is disabled");
+    expect((await office.onHost('office-a', [...NIX_ON_HOST, 'store', 'ping'])).exitCode).toBe(0);
+    // Whatever the builder's global known_hosts files hold, a host's ssh does not see it.
+    const global = await office.onHost('office-a', [
+      'sh',
+      '-c',
+      'cat /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2 2>/dev/null; true',
+    ]);
+    expect(global.stdout).toBe('');
   });
 
   it('counts on the uplink what the builder sends, and nothing of host-to-host copies', async () => {
@@ -63,7 +99,7 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     const pulled = await ssh(
       office,
       'office-b',
-      ['nix', 'copy', '--from', `ssh://root@${a.address}`, path],
+      [...NIX_ON_HOST, 'copy', '--from', `ssh://root@${a.address}`, path],
       ['-A'],
     );
     expect(pulled.stderr).not.toContain('error');
@@ -88,7 +124,7 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     const pulled = await ssh(
       office,
       'office-b',
-      ['nix', 'copy', '--from', `ssh://root@${a.address}`, path],
+      [...NIX_ON_HOST, 'copy', '--from', `ssh://root@${a.address}`, path],
       ['-A'],
     );
     expect(pulled.exitCode).not.toBe(0);
@@ -100,7 +136,9 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     await office.changeHostKey('office-b');
     const out = await ssh(office, 'office-b', ['true']);
     expect(out.exitCode).toBe(255);
-    expect(out.stderr).toMatch(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    // Not just "Host key verification failed", which an unknown host gets too: the key on file differs.
+    expect(out.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+    expect(out.stderr).toMatch(/Host key for \S+ has changed/);
   });
 
   it('can run two offices at once, and tears one down leaving nothing behind', async () => {
@@ -109,8 +147,29 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(second.uplinkInterface).not.toBe(office.uplinkInterface);
     const sshdPid = Number((await run(['cat', `${second.host('office-a').dir}/run/sshd.pid`])).stdout.trim());
     expect(alive(sshdPid)).toBe(true);
+    // A session still open at teardown: its processes live in the host's mount namespace, under sshd.
+    const a = second.host('office-a');
+    const session = execa(
+      'ssh',
+      [...second.sshOptions, `${a.user}@${a.address}`, 'echo $$; exec sleep 600'],
+      {
+        env: { SSH_AUTH_SOCK: second.agentSocket },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
+    const sleepPid = await new Promise<number>((resolve, reject) => {
+      session.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      void session.then((r) => reject(new Error(`the session ended early: ${r.stderr}`)));
+    });
+    expect(alive(sleepPid)).toBe(true);
+    expect(processesMounting(second.dir)).toContain(sleepPid);
     await second.close();
     expect(alive(sshdPid)).toBe(false);
+    expect(alive(sleepPid)).toBe(false);
+    expect(processesMounting(second.dir)).toEqual([]);
+    // The builder's ssh saw its connection end.
+    expect((await session).exitCode).not.toBe(0);
     const netns = (await run(['ip', 'netns', 'list'])).stdout;
     expect(netns).not.toContain(`so-${second.id}-`);
     const links = (await run(['ip', 'link', 'show'])).stdout;
@@ -118,5 +177,43 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(existsSync(second.dir)).toBe(false);
     // The first office is untouched.
     expect((await ssh(office, 'office-a', ['true'])).exitCode).toBe(0);
+  });
+
+  it('signals no process that merely holds a pid an office recorded, and acts on no damaged record', async () => {
+    const a = office.host('office-a');
+    const sshd = Number(readFileSync(join(a.dir, 'run', 'sshd.pid'), 'utf8').trim());
+    expect(isOfficeProcess(sshd, 'sshd', a.dir)).toBe(true);
+    expect(isOfficeProcess(sshd, 'sshd', office.host('office-b').dir)).toBe(false);
+    // A process that now has the pid a dead office recorded for its ssh-agent, even one naming that office.
+    const id = randomBytes(3).toString('hex');
+    const dir = join(OFFICES_DIR, id);
+    expect(existsSync(dir)).toBe(false);
+    const bystander = execa(process.execPath, ['-e', 'setTimeout(() => {}, 600_000)', `${dir}/agent.sock`], {
+      reject: false,
+    });
+    try {
+      const pid = bystander.pid!;
+      // Subnet 255 is never given out, so the record claims no live office's subnet.
+      const stale: OfficeRecord = {
+        id,
+        ownerPid: pid,
+        subnet: 255,
+        dir,
+        netns: [],
+        links: [],
+        pidFiles: [],
+        pids: [pid],
+      };
+      await teardown(stale);
+      expect(alive(pid)).toBe(true);
+      // A directory that only starts like the office's own is refused, and nothing is touched.
+      await expect(teardown({ ...stale, dir: `${dir}/x/..`, pids: [] })).rejects.toThrow(
+        `office record ${id} names the directory`,
+      );
+      await expect(teardown({ ...stale, id: '../x' })).rejects.toThrow('bad id');
+    } finally {
+      bystander.kill('SIGKILL');
+      await bystander;
+    }
   });
 });

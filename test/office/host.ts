@@ -1,10 +1,10 @@
 // One simulated signage host: its own Nix store, /run, home and nix.conf, bind-mounted over /nix, /run and
 // /root in a private mount namespace, and its own sshd in its own network namespace.
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { alive, endProcess, type RunResult, run, sleep } from './run.ts';
+import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
+import { endProcess, type RunResult, run, sleep } from './run.ts';
 
 export interface OfficeHost {
   readonly name: string;
@@ -69,11 +69,12 @@ export async function prepareHost(
   await chmod(d('home'), 0o700);
   await chmod(d('home/.ssh'), 0o700);
   await writeFile(d('etc/authorized_keys'), `${opts.authorizedKey.trim()}\n`, { mode: 0o600 });
+  await writeFile(d('etc/ssh_known_hosts'), '');
+  // As on NixOS, no experimental feature is on: whoever needs one on a host must ask for it.
   await writeFile(
     d('etc/nix/nix.conf'),
     [
       'substituters =',
-      'experimental-features = nix-command flakes',
       'sandbox = false',
       'require-sigs = true',
       `trusted-public-keys = ${opts.trustedPublicKey.trim()}`,
@@ -93,8 +94,11 @@ export async function prepareHost(
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'AllowAgentForwarding yes',
-      'MaxStartups 100:30:200',
-      'MaxSessions 50',
+      // OpenSSH's default (NixOS keeps it) is 10. The bot runs up to 8 commands on one connection and opens
+      // the next channel as soon as one closes; when several end together sshd still counts some closed ones,
+      // and at 10 the ssh-connections test gets "Channel open failure" in most runs. 16 stays until the bot
+      // fits a real host's 10.
+      'MaxSessions 16',
       `SetEnv NIX_CONF_DIR=${d('etc/nix')} PATH=${hostPath(host)}`,
       '',
     ].join('\n'),
@@ -127,9 +131,15 @@ export async function knownHostsLine(host: OfficeHost): Promise<string> {
 export async function startSshd(host: OfficeHost): Promise<number> {
   await rm(sshdPidFile(host), { force: true });
   // The paths come from the office itself, and reach sh as positional parameters, not as script text.
-  const script =
-    'mount --bind "$1/nix" /nix && mount --bind "$1/run" /run && mount --bind "$1/home" /root && ' +
-    'exec /usr/sbin/sshd -f "$1/etc/sshd_config"';
+  // The builder's global known_hosts files, where it has any, are replaced by the host's own empty one: a host
+  // trusts no peer's key unless it is given one, as on a real Pi.
+  const script = [
+    'mount --bind "$1/nix" /nix && mount --bind "$1/run" /run && mount --bind "$1/home" /root || exit 1',
+    'for f in /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2; do',
+    '  if [ -e "$f" ]; then mount --bind "$1/etc/ssh_known_hosts" "$f" || exit 1; fi',
+    'done',
+    'exec /usr/sbin/sshd -f "$1/etc/sshd_config"',
+  ].join('\n');
   await run([
     'ip',
     'netns',
@@ -150,16 +160,44 @@ export async function startSshd(host: OfficeHost): Promise<number> {
   return pid;
 }
 
-export async function stopSshd(host: OfficeHost): Promise<void> {
+/** The pid of the host's sshd listener, if it runs: the pid file's, and only while it is still that sshd. */
+async function runningSshd(host: OfficeHost): Promise<number | null> {
   const pid = await readPid(sshdPidFile(host));
+  return pid !== null && isOfficeProcess(pid, 'sshd', host.dir) ? pid : null;
+}
+
+/** Stops the listener only: open sessions go on, as they do when a real sshd is restarted. */
+export async function stopSshd(host: OfficeHost): Promise<void> {
+  const pid = await runningSshd(host);
   if (pid !== null) await endProcess(pid);
 }
 
 /** Kills a host's sshd and every session under it at once, as a Pi losing power mid-copy would. */
 export async function crashSshd(host: OfficeHost): Promise<void> {
-  const pid = await readPid(sshdPidFile(host));
-  if (pid === null) return;
-  for (const p of [...descendants(pid), pid]) {
+  const pid = await runningSshd(host);
+  if (pid !== null) kill([...descendants(pid), pid]);
+}
+
+/**
+ * Ends everything of the host whose sshd listener is `pid` (checked by the caller to be that sshd): first the
+ * sessions under it, then the listener, then any process left in the host's mount namespace (a session's
+ * background job, a command run by onHost), so that no process keeps the host's bind mounts alive.
+ */
+export async function endHost(pid: number): Promise<void> {
+  const ns = mountNamespace(pid);
+  const sessions = descendants(pid);
+  kill(sessions);
+  await endProcess(pid);
+  // The builder's own namespace is never swept; the host's was made by unshare for this sshd alone.
+  const stray = ns !== null && ns !== mountNamespace('self') ? inMountNamespace(ns) : [];
+  kill(stray);
+  for (const p of [...sessions, ...stray]) {
+    for (let i = 0; i < 200 && alive(p); i++) await sleep(25);
+  }
+}
+
+function kill(pids: readonly number[]): void {
+  for (const p of pids) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -168,34 +206,8 @@ export async function crashSshd(host: OfficeHost): Promise<void> {
   }
 }
 
-/** Pids of every process below `root`, from /proc. */
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
-    } catch {
-      // exited while we looked
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
 export async function sshdPid(host: OfficeHost): Promise<number> {
-  const pid = await readPid(sshdPidFile(host));
+  const pid = await runningSshd(host);
   if (pid === null || !alive(pid)) throw new Error(`sshd of ${host.name} is not running`);
   return pid;
 }

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { alive, run, sleep } from './run.ts';
+import { alive } from './proc.ts';
+import { run, sleep } from './run.ts';
 
 export interface BuilderKeys {
   readonly signingKeyFile: string;

@@ -16,9 +16,14 @@ export function netnsName(officeId: string, part: string): string {
   return `so-${officeId}-${part}`;
 }
 
+/** The uplink's end in the builder's namespace. */
+export function uplinkName(officeId: string): string {
+  return `so${officeId}up`;
+}
+
 export async function createLan(officeId: string, subnet: number): Promise<OfficeNet> {
   const lanNetns = netnsName(officeId, 'lan');
-  const uplinkIf = `so${officeId}up`;
+  const uplinkIf = uplinkName(officeId);
   const prefix = `10.231.${subnet}`;
   await run(['ip', 'netns', 'add', lanNetns]);
   await inNetns(lanNetns, ['ip', 'link', 'set', 'lo', 'up']);

@@ -8,10 +8,17 @@ const TOOLS = [
   '/usr/sbin/sshd',
   '/usr/bin/ssh',
   '/usr/bin/ssh-agent',
+  '/usr/bin/ssh-add',
+  '/usr/bin/ssh-keygen',
   '/usr/sbin/ip',
   '/usr/sbin/tc',
   '/usr/bin/nsenter',
   '/usr/bin/unshare',
+  '/usr/bin/mount',
+  // Run on the hosts by the tests.
+  '/usr/bin/ps',
+  '/usr/bin/ss',
+  '/usr/bin/kill',
 ];
 
 export function officeUnavailable(): string | null {

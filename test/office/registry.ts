@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readPid } from './host.ts';
-import { removeLink, removeNetns } from './net.ts';
-import { alive, endProcess, run } from './run.ts';
+import { endHost, readPid } from './host.ts';
+import { netnsName, removeLink, removeNetns, uplinkName } from './net.ts';
+import { alive, isOfficeProcess } from './proc.ts';
+import { endProcess, run } from './run.ts';
 
 const REGISTRY = '/run/signage-office';
 /** Where offices keep their files; teardown refuses to remove anything outside it. */
@@ -56,44 +57,73 @@ export async function save(record: OfficeRecord): Promise<void> {
   await writeFile(join(REGISTRY, `office-${record.id}.json`), JSON.stringify(record));
 }
 
-/** Ends what an office started, by pid, and removes what it created. Safe to call twice. */
+/**
+ * Ends what an office started, by pid, and removes what it created. Safe to call twice. A record is read back
+ * from a file another run left: it is trusted only for what its id names, and a pid only while that pid is
+ * still the program the office started (pids are reused).
+ */
 export async function teardown(record: OfficeRecord): Promise<void> {
+  const problem = recordProblem(record);
+  if (problem !== null) throw new Error(`${problem}: left alone`);
   for (const file of record.pidFiles) {
+    if (!file.startsWith(`${record.dir}/`)) continue;
     const pid = await readPid(file);
-    if (pid !== null) await endProcess(pid);
+    if (pid !== null && isOfficeProcess(pid, 'sshd', record.dir)) await endHost(pid);
   }
-  for (const pid of record.pids) await endProcess(pid);
-  for (const ns of record.netns) await removeNetns(ns);
-  for (const link of record.links) await removeLink(link);
+  for (const pid of record.pids) {
+    if (isOfficeProcess(pid, 'ssh-agent', record.dir)) await endProcess(pid);
+  }
+  for (const ns of record.netns) {
+    if (ns.startsWith(netnsName(record.id, ''))) await removeNetns(ns);
+  }
+  for (const link of record.links) {
+    if (link === uplinkName(record.id)) await removeLink(link);
+  }
   // Host stores are plain directories here: the bind mounts lived only in the hosts' own mount namespaces,
-  // which ended with their sshd. The path check keeps a damaged record from removing anything else.
-  if (record.dir.startsWith(`${OFFICES_DIR}/`) && /^[0-9a-f]{6}$/.test(record.id)) {
-    await rm(record.dir, { recursive: true, force: true });
-  }
+  // which ended with the last of their processes above.
+  await rm(record.dir, { recursive: true, force: true });
   await rmdir(join(REGISTRY, `subnet-${record.subnet}`)).catch(() => {});
   await rm(join(REGISTRY, `office-${record.id}.json`), { force: true });
 }
 
-async function reapStale(): Promise<void> {
-  for (const name of await readdir(REGISTRY)) {
-    if (!name.startsWith('office-')) continue;
-    let record: OfficeRecord;
-    try {
-      record = JSON.parse(await readFile(join(REGISTRY, name), 'utf8')) as OfficeRecord;
-    } catch {
-      continue;
-    }
-    if (!alive(record.ownerPid)) await teardown(record);
-  }
+/** Why a record read back from the registry is not one that teardown may act on, or null when it is. */
+export function recordProblem(record: OfficeRecord): string | null {
+  const { id, dir, ownerPid, subnet, netns, links, pidFiles, pids } = record;
+  if (typeof id !== 'string' || !/^[0-9a-f]{6}$/.test(id)) return `office record with a bad id ${id}`;
+  if (dir !== join(OFFICES_DIR, id)) return `office record ${id} names the directory ${dir}`;
+  const ints = [ownerPid, subnet, ...(Array.isArray(pids) ? pids : [Number.NaN])];
+  if (!ints.every((n) => Number.isInteger(n) && n > 0)) return `office record ${id} has a bad pid or subnet`;
+  const lists = [netns, links, pidFiles];
+  if (!lists.every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string')))
+    return `office record ${id} is damaged`;
+  return null;
 }
 
-/** Every office this machine holds now, for `npm run office -- --clean`. */
+/**
+ * Tears down every office whose owner process has ended (a crashed run), skipping damaged records; returns
+ * those it removed.
+ */
+export async function reapStale(): Promise<OfficeRecord[]> {
+  const reaped: OfficeRecord[] = [];
+  for (const record of await listOffices()) {
+    if (recordProblem(record) !== null || alive(record.ownerPid)) continue;
+    await teardown(record);
+    reaped.push(record);
+  }
+  return reaped;
+}
+
+/** Every office this machine holds now; a record that cannot be read is skipped. */
 export async function listOffices(): Promise<OfficeRecord[]> {
   await mkdir(REGISTRY, { recursive: true });
   const out: OfficeRecord[] = [];
   for (const name of await readdir(REGISTRY)) {
-    if (name.startsWith('office-'))
+    if (!name.startsWith('office-')) continue;
+    try {
       out.push(JSON.parse(await readFile(join(REGISTRY, name), 'utf8')) as OfficeRecord);
+    } catch {
+      // being written, or removed, by its owner
+    }
   }
   return out;
 }

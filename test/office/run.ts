@@ -1,6 +1,6 @@
 // The office drives real system tools (ip, tc, nsenter, sshd, ssh-keygen, nix) with argument arrays only.
-import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
+import { alive } from './proc.ts';
 
 export interface RunResult {
   readonly stdout: string;
@@ -32,17 +32,6 @@ export async function run(
 /** Runs argv inside a network namespace. */
 export function inNetns(netns: string, argv: readonly string[]): Promise<RunResult> {
   return run(['ip', 'netns', 'exec', netns, ...argv]);
-}
-
-/** True while a process with that pid runs; a zombie (exited, not yet reaped by its parent) counts as ended. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state letter follows the parenthesised command name, which may itself contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Ends a process we started, by pid: TERM, then KILL if it lingers. */
