@@ -12,6 +12,9 @@ import { EngineError, messageOf } from './errors.ts';
 import { planFromHoldings } from './plan-host.ts';
 import { openRun } from './run-scope.ts';
 
+/** Far above a real system's closure description (a few MB for thousands of paths), still bounded. */
+const CLOSURE_JSON_LIMIT = 256 * 1024 * 1024;
+
 export type OverlapSource = 'built' | 'running' | 'both';
 
 export interface OverlapResult {
@@ -62,7 +65,16 @@ export async function overlapOf(
               missing.push({ label, reason: 'runs no NixOS system yet' });
               return;
             }
-            const out = await scope.exec(t, deps.nix.closureQuery(facts.currentSystem));
+            // A closure's JSON grows with its signatures (one per signing): keep all of it, and say so if even
+            // that was not enough rather than parse half an answer.
+            const out = await scope.exec(t, deps.nix.closureQuery(facts.currentSystem), {
+              keepStdoutBytes: CLOSURE_JSON_LIMIT,
+            });
+            if (out.stdoutTruncated) {
+              throw new EngineError(
+                `the description of its running closure is over ${CLOSURE_JSON_LIMIT} bytes`,
+              );
+            }
             closures.push({ label, closure: deps.nix.parsePathInfo(out.stdout) });
           } catch (e) {
             missing.push({ label, reason: messageOf(e) });

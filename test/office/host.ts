@@ -94,11 +94,6 @@ export async function prepareHost(
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'AllowAgentForwarding yes',
-      // OpenSSH's default (NixOS keeps it) is 10. The bot runs up to 8 commands on one connection and opens
-      // the next channel as soon as one closes; when several end together sshd still counts some closed ones,
-      // and at 10 the ssh-connections test gets "Channel open failure" in most runs. 16 stays until the bot
-      // fits a real host's 10.
-      'MaxSessions 16',
       `SetEnv NIX_CONF_DIR=${d('etc/nix')} PATH=${hostPath(host)}`,
       '',
     ].join('\n'),

@@ -74,7 +74,7 @@ function runOnChannel(
   opts: ExecOptions,
 ): Promise<ExecResult> {
   const { host, settings } = target;
-  const stdout = new OutputStream(settings.keepOutputBytes, opts.onStdout);
+  const stdout = new OutputStream(opts.keepStdoutBytes ?? settings.keepOutputBytes, opts.onStdout);
   const stderr = new OutputStream(settings.keepOutputBytes, opts.onStderr);
   let notePgid: (pgid: number | null) => void = () => {};
   const pgidKnown = new Promise<number | null>((resolve) => {
@@ -225,7 +225,22 @@ function runOnChannel(
     }
     if (timeoutMs > 0) timer = setTimeout(() => void stop('timeout'), timeoutMs);
 
+    // sshd frees a finished session slightly after the client sees it close, so a channel opened at once in its
+    // place can be refused ("open failed") at the host's MaxSessions: a refused open is tried again, briefly.
+    let openAttempts = 0;
+    const open = () => {
+      try {
+        lease.client.exec(command, opened);
+      } catch (e) {
+        opened(e instanceof Error ? e : new Error(String(e)), undefined as unknown as ClientChannel);
+      }
+    };
     const opened = (err: Error | undefined, ch: ClientChannel) => {
+      if (err && /open failed/i.test(err.message) && openAttempts < 5 && !stopping && !lease.lostReason()) {
+        openAttempts++;
+        setTimeout(open, 25 * 2 ** openAttempts);
+        return;
+      }
       if (err) {
         noteChannel(null);
         closed = true;
@@ -242,11 +257,12 @@ function runOnChannel(
               })
             : failure(
                 'RemoteCommandFailed',
-                `could not be started: ${err.message}${/open failed/i.test(err.message) ? ` (is the host sshd's MaxSessions below ${settings.maxSessionsPerConnection}?)` : ''}`,
+                `could not be started: ${err.message}${/open failed/i.test(err.message) ? ` (the host's sshd refused a session ${openAttempts + 1} times: is its MaxSessions below ${settings.maxSessionsPerConnection}?)` : ''}`,
               ),
         });
         return;
       }
+      lease.countChannel();
       let channelDone = false;
       let stderrDone = false;
       const maybeFinish = () => {
@@ -275,12 +291,7 @@ function runOnChannel(
       else ch.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
       noteChannel(ch);
     };
-    try {
-      lease.client.exec(command, opened);
-      lease.countChannel();
-    } catch (e) {
-      opened(e instanceof Error ? e : new Error(String(e)), undefined as unknown as ClientChannel);
-    }
+    open();
   });
 }
 

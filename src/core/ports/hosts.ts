@@ -16,6 +16,8 @@ export interface ExecOptions {
   /** Called for each complete line (without its newline), and for a last unterminated line at the end. */
   readonly onStdout?: (line: string) => void;
   readonly onStderr?: (line: string) => void;
+  /** How much of stdout to keep when the whole of it is the answer (a closure as JSON); the adapter's default otherwise. */
+  readonly keepStdoutBytes?: number;
 }
 
 export interface ExecResult {
