@@ -8,6 +8,7 @@
 import { formatBytes } from '../src/core/bytes.ts';
 import { type PlanInput, plan } from '../src/core/planner.ts';
 import type { PathInfo, StorePath } from '../src/core/types.ts';
+import { seededRandom, storePathFor } from '../test/support/store-arbitraries.ts';
 import { table } from './table.ts';
 
 export interface PlannerBench {
@@ -47,7 +48,7 @@ export async function benchPlanner(): Promise<PlannerBench> {
 
 /** The office: the target's new closure and what every host holds of it. */
 export function syntheticOffice(seed: number): PlanInput {
-  const random = xorshift(seed);
+  const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const logSize = (min: number, max: number) =>
     Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)));
@@ -92,11 +93,10 @@ export function syntheticOffice(seed: number): PlanInput {
   const pathsByGen: StorePath[][] = [];
   for (let g = 0; g < GENERATIONS; g++) {
     if (g > 0) for (let i = 0; i < nodes.length; i++) if (random() < nodes[i]!.churn) versions[i]!++;
-    const ids: string[] = [];
     const paths: StorePath[] = [];
     nodes.forEach((n, i) => {
-      ids[i] = hash32(`${n.name}@${versions[i]}:${n.refs.map((r) => ids[r]).join(',')}`);
-      paths[i] = `/nix/store/${ids[i]}-${n.name}`;
+      // A path's hash depends on its version and on its references' paths, as a derivation's does.
+      paths[i] = storePathFor(`${n.name}@${versions[i]}:${n.refs.map((r) => paths[r]).join(',')}`, n.name);
     });
     pathsByGen.push(paths);
   }
@@ -117,11 +117,11 @@ export function syntheticOffice(seed: number): PlanInput {
       newest[kernel]!,
       ...Array.from({ length: 5 }, () => newest[pick(libs)]!),
     ];
-    const path = `/nix/store/${hash32(`${name}:${refs.join(',')}`)}-${name}`;
+    const path = storePathFor(`${name}:${refs.join(',')}`, name);
     closure.push({ path, narSize: logSize(512, 256 * 1024), references: [...new Set(refs)], signatures: [] });
     topPaths.push(path);
   }
-  const system = `/nix/store/${hash32(`system:${topPaths.join(',')}`)}-nixos-system-baard-entrance-25.11`;
+  const system = storePathFor(`system:${topPaths.join(',')}`, 'nixos-system-baard-entrance-25.11');
   const systemRefs = [...topPaths, ...topRefs.map((i) => newest[i]!), newest[mesa]!];
   closure.push({ path: system, narSize: 12_000, references: systemRefs, signatures: [] });
 
@@ -145,38 +145,8 @@ export function syntheticOffice(seed: number): PlanInput {
     peers.push(name);
     holdings.set(name, holdingOf(generationOf()));
   }
-  return { target: 'baard-entrance', closure, holdings, peers };
-}
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
-
-function hash32(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193) >>> 0;
-    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
-  }
-  let out = '';
-  for (let k = 0; k < 32; k++) {
-    a = Math.imul(a ^ (b >>> 7), 0x01000193) >>> 0;
-    b = Math.imul(b ^ (a >>> 11), 0x5bd1e995) >>> 0;
-    out += BASE32[(a ^ b) & 31];
-  }
-  return out;
+  // As the engine plans: at most parallelPeerCopies (3 by default) peers a wave when they hold alike.
+  return { target: 'baard-entrance', closure, holdings, peers, maxPeersPerWave: 3 };
 }
 
 async function main(): Promise<void> {
