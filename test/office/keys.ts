@@ -1,9 +1,11 @@
 // The builder's credentials for one office: a binary-cache signing key every host trusts, and an SSH key held
 // only by an ssh-agent, which the builder forwards so that hosts can reach each other without stored keys.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alive } from './proc.ts';
+import { OFFICES_DIR } from './registry.ts';
 import { run, sleep } from './run.ts';
 
 export interface BuilderKeys {
@@ -13,16 +15,36 @@ export interface BuilderKeys {
   readonly sshPublicKey: string;
 }
 
+/**
+ * The builder's binary-cache key: one for this machine, as a real builder has, kept beside the offices and
+ * shared by all of them. A key per office would add a signature to every path of the builder's store with each
+ * office, and every copy carries them all: the uplink would count signatures, not store paths.
+ */
+async function builderCacheKey(): Promise<{ signingKeyFile: string; publicKeyFile: string }> {
+  const signingKeyFile = join(OFFICES_DIR, 'builder-cache-key.sec');
+  const publicKeyFile = join(OFFICES_DIR, 'builder-cache-key.pub');
+  if (existsSync(signingKeyFile) && existsSync(publicKeyFile)) return { signingKeyFile, publicKeyFile };
+  // Made aside and renamed into place, so two offices starting at once both end up with the same whole key.
+  await mkdir(OFFICES_DIR, { recursive: true });
+  const staging = await mkdtemp(join(OFFICES_DIR, 'key-'));
+  try {
+    await run([
+      'nix-store',
+      '--generate-binary-cache-key',
+      'signage-office-builder',
+      join(staging, 'sec'),
+      join(staging, 'pub'),
+    ]);
+    await rename(join(staging, 'pub'), publicKeyFile);
+    await rename(join(staging, 'sec'), signingKeyFile);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return { signingKeyFile, publicKeyFile };
+}
+
 export async function makeBuilderKeys(dir: string, officeId: string): Promise<BuilderKeys> {
-  const signingKeyFile = join(dir, 'cache-key.sec');
-  const publicKeyFile = join(dir, 'cache-key.pub');
-  await run([
-    'nix-store',
-    '--generate-binary-cache-key',
-    `signage-office-${officeId}`,
-    signingKeyFile,
-    publicKeyFile,
-  ]);
+  const { signingKeyFile, publicKeyFile } = await builderCacheKey();
   const sshKeyFile = join(dir, 'id_ed25519');
   await run([
     'ssh-keygen',
