@@ -8,9 +8,11 @@ import { type Office, officeUnavailable, startOffice } from '../office/index.ts'
 import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
+  blocksText,
   CAROL,
   CHANNEL,
   FAKE_DIRECTORY,
+  hasButtons,
   type SlackOffice,
   startSlackOffice,
 } from '../support/slack-office.ts';
@@ -19,9 +21,6 @@ const unavailable = officeUnavailable();
 const A = 'baard-entrance';
 const B = 'baard-kitchen';
 const HALF_AN_HOUR = 31 * 60_000;
-
-const json = (m: StoredMessage | undefined) => JSON.stringify(m?.blocks ?? []);
-const hasButtons = (m: StoredMessage | undefined) => json(m).includes('restart_approve');
 
 describe.skipIf(unavailable !== null)('restart questions that expire, and that outlive the bot', () => {
   let office: Office;
@@ -76,7 +75,7 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     const main = fake.message(CHANNEL, question.threadTs!)!;
     // Nothing was restarted: the host's only stage was skipped.
     expect(main.text).toMatch(/^Restart · 1 host: 1 skipped — finished/);
-    expect(json(main)).toContain('– restart');
+    expect(blocksText(main)).toContain('– restart');
     expect(await office.systemctlLog(A)).toEqual([]);
   });
 
@@ -87,7 +86,7 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     await bot.bot.slack.settled();
     const expired = fake.message(CHANNEL, question.ts)!;
     expect(hasButtons(expired)).toBe(false);
-    expect(json(expired)).toMatch(/the question expired <!date\^\d+\^/);
+    expect(blocksText(expired)).toMatch(/the question expired <!date\^\d+\^/);
     await expect(
       fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_approve' }),
     ).rejects.toThrow(/no button/);
@@ -133,7 +132,7 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     const main = fake.message(CHANNEL, mainTs)!;
     expect(main.text).toMatch(/^Deploy · 1 host: 1 done — finished/);
     for (const stage of ['build', 'plan', 'copy', 'switch', 'restart'])
-      expect(json(main)).toContain(`✓ ${stage}`);
+      expect(blocksText(main)).toContain(`✓ ${stage}`);
   });
 
   it('restarts each host once when both questions of one run are approved one right after the other', async () => {

@@ -4,14 +4,16 @@
 // screens went through (the office's own systemctl log, read without the bot).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { FakeSlack } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   APPROVERS_GROUP,
   BOB,
+  blocksText,
   CAROL,
   CHANNEL,
   FAKE_DIRECTORY,
+  hasButtons,
   type SlackOffice,
   startSlackOffice,
   VICTOR,
@@ -21,9 +23,6 @@ const unavailable = officeUnavailable();
 const A = 'baard-entrance';
 const B = 'baard-kitchen';
 const SLACK_ACK_LIMIT_MS = 3000;
-
-const json = (m: StoredMessage | undefined) => JSON.stringify(m?.blocks ?? []);
-const hasButtons = (m: StoredMessage | undefined) => json(m).includes('restart_approve');
 
 describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simulated office', () => {
   let office: Office;
@@ -74,8 +73,8 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
     expect(main.threadTs).toBeUndefined();
     expect(main.updateTimes.length).toBeGreaterThan(0);
     expect(main.text).toMatch(/^Deploy · 1 host: 1 waiting for approval — waiting for an approver/);
-    for (const stage of ['build', 'plan', 'copy', 'switch']) expect(json(main)).toContain(`✓ ${stage}`);
-    expect(json(main)).toMatch(/over the uplink/);
+    for (const stage of ['build', 'plan', 'copy', 'switch']) expect(blocksText(main)).toContain(`✓ ${stage}`);
+    expect(blocksText(main)).toMatch(/over the uplink/);
     // The run's thread: the question (broadcast), then the result as the verb renders it.
     const thread = threadOf(main.ts);
     expect(thread[0]!.ts).toBe(question.ts);
@@ -112,10 +111,10 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
     expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
     const answered = fake.message(CHANNEL, question.ts)!;
     expect(answered.text).toBe(`Restart of ${A} approved by <@${ALICE}>`);
-    expect(json(answered)).toMatch(/approved\* by <@U0ALICE> at <!date\^\d+\^/);
+    expect(blocksText(answered)).toMatch(/approved\* by <@U0ALICE> at <!date\^\d+\^/);
     const after = mainMessageOf(main.ts)!;
     expect(after.text).toMatch(/^Deploy · 1 host: 1 done — finished/);
-    expect(json(after)).toContain('✓ restart');
+    expect(blocksText(after)).toContain('✓ restart');
     expect(bot.bot.composed.store.getRun(approval!.runId)?.status).toBe('ok');
   });
 

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateStore } from '../../src/adapters/state/open.ts';
 import type { SlackMessageRef } from '../../src/core/ports/state.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { FakeSlack } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   type BotProcess,
+  blocksText,
   CHANNEL,
   FAKE_DIRECTORY,
   type SlackOffice,
@@ -22,8 +23,6 @@ import {
 const unavailable = officeUnavailable();
 const A = 'baard-entrance';
 const B = 'baard-kitchen';
-
-const json = (m: StoredMessage | undefined) => JSON.stringify(m?.blocks ?? []);
 
 /** The message recorded with the newest run, if any. */
 function recordedMessage(stateDir: string): SlackMessageRef | undefined {
@@ -78,11 +77,11 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
     expect(bot.log.text()).toContain('1 run(s) marked interrupted');
     const after = fake.message(CHANNEL, before.ts)!;
     expect(after.text).toMatch(/^Deploy · 1 host: .*— interrupted$/);
-    expect(json(after)).toContain(
+    expect(blocksText(after)).toContain(
       'Interrupted: the bot stopped while this run was going, so it did not finish.',
     );
-    expect(json(after)).toContain(`Check the screens with \`/signage status ${A}\``);
-    expect(json(after)).toContain(`run \`/signage deploy ${A}\` again`);
+    expect(blocksText(after)).toContain(`Check the screens with \`/signage status ${A}\``);
+    expect(blocksText(after)).toContain(`run \`/signage deploy ${A}\` again`);
     expect(bot.log.text()).toContain('slack: 1 of 1 interrupted run message(s) say so');
     const [run] = bot.bot.composed.store.recentRuns({ limit: 1 });
     expect(run?.status).toBe('interrupted');
@@ -92,7 +91,7 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
     await bot.restart();
     expect(bot.log.text()).toContain('state: nothing left over from a previous process');
     expect(fake.message(CHANNEL, before.ts)?.text).toBe(after.text);
-    expect(json(fake.message(CHANNEL, before.ts))).toBe(json(after));
+    expect(blocksText(fake.message(CHANNEL, before.ts))).toBe(blocksText(after));
     await bot.stop();
   });
 

@@ -9,8 +9,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { type RunningBot, startBot } from '../../src/main/start-bot.ts';
+import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval.ts';
 import type { Office } from '../office/index.ts';
-import { type CapturedLog, captureLog, FAKE_TOKENS, type FakeSlack } from './fake-slack/index.ts';
+import {
+  type CapturedLog,
+  captureLog,
+  FAKE_TOKENS,
+  type FakeSlack,
+  type StoredMessage,
+} from './fake-slack/index.ts';
 import { officeConfig } from './office-bot.ts';
 
 export const CHANNEL = 'C0SIGNAGE';
@@ -62,6 +69,13 @@ export interface SlackOffice {
 }
 
 /** The fake's group of approvers, for FakeSlack.start. */
+/** A stored message's blocks as text, for asserting what a reader sees in them. */
+export const blocksText = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? []);
+
+/** Whether a stored message still offers the restart buttons. */
+export const hasButtons = (m: StoredMessage | undefined): boolean =>
+  blocksText(m).includes(APPROVE_ACTION_ID);
+
 export const FAKE_DIRECTORY = { usergroups: { [APPROVERS_GROUP]: [CAROL] } };
 
 export function slackOfficeConfig(office: Office, options: SlackOfficeOptions = {}): SlackOfficeConfig {
