@@ -6,6 +6,7 @@
 //
 // `node bench/planner.ts` prints a short table; bench/run.ts calls benchPlanner().
 import { formatBytes } from '../src/core/bytes.ts';
+import { HeldPaths, PathUniverse } from '../src/core/held-paths.ts';
 import { type PlanInput, plan } from '../src/core/planner.ts';
 import type { PathInfo, StorePath } from '../src/core/types.ts';
 import { seededRandom, storePathFor } from '../test/support/store-arbitraries.ts';
@@ -14,22 +15,29 @@ import { table } from './table.ts';
 export interface PlannerBench {
   readonly paths: number;
   readonly hosts: number;
+  /** How the holdings reach the planner: one compact answer per host over a shared list, or sets of names. */
+  readonly holdings: 'compact' | 'sets';
   readonly runs: number;
   readonly medianMs: number;
   readonly p95Ms: number;
+  /** The plan's peer steps (copy sessions) and the peers they use. */
+  readonly sessions: number;
+  readonly peers: number;
 }
 
 const PATHS = 5000;
 const HOSTS = 50;
 const GENERATIONS = 7;
-const RUNS = 40;
-const WARMUP = 5;
 
-export async function benchPlanner(): Promise<PlannerBench> {
-  const input = syntheticOffice(42);
-  for (let i = 0; i < WARMUP; i++) plan(input);
+export async function benchPlanner(
+  size: { paths?: number; hosts?: number; runs?: number; sets?: boolean } = {},
+): Promise<PlannerBench> {
+  const runs = size.runs ?? 40;
+  const input = syntheticOffice(42, size);
+  const warmup = Math.max(1, Math.min(5, Math.floor(runs / 4)));
+  for (let i = 0; i < warmup; i++) plan(input);
   const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const start = performance.now();
     plan(input);
     times.push(performance.now() - start);
@@ -37,17 +45,26 @@ export async function benchPlanner(): Promise<PlannerBench> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   times.sort((a, b) => a - b);
+  const peerSteps = plan(input).steps.flatMap((st) => (st.source.kind === 'peer' ? [st.source.host] : []));
   return {
     paths: input.closure.length,
     hosts: input.peers.length + 1,
-    runs: RUNS,
+    holdings: size.sets ? 'sets' : 'compact',
+    runs,
     medianMs: times[Math.floor(times.length / 2)]!,
     p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
+    sessions: peerSteps.length,
+    peers: new Set(peerSteps).size,
   };
 }
 
 /** The office: the target's new closure and what every host holds of it. */
-export function syntheticOffice(seed: number): PlanInput {
+export function syntheticOffice(
+  seed: number,
+  size: { paths?: number; hosts?: number; sets?: boolean } = {},
+): PlanInput {
+  const PATHS_ = size.paths ?? PATHS;
+  const HOSTS_ = size.hosts ?? HOSTS;
   const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const logSize = (min: number, max: number) =>
@@ -72,7 +89,7 @@ export function syntheticOffice(seed: number): PlanInput {
   const llvm = add('llvm-19', 150 * 2 ** 20, [glibc], 0.1);
   const mesa = add('mesa-24', 90 * 2 ** 20, [glibc, llvm], 0.25);
   const tops = 60;
-  const libCount = PATHS - nodes.length - tops - 2;
+  const libCount = PATHS_ - nodes.length - tops - 2;
   const firstLib = nodes.length;
   for (let i = 0; i < libCount; i++) {
     const earlier = nodes.length - firstLib;
@@ -138,15 +155,35 @@ export function syntheticOffice(seed: number): PlanInput {
     for (const g of kept) for (const p of pathsByGen[g]!) if (inClosure.has(p)) held.add(p);
     return held;
   };
-  const holdings = new Map<string, ReadonlySet<StorePath>>([['baard-entrance', holdingOf(4)]]);
+  // As a rollout's snapshot holds them: one answer per host about the same list of paths.
+  const universe = new PathUniverse(closure.map((p) => p.path));
+  const asked = (held: Set<StorePath>) => (size.sets ? held : HeldPaths.of(universe, held));
+  const holdings = new Map<string, ReadonlySet<StorePath>>([['baard-entrance', asked(holdingOf(4))]]);
   const peers: string[] = [];
-  for (let h = 1; h < HOSTS; h++) {
+  for (let h = 1; h < HOSTS_; h++) {
     const name = `pi-${String(h).padStart(2, '0')}`;
     peers.push(name);
-    holdings.set(name, holdingOf(generationOf()));
+    holdings.set(name, asked(holdingOf(generationOf())));
   }
   // As the engine plans: at most parallelPeerCopies (3 by default) peers a wave when they hold alike.
   return { target: 'baard-entrance', closure, holdings, peers, maxPeersPerWave: 3 };
+}
+
+/** The cases `npm run bench` reports: the usual office, and a big one in both forms of holdings. */
+export async function benchPlannerCases(): Promise<PlannerBench[]> {
+  return [
+    await benchPlanner(),
+    await benchPlanner({ paths: 60_000, hosts: 200, runs: 7 }),
+    await benchPlanner({ paths: 60_000, hosts: 200, runs: 7, sets: true }),
+  ];
+}
+
+export function plannerRows(cases: readonly PlannerBench[]): string[][] {
+  const ms = (n: number) => `${n.toFixed(0)} ms`;
+  return cases.map((r) => [
+    `${r.paths.toLocaleString('en')} paths × ${r.hosts} hosts (${r.holdings})`,
+    `median ${ms(r.medianMs)}, p95 ${ms(r.p95Ms)} (${r.runs} runs); ${r.sessions} copy session${r.sessions === 1 ? '' : 's'} from ${r.peers} peer${r.peers === 1 ? '' : 's'}`,
+  ]);
 }
 
 async function main(): Promise<void> {
@@ -154,20 +191,13 @@ async function main(): Promise<void> {
   const p = plan(input);
   const t = p.totals;
   const peerSteps = p.steps.filter((s) => s.source.kind === 'peer');
-  const r = await benchPlanner();
-  const ms = (n: number) => `${n.toFixed(2)} ms`;
   console.log(
-    `case: ${t.totalPaths} paths (${formatBytes(t.totalBytes)}), ${r.hosts} hosts; the plan: ` +
+    `case: ${t.totalPaths} paths (${formatBytes(t.totalBytes)}), ${input.peers.length + 1} hosts; the plan: ` +
       `${formatBytes(t.presentBytes)} present, ${formatBytes(t.lanBytes)} from ${new Set(peerSteps.map((s) => (s.source.kind === 'peer' ? s.source.host : ''))).size} peers ` +
       `in ${peerSteps.length} steps over ${Math.max(0, ...peerSteps.map((s) => s.wave))} waves, ` +
       `${formatBytes(t.uplinkBytes)} (${t.uplinkPaths} paths) over the uplink\n`,
   );
-  console.log(
-    table(
-      ['paths', 'hosts', 'runs', 'median', 'p95'],
-      [[String(r.paths), String(r.hosts), String(r.runs), ms(r.medianMs), ms(r.p95Ms)]],
-    ),
-  );
+  console.log(table(['case', 'planning time'], plannerRows(await benchPlannerCases())));
 }
 
 if (import.meta.main) await main();

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { officeUnavailable } from '../test/office/index.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
-import { benchPlanner } from './planner.ts';
+import { benchPlannerCases, plannerRows } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
 
@@ -116,16 +116,10 @@ async function main(): Promise<number> {
     },
   );
 
-  await section('planner', 'b. Planner: one target, 5,000-path closure, 50 hosts', async () => {
-    const p = await benchPlanner();
-    console.log(
-      `${p.paths} paths × ${p.hosts} hosts, ${p.runs} runs: median ${ms(p.medianMs)}, p95 ${ms(p.p95Ms)}`,
-    );
-    summary.push([
-      'planner',
-      `${p.paths} paths × ${p.hosts} hosts, median / p95`,
-      `${ms(p.medianMs)} / ${ms(p.p95Ms)}`,
-    ]);
+  await section('planner', 'b. Planner: one target, 5,000 paths × 50 hosts and 60,000 × 200', async () => {
+    const rows = plannerRows(await benchPlannerCases());
+    console.log(table(['case', 'planning time'], rows));
+    summary.push(...rows.map((r) => ['planner', r[0]!, r[1]!]));
   });
 
   await section('ssh', 'c. Peer copies: ssh:// against ssh-ng://', async () => {

@@ -9,6 +9,7 @@
 // Pure and stateless: after a failure, plan again with the target's fresh holdings and without the peer.
 import { ClosureError, type ClosureGraph, closureGraph, compareStrings, maximalIndices } from './closure.ts';
 import type { PlanSummary } from './events.ts';
+import { HeldPaths, type PathUniverse } from './held-paths.ts';
 import type { PathInfo, Source, StorePath } from './types.ts';
 
 export interface PlanInput {
@@ -19,9 +20,8 @@ export interface PlanInput {
   /** Hosts the target may copy from (reachable, same LAN). */
   readonly peers: readonly string[];
   /**
-   * Once this many peers have steps in a wave, further roots go to those peers when one of them holds the
-   * root: each step is one `nix copy` session (an SSH login and a Nix start on both ends), so spreading a wave
-   * over dozens of peers costs more than it saves. Unset: no limit.
+   * At most this many peers have steps in one wave (a root no peer of a full wave holds waits for the next
+   * wave): the target runs that many copy sessions at once. Unset: no limit beyond the covering peers.
    */
   readonly maxPeersPerWave?: number;
 }
@@ -81,8 +81,9 @@ export function plan(input: PlanInput): Plan {
     throw e;
   }
   const n = graph.paths.length;
-  const present = closedPart(graph, input.holdings.get(input.target)!);
-  const held = peers.map((p) => closedPart(graph, input.holdings.get(p)!));
+  const onto = new Map<PathUniverse, Int32Array>();
+  const present = closedPart(graph, input.holdings.get(input.target)!, onto);
+  const held = peers.map((p) => closedPart(graph, input.holdings.get(p)!, onto));
 
   // Per path: 0 present, w >= 1 delivered in wave w, -1 not yet placed.
   const state = new Int32Array(n).fill(-1);
@@ -176,14 +177,27 @@ function checkInput(input: PlanInput): string[] {
  * The largest part of a holding that is closed under references. A store's valid paths always are; an
  * answer that is not (a path deleted while being asked) must not make the plan rely on the gap.
  */
-function closedPart(graph: ClosureGraph, holding: ReadonlySet<StorePath>): Uint8Array {
+function closedPart(
+  graph: ClosureGraph,
+  holding: ReadonlySet<StorePath>,
+  onto: Map<PathUniverse, Int32Array>,
+): Uint8Array {
   const n = graph.paths.length;
   const out = new Uint8Array(n);
   if (holding.size === 0) return out;
   const { index, order, refStart, refTargets } = graph;
-  for (const path of holding) {
-    const i = index.get(path);
-    if (i !== undefined) out[i] = 1;
+  if (holding instanceof HeldPaths) {
+    const map = universeMap(graph, holding.universe, onto);
+    const bits = holding.bits;
+    for (let i = 0; i < n; i++) {
+      const u = map[i]!;
+      if (u >= 0 && bits[u]) out[i] = 1;
+    }
+  } else {
+    for (const path of holding) {
+      const i = index.get(path);
+      if (i !== undefined) out[i] = 1;
+    }
   }
   // References before referrers: a held path stays only if everything it references stayed.
   for (let o = 0; o < n; o++) {
@@ -199,13 +213,93 @@ function closedPart(graph: ClosureGraph, holding: ReadonlySet<StorePath>): Uint8
   return out;
 }
 
+/** Each closure path's position in the universe (-1: not asked), worked out once per universe and plan. */
+function universeMap(
+  graph: ClosureGraph,
+  universe: PathUniverse,
+  onto: Map<PathUniverse, Int32Array>,
+): Int32Array {
+  let map = onto.get(universe);
+  if (map === undefined) {
+    map = new Int32Array(graph.paths.length);
+    for (let i = 0; i < map.length; i++) map[i] = universe.indexOf(graph.paths[i]!);
+    onto.set(universe, map);
+  }
+  return map;
+}
+
+/**
+ * The fewest peers, chosen greedily, that together hold every path some peer holds. Each step is one
+ * `nix copy` session (an SSH login and a Nix start on both ends), and the target's own LAN link bounds a copy
+ * whatever the number of peers, so every peer beyond a cover only adds sessions: where one peer holds all
+ * the target needs, one session. Greedy set cover by paths (ties: more bytes, then name order), evaluated
+ * lazily, since a peer's gain only shrinks as others are chosen. In choice order.
+ */
+function coveringPeers(
+  held: readonly Uint8Array[],
+  wanted: readonly number[],
+  sizes: readonly number[],
+  n: number,
+): number[] {
+  const covered = new Uint8Array(n);
+  const gainOf = (p: number): [number, number] => {
+    let paths = 0;
+    let bytes = 0;
+    const h = held[p]!;
+    for (const i of wanted) {
+      if (h[i] && !covered[i]) {
+        paths++;
+        bytes += sizes[i]!;
+      }
+    }
+    return [paths, bytes];
+  };
+  const gains = held.map((_, p) => gainOf(p));
+  const better = (a: number, b: number) =>
+    gains[a]![0] !== gains[b]![0]
+      ? gains[a]![0] > gains[b]![0]
+      : gains[a]![1] !== gains[b]![1]
+        ? gains[a]![1] > gains[b]![1]
+        : a < b;
+  const chosen: number[] = [];
+  const open = new Set(held.keys());
+  let left = wanted.length;
+  while (left > 0 && open.size > 0) {
+    let best = -1;
+    for (const p of open) if (best === -1 || better(p, best)) best = p;
+    if (gains[best]![0] === 0) break;
+    gains[best] = gainOf(best);
+    // Still ahead of every other peer's (possibly stale, never too low) gain: it is the true best.
+    let ahead = true;
+    for (const p of open) {
+      if (p !== best && better(p, best)) {
+        ahead = false;
+        break;
+      }
+    }
+    if (!ahead) continue;
+    open.delete(best);
+    if (gains[best]![0] === 0) break;
+    chosen.push(best);
+    const h = held[best]!;
+    for (const i of wanted) {
+      if (h[i] && !covered[i]) {
+        covered[i] = 1;
+        left--;
+      }
+    }
+  }
+  return chosen;
+}
+
 /**
  * Places every path some peer holds into peer steps, wave by wave; returns the last wave used (0 if none).
  *
- * The candidates are the maximal paths some peer holds, largest missing closure first. In a wave, each
- * candidate's delivery is what its closure still lacks. If that touches no step of this wave, it goes to the
- * least-loaded peer holding it; if it touches exactly one peer's step and that peer holds it, it joins that
- * step; otherwise it waits for the next wave, when the shared part has arrived.
+ * Only the covering peers take part. The candidates are the maximal paths some peer holds, largest missing
+ * closure first. In a wave, each candidate's delivery is what its closure still lacks. If that touches no
+ * step of this wave, it goes to a covering peer holding it, one that already has a step in this wave first,
+ * else the one chosen first for the cover; if it touches exactly one peer's step and that peer holds it, it
+ * joins that step; otherwise it waits for the next wave, when the shared part has arrived.
  */
 function placePeerSteps(
   graph: ClosureGraph,
@@ -256,6 +350,10 @@ function placePeerSteps(
     return bytes;
   };
 
+  const wanted: number[] = [];
+  for (let i = 0; i < n; i++) if (peerHeld[i]) wanted.push(i);
+  const cover = coveringPeers(held, wanted, sizes, n);
+
   const tops = maximalIndices(graph, peerHeld);
   const weight = new Map<number, number>();
   for (const t of tops) weight.set(t, lacking(t, 1));
@@ -264,26 +362,25 @@ function placePeerSteps(
   let wave = 0;
   while (waiting.length > 0) {
     wave++;
-    const load = new Float64Array(peers.length);
     const roots: number[][] = peers.map(() => []);
     const delivered: number[][] = peers.map(() => []);
+    let inUse = 0;
     const later: number[] = [];
     for (const t of waiting) {
-      const bytes = lacking(t, wave);
+      lacking(t, wave);
       let chosen = -1;
       if (touched.length === 0) {
-        for (let p = 0; p < peers.length; p++) {
-          if (held[p]![t] && (chosen === -1 || load[p]! < load[chosen]!)) chosen = p;
-        }
-        // Past the cap, reuse a peer already in this wave when one holds t.
-        const inUse = roots.filter((r) => r.length > 0).length;
-        if (maxPeers !== undefined && inUse >= maxPeers && chosen !== -1 && roots[chosen]!.length === 0) {
-          let reuse = -1;
-          for (let p = 0; p < peers.length; p++) {
-            if (roots[p]!.length > 0 && held[p]![t] && (reuse === -1 || load[p]! < load[reuse]!)) reuse = p;
+        let first = -1;
+        for (const p of cover) {
+          if (!held[p]![t]) continue;
+          if (first === -1) first = p;
+          if (roots[p]!.length > 0) {
+            chosen = p;
+            break;
           }
-          if (reuse !== -1) chosen = reuse;
         }
+        // A peer new to this wave only while the wave has room; otherwise t waits for the next wave.
+        if (chosen === -1 && (maxPeers === undefined || inUse < maxPeers)) chosen = first;
       } else if (touched.length === 1 && held[touched[0]!]![t]) {
         chosen = touched[0]!;
       }
@@ -296,7 +393,7 @@ function placePeerSteps(
         owner[i] = chosen;
         delivered[chosen]!.push(i);
       }
-      load[chosen]! += bytes;
+      if (roots[chosen]!.length === 0) inUse++;
       roots[chosen]!.push(t);
     }
     for (let p = 0; p < peers.length; p++) {
