@@ -132,6 +132,8 @@ describe.skipIf(nixInstantiate === undefined)('the Nix files', () => {
         'nix/unit-tests.nix',
         'nix/module.nix',
         'nix/module-check.nix',
+        'nix/host-module.nix',
+        'nix/lib/signage-host.nix',
         'nix/lib/npm-lock.nix',
         'nix/lib/npm-default-registry.nix',
         'nix/lib/sources.nix',
@@ -196,6 +198,7 @@ describe.skipIf(nixInstantiate === undefined)('the Nix files', () => {
       expect(got.modules).toEqual({
         default: join(ROOT, 'nix', 'module.nix'),
         'signage-bot': join(ROOT, 'nix', 'module.nix'),
+        'signage-host': join(ROOT, 'nix', 'host-module.nix'),
       });
       expect(got.overlay).toBe(true);
     });

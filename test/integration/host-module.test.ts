@@ -1,0 +1,439 @@
+// The host module's parts that need no nixpkgs (nix/lib/signage-host.nix), checked with the real tools they
+// configure: the sudo rules for a bot user that is not root, rendered as NixOS's security.sudo writes them,
+// are asked of the real sudo (`sudo -l -U USER COMMAND`, against a sudoers file bind-mounted over
+// /etc/sudoers in a private mount namespace) for every command the bot's code builds; the sshd settings are
+// read back with `sshd -T`; the key checks behind the assertions take keys made by ssh-keygen and
+// nix-store --generate-binary-cache-key.
+//
+// Not verified here: the module itself under the NixOS module system (options, types, merging with
+// nix.sshServe and security.sudo), which needs nixpkgs; `checks.<system>.host-module` does that.
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RESTART_COMMAND } from '../../src/adapters/config/schema.ts';
+import * as activation from '../../src/core/activation.ts';
+import type { StorePath } from '../../src/core/types.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCRATCH_PREFIX = join(tmpdir(), 'signage-host-module-');
+
+function onPath(command: string): string | undefined {
+  for (const dir of ['/usr/sbin', '/sbin', ...(process.env.PATH ?? '').split(delimiter)]) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+// scripts/setup installs these: without them the tests fail rather than pass.
+function tool(name: string): string {
+  const path = onPath(name);
+  expect(path, `${name} is not installed (run scripts/setup)`).toBeDefined();
+  return path!;
+}
+
+async function nixEval<T>(body: string, data: unknown = null): Promise<T> {
+  const expr = [
+    '{ root, data }:',
+    'let',
+    '  host = import (root + "/nix/lib/signage-host.nix");',
+    '  input = builtins.fromJSON data;',
+    'in',
+    body,
+  ].join('\n');
+  const out = await execa(
+    tool('nix-instantiate'),
+    [
+      '--eval',
+      '--strict',
+      '--json',
+      '--argstr',
+      'root',
+      ROOT,
+      '--argstr',
+      'data',
+      JSON.stringify(data),
+      '--expr',
+      expr,
+    ],
+    { reject: false, stdin: 'ignore' },
+  );
+  if (out.exitCode !== 0) throw new Error(`nix-instantiate failed:\n${out.stderr}`);
+  return JSON.parse(out.stdout) as T;
+}
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(SCRATCH_PREFIX);
+});
+afterAll(() => {
+  // Only the directory made above.
+  if (scratch?.startsWith(SCRATCH_PREFIX)) rmSync(scratch, { recursive: true, force: true });
+});
+
+const P =
+  '/nix/store/8fzncg17pkmf1nhh6dliygjk60zjv4mr-nixos-system-baard-entrance-26.05.1.signage' as StorePath;
+const OTHER = '/nix/store/0c9gd1ng2n5zs7p3z0yd8v8r2k1a7qfw-evil' as StorePath;
+
+describe('the sudo rules for a bot user that is not root, asked of the real sudo', () => {
+  // `nobody` exists on every Debian system, so sudo can look the user up without touching /etc/passwd.
+  const USER = 'nobody';
+  const PROGRAMS = ['nix-env', 'nix-store', 'systemd-run', 'systemctl', 'rm', 'reboot'];
+  const target: activation.ActivationTarget = { sudo: true, systemd: true };
+  let binDir: string;
+  let sudoers: string;
+
+  /** The sudoers file NixOS would write for these rules, with the programs in binDir instead of /run/current-system/sw/bin. */
+  async function render(restartCommand: readonly string[]): Promise<string> {
+    const text = await nixEval<string>(
+      'host.sudoersLines (host.sudoRules { inherit (input) user restartCommand binDir; })',
+      { user: USER, restartCommand, binDir },
+    );
+    const file = join(scratch, `sudoers-${restartCommand.join('-')}`);
+    writeFileSync(file, `root ALL=(ALL:ALL) SETENV: ALL\n${text}`, { mode: 0o440 });
+    return file;
+  }
+
+  beforeAll(async () => {
+    binDir = join(scratch, 'bin');
+    await execa('mkdir', ['-p', binDir]);
+    // Stand-ins that would fail if run: sudo -l only needs them to exist where the rules say.
+    for (const p of PROGRAMS) writeFileSync(join(binDir, p), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    sudoers = await render(DEFAULT_RESTART_COMMAND);
+  });
+
+  /** Whether sudo would let USER run argv as root (`sudo -l -U USER -- argv` exits 0 and names the program). */
+  async function allowed(file: string, argv: readonly string[]): Promise<boolean> {
+    // PATH is where sudo looks the program up, as the bot's login shell does on NixOS.
+    const script = 'mount --bind "$1" /etc/sudoers && shift && PATH=$BIN exec "$@"';
+    const out = await execa(
+      tool('unshare'),
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'probe',
+        file,
+        tool('sudo'),
+        '-l',
+        '-U',
+        USER,
+        '--',
+        ...argv,
+      ],
+      { reject: false, stdin: 'ignore', env: { BIN: binDir, LC_ALL: 'C' } },
+    );
+    if (out.exitCode === 0) {
+      expect(out.stdout.trim().startsWith(join(binDir, argv[0]!)), out.stdout).toBe(true);
+      return true;
+    }
+    // sudo -l says nothing and exits 1 for a command it would refuse; anything else is a broken probe.
+    expect({ exitCode: out.exitCode, stderr: out.stderr }).toEqual({ exitCode: 1, stderr: '' });
+    return false;
+  }
+
+  /** What runs after `sudo --non-interactive --`, which every builder puts first for a user that is not root. */
+  function underSudo(argv: readonly string[]): readonly string[] {
+    expect(argv.slice(0, 3)).toEqual(['sudo', '--non-interactive', '--']);
+    return argv.slice(3);
+  }
+
+  // Every argv builder of src/core/activation.ts, called as the bot calls it for a non-root user on NixOS.
+  // A builder added there must be added here: the test below fails until it is.
+  const fromTheCode: Record<string, () => (readonly string[])[]> = {
+    checkSystemCommand: () => [],
+    setProfileCommand: () => [activation.setProfileCommand(target, P)],
+    rollbackProfileCommand: () => [activation.rollbackProfileCommand(target)],
+    switchCommand: () => [
+      ...(['switch', 'boot', 'test', 'dry-activate'] as const).map((a) =>
+        activation.switchCommand(target, P, a),
+      ),
+      activation.switchCommand(target, activation.SYSTEM_PROFILE),
+    ],
+    keepStagedCommand: () => [activation.keepStagedCommand(target, P)],
+    dropStagedCommand: () => [activation.dropStagedCommand(target)],
+    restartCommand: () => [activation.restartCommand(target, DEFAULT_RESTART_COMMAND)],
+  };
+
+  it('covers every command builder in src/core/activation.ts', () => {
+    const builders = Object.entries(activation)
+      .filter(([, v]) => typeof v === 'function')
+      .map(([name]) => name)
+      .sort();
+    expect(builders).toEqual(Object.keys(fromTheCode).sort());
+  });
+
+  it('is valid sudoers syntax (visudo -c)', async () => {
+    const out = await execa(tool('visudo'), ['-c', '-f', sudoers], { reject: false, stdin: 'ignore' });
+    expect(out.exitCode, out.stderr + out.stdout).toBe(0);
+  });
+
+  it("allows every command the bot's code runs under sudo", async () => {
+    expect(activation.checkSystemCommand(P)[0], 'the system check runs without sudo').toBe('test');
+    const refused: string[] = [];
+    for (const [name, build] of Object.entries(fromTheCode)) {
+      for (const argv of build()) {
+        if (!(await allowed(sudoers, underSudo(argv)))) refused.push(`${name}: ${argv.join(' ')}`);
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('allows the revert timer, the confirmation unit and stopping them, by their fixed unit names', async () => {
+    // The confirm-or-revert sequence's own commands, in the shape the design gives them.
+    const design = [
+      [
+        'systemd-run',
+        '--on-active=120',
+        '--unit=signage-revert',
+        '--collect',
+        '--quiet',
+        '/bin/sh',
+        '-c',
+        'fixed script',
+        'signage-revert',
+        P,
+      ],
+      [
+        'systemd-run',
+        '--unit=signage-confirm',
+        '--collect',
+        '--quiet',
+        '/bin/sh',
+        '-c',
+        'fixed script',
+        'signage-confirm',
+        P,
+      ],
+      ['systemctl', 'stop', 'signage-revert.timer'],
+      ['systemctl', 'stop', 'signage-revert.timer', 'signage-revert.service'],
+      ['systemctl', 'stop', 'nixos-rebuild-switch-to-configuration.service'],
+    ];
+    for (const argv of design) expect(await allowed(sudoers, argv), argv.join(' ')).toBe(true);
+  });
+
+  it('refuses what the bot does not run: other paths, other units, extra arguments', async () => {
+    const refused = [
+      ['nix-env', '-p', activation.SYSTEM_PROFILE, '--set', '/tmp/evil'],
+      ['nix-env', '-p', activation.SYSTEM_PROFILE, '--set', P, '--delete-generations', 'old'],
+      ['nix-env', '-p', '/nix/var/nix/profiles/per-user/root/profile', '--set', P],
+      ['nix-env', '-i', OTHER],
+      ['nix-env', '-p', activation.SYSTEM_PROFILE, '--rollback', '--dry-run'],
+      [...activation.switchCommand({ sudo: false, systemd: true }, P).slice(0, -1), 'unknown-action'],
+      [
+        'systemd-run',
+        ...activation
+          .switchCommand({ sudo: false, systemd: true }, P)
+          .slice(1)
+          .map((a) => (a === `--unit=${activation.SWITCH_UNIT}` ? '--unit=other' : a)),
+      ],
+      ['systemd-run', '--unit=nixos-rebuild-switch-to-configuration', '/bin/sh', '-c', 'id'],
+      ['systemd-run', '--unit=signage-revert-2', '/bin/sh'],
+      ['systemd-run', '--unit=signage-revert'],
+      ['systemctl', 'stop', 'sshd.service'],
+      ['systemctl', 'stop', 'signage-revert.timer', 'sshd.service'],
+      ['systemctl', 'stop', 'signage-revertXtimer'],
+      ['systemctl', 'restart', 'sshd.service'],
+      ['systemctl', 'restart', 'display-manager.service', 'sshd.service'],
+      ['nix-store', '--realise', P, '--add-root', '/etc/passwd'],
+      ['nix-store', '--delete', P],
+      ['rm', '-f', '/etc/passwd'],
+      ['rm', '-rf', '/nix/var/nix/gcroots/signage-bot-staged', '/'],
+      ['reboot'],
+    ];
+    const allowedWrongly: string[] = [];
+    for (const argv of refused) if (await allowed(sudoers, argv)) allowedWrongly.push(argv.join(' '));
+    expect(allowedWrongly).toEqual([]);
+  });
+
+  it('allows a restart command without arguments exactly, not with arguments added', async () => {
+    const file = await render(['reboot']);
+    expect(await allowed(file, ['reboot'])).toBe(true);
+    expect(await allowed(file, ['reboot', '--force'])).toBe(false);
+  });
+
+  it('renders the rules with the programs of the running NixOS system, as the module passes them', async () => {
+    const rules = await nixEval<
+      { users: string[]; runAs: string; commands: { command: string; options: string[] }[] }[]
+    >(
+      'host.sudoRules { user = "signage"; restartCommand = [ "systemctl" "restart" "display-manager.service" ]; }',
+    );
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.users).toEqual(['signage']);
+    expect(rules[0]!.runAs).toBe('root');
+    for (const c of rules[0]!.commands) {
+      expect(c.options).toEqual(['NOPASSWD']);
+      expect(c.command).toMatch(/^\/run\/current-system\/sw\/bin\/[a-z-]+ /);
+    }
+    expect(rules[0]!.commands.map((c) => c.command)).toContain(
+      '/run/current-system/sw/bin/systemctl restart display-manager.service',
+    );
+  });
+});
+
+describe("the nix-ssh account's sshd settings, read back with sshd -T", () => {
+  // The Match block nixos/modules/services/misc/nix-ssh-serve.nix writes, for the forced command's
+  // context; the module adds its own block after it and turns agent forwarding off for everyone.
+  const SSH_SERVE_BLOCK = [
+    'Match User nix-ssh',
+    '  AllowAgentForwarding no',
+    '  AllowTcpForwarding no',
+    '  PermitTTY no',
+    '  PermitTunnel no',
+    '  X11Forwarding no',
+    '  ForceCommand /nix/store/0000000000000000000000000000000-nix/bin/nix-store --serve ',
+    'Match All',
+  ].join('\n');
+  let config: string;
+
+  beforeAll(async () => {
+    const key = join(scratch, 'ssh_host_ed25519_key');
+    await execa(tool('ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', key], { stdin: 'ignore' });
+    const block = await nixEval<string>('host.nixSshMatchBlock');
+    config = join(scratch, 'sshd_config');
+    // services.openssh.settings come first, extraConfig (the Match blocks) last, as NixOS writes sshd_config.
+    writeFileSync(
+      config,
+      [`HostKey ${key}`, 'AllowAgentForwarding no', 'PasswordAuthentication no', SSH_SERVE_BLOCK, block].join(
+        '\n',
+      ),
+    );
+  });
+
+  async function effective(user: string): Promise<Map<string, string>> {
+    // sshd wants its privilege separation directory, which only a running sshd needs: a private /run.
+    const out = await execa(
+      tool('unshare'),
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs signage-test /run && mkdir /run/sshd && exec "$@"',
+        'sshd-check',
+        tool('sshd'),
+        '-T',
+        '-f',
+        config,
+        '-C',
+        `user=${user},host=peer.lan,addr=10.0.4.22,laddr=10.0.4.21,lport=22`,
+      ],
+      { reject: false, stdin: 'ignore' },
+    );
+    expect(out.exitCode, out.stderr).toBe(0);
+    const settings = new Map<string, string>();
+    for (const line of out.stdout.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0) settings.set(line.slice(0, space), line.slice(space + 1));
+    }
+    return settings;
+  }
+
+  it('gives nix-ssh no forwarding of any kind (Unix sockets too), no TTY, no rc, only the store protocol', async () => {
+    const s = await effective('nix-ssh');
+    expect(s.get('disableforwarding')).toBe('yes');
+    expect(s.get('allowagentforwarding')).toBe('no');
+    expect(s.get('allowtcpforwarding')).toBe('no');
+    expect(s.get('permittty')).toBe('no');
+    expect(s.get('permituserrc')).toBe('no');
+    expect(s.get('forcecommand')).toMatch(/\/bin\/nix-store --serve\s*$/);
+  });
+
+  it('forwards no agent to anyone else either, and leaves other accounts otherwise alone', async () => {
+    const s = await effective('root');
+    expect(s.get('allowagentforwarding')).toBe('no');
+    expect(s.get('disableforwarding')).toBe('no');
+    expect(s.get('forcecommand')).toBe('none');
+  });
+
+  it('authorises peer keys with restrict', async () => {
+    expect(await nixEval<string>('host.peerAuthorizedKey "ssh-ed25519 AAAA peer"')).toBe(
+      'restrict ssh-ed25519 AAAA peer',
+    );
+  });
+});
+
+describe("the checks behind the module's assertions, with real keys", () => {
+  async function sshKey(type: string, bits?: string): Promise<string> {
+    const file = join(scratch, `key-${type}-${Math.random().toString(36).slice(2)}`);
+    await execa(
+      tool('ssh-keygen'),
+      ['-q', '-t', type, ...(bits ? ['-b', bits] : []), '-N', '', '-C', 'x', '-f', file],
+      {
+        stdin: 'ignore',
+      },
+    );
+    return readFileSync(`${file}.pub`, 'utf8').trim();
+  }
+
+  it('accepts a key from nix-store --generate-binary-cache-key and refuses anything else', async () => {
+    const secret = join(scratch, 'builder.secret');
+    const pub = join(scratch, 'builder.public');
+    await execa(tool('nix-store'), ['--generate-binary-cache-key', 'signage-builder-1', secret, pub], {
+      stdin: 'ignore',
+    });
+    const key = readFileSync(pub, 'utf8').trim();
+    const got = await nixEval<(string | null)[]>('map (host.builderKeyProblem "opt") input', [
+      key,
+      key.replace(/=$/, ''),
+      `${key} extra`,
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5',
+      readFileSync(secret, 'utf8').trim(),
+    ]);
+    expect(got[0]).toBeNull();
+    for (const problem of got.slice(1)) expect(problem).toMatch(/^opt: .* is not a Nix public signing key/);
+  });
+
+  it('takes only ed25519 host keys as peer keys, and any usual key type for the bot', async () => {
+    const ed25519 = await sshKey('ed25519');
+    const rsa = await sshKey('rsa', '2048');
+    const ecdsa = await sshKey('ecdsa');
+    const got = await nixEval<Record<string, string | null>>(
+      `{
+        peer = host.peerKeyProblem "peers" input.ed25519;
+        peerRsa = host.peerKeyProblem "peers" input.rsa;
+        peerWithOptions = host.peerKeyProblem "peers" ("restrict " + input.ed25519);
+        peerBare = host.peerKeyProblem "peers" "ssh-ed25519";
+        bot = host.botKeyProblem "bot" input.ecdsa;
+        botRsa = host.botKeyProblem "bot" input.rsa;
+        botGarbage = host.botKeyProblem "bot" "not a key at all";
+      }`,
+      { ed25519, rsa, ecdsa },
+    );
+    expect(got.peer).toBeNull();
+    expect(got.peerRsa).toMatch(/^peers: .* is of type ssh-rsa; expected ssh-ed25519\. Peers authenticate/);
+    expect(got.peerWithOptions).toMatch(/is not an SSH public key/);
+    expect(got.peerBare).toMatch(/is not an SSH public key/);
+    expect(got.bot).toBeNull();
+    expect(got.botRsa).toBeNull();
+    expect(got.botGarbage).toMatch(/is not an SSH public key/);
+  });
+
+  it('refuses restart commands a sudo rule cannot match exactly', async () => {
+    const got = await nixEval<(string | null)[]>('map (host.restartCommandProblem "opt") input', [
+      ['systemctl', 'restart', 'display-manager.service'],
+      ['systemctl', 'restart', 'cage-tty1.service'],
+      [],
+      ['systemctl', 'restart', 'kiosk*'],
+      ['sh', '-c', 'systemctl restart x'],
+      ['systemctl', 'restart', 'a=b'],
+    ]);
+    expect(got.slice(0, 2)).toEqual([null, null]);
+    expect(got[2]).toBe('opt is empty');
+    expect(got[3]).toContain('"kiosk*" cannot be matched exactly');
+    expect(got[4]).toContain('"systemctl restart x" cannot be matched exactly');
+    expect(got[5]).toContain('"a=b" cannot be matched exactly');
+  });
+});
