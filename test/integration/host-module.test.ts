@@ -3,10 +3,12 @@
 // are asked of the real sudo (`sudo -l -U USER COMMAND`, against a sudoers file bind-mounted over
 // /etc/sudoers in a private mount namespace) for every command the bot's code builds; the sshd settings are
 // read back with `sshd -T`; the key checks behind the assertions take keys made by ssh-keygen and
-// nix-store --generate-binary-cache-key.
+// nix-store --generate-binary-cache-key. The module itself is evaluated on its own with a stand-in for the
+// module system (test/support/nixos-module-stub.nix): its options, what it defines, and its assertions.
 //
-// Not verified here: the module itself under the NixOS module system (options, types, merging with
-// nix.sshServe and security.sudo), which needs nixpkgs; `checks.<system>.host-module` does that.
+// Not verified here: the module under the real NixOS module system (that the options it sets exist with
+// those types, how its definitions merge with nix.sshServe, security.sudo and the rest), which needs
+// nixpkgs; `checks.<system>.host-module` does that.
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -435,5 +437,218 @@ describe("the checks behind the module's assertions, with real keys", () => {
     expect(got[3]).toContain('"kiosk*" cannot be matched exactly');
     expect(got[4]).toContain('"systemctl restart x" cannot be matched exactly');
     expect(got[5]).toContain('"a=b" cannot be matched exactly');
+  });
+});
+
+describe('the module on its own, evaluated with a stand-in for the NixOS module system (test/support/nixos-module-stub.nix)', () => {
+  const BUILDER = 'signage-builder-1:70LfcL9ngpxazxkpKPZRvZR+8KGwd+yXN0WIn/n7Pd0=';
+  const PEER =
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGlH0TLj9vX3r8bq8m1tE2cXbN5Yw7Qe4sPjUuV0dK1a baard-kitchen';
+  const BOT = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPq9dZkq1m7YwT0c3sE2bN5Yw7Qe4sPjUuV0dK1aGlH0 signage-bot';
+  const good = { enable: true, builderKeys: [BUILDER], peerKeys: [PEER], bot: { keys: [BOT] } };
+  const kiosk = { systemd: { services: { 'display-manager': {} } } };
+
+  /** What the module defines, mkDefault kept as { _default: VALUE }. */
+  interface Definitions {
+    nix: { settings: Record<string, unknown>; sshServe: Record<string, unknown> };
+    services: { openssh: { settings: Record<string, unknown>; extraConfig: string } };
+    users: { users: Record<string, unknown>; groups?: Record<string, unknown> };
+    security?: { sudo?: { extraRules?: unknown } };
+  }
+  interface Evaluated {
+    options: { path: string; type: string; description: string | null; hasDefault: boolean }[];
+    definitions: Definitions;
+    failedAssertions: string[];
+  }
+
+  async function evaluate(settings: unknown, system: unknown = kiosk): Promise<Evaluated> {
+    return nixEval<Evaluated>(
+      `let
+        r = import (root + "/test/support/nixos-module-stub.nix") {
+          module = import (root + "/nix/host-module.nix");
+          inherit (input) settings system;
+        };
+      in { inherit (r) options failedAssertions; definitions = removeAttrs r.definitions [ "assertions" ]; }`,
+      { settings, system },
+    );
+  }
+
+  it('declares every option with a type and a description', async () => {
+    const { options } = await evaluate({});
+    expect(options.map((o) => o.path).sort()).toEqual(
+      [
+        'enable',
+        'builderKeys',
+        'peerKeys',
+        'bot.keys',
+        'bot.user',
+        'bot.createUser',
+        'restartCommand',
+        'kioskUnit',
+        'healthCheckPackages',
+      ]
+        .map((p) => `services.signage-host.${p}`)
+        .sort(),
+    );
+    for (const o of options) {
+      expect(o.description, o.path).toMatch(/\w{3,}/);
+      expect(o.hasDefault, o.path).toBe(true);
+    }
+  });
+
+  it('does nothing unless enabled', async () => {
+    const { definitions, failedAssertions } = await evaluate({ ...good, enable: false });
+    expect(definitions).toEqual({});
+    expect(failedAssertions).toEqual([]);
+  });
+
+  it('with the bot as root: serves the store read-only to the peers, trusts the builder, authorises the bot, no agent forwarding', async () => {
+    const { definitions: d, failedAssertions } = await evaluate(good);
+    expect(failedAssertions).toEqual([]);
+    expect(d.nix.settings['trusted-public-keys']).toEqual([BUILDER]);
+    expect(d.nix.sshServe).toEqual({ enable: true, protocol: 'ssh', keys: [`restrict ${PEER}`] });
+    expect(d.nix.sshServe.write, 'write is left at its default (off) and asserted').toBeUndefined();
+    expect(d.services.openssh.settings.AllowAgentForwarding).toBe(false);
+    expect(d.services.openssh.settings.PasswordAuthentication).toEqual({ _default: false });
+    expect(d.services.openssh.extraConfig).toBe(await nixEval<string>('host.nixSshMatchBlock'));
+    expect(d.users.users).toEqual({ root: { openssh: { authorizedKeys: { keys: [`restrict ${BOT}`] } } } });
+    expect(d.users.groups).toBeUndefined();
+    expect(d.security?.sudo?.extraRules).toBeUndefined();
+  });
+
+  it('with another user: creates it and gives it exactly the rules the sudo test above checked', async () => {
+    const { definitions: d, failedAssertions } = await evaluate(
+      {
+        ...good,
+        bot: { keys: [BOT], user: 'signage' },
+        kioskUnit: 'cage-tty1.service',
+      },
+      { systemd: { services: { 'cage-tty1': {} } } },
+    );
+    expect(failedAssertions).toEqual([]);
+    expect(d.users.users.signage).toMatchObject({
+      isSystemUser: true,
+      group: 'signage',
+      useDefaultShell: true,
+      openssh: { authorizedKeys: { keys: [`restrict ${BOT}`] } },
+    });
+    expect(d.users.users.root).toBeUndefined();
+    expect(d.users.groups).toEqual({ signage: {} });
+    const expected = await nixEval<unknown>(
+      'host.sudoRules { user = "signage"; restartCommand = [ "systemctl" "restart" "cage-tty1.service" ]; }',
+    );
+    expect(d.security?.sudo?.extraRules).toEqual(expected);
+  });
+
+  // Each misconfiguration, and words its assertion must contain.
+  const refused: { name: string; settings: unknown; system?: unknown; says: string }[] = [
+    {
+      name: 'no builder key',
+      settings: { ...good, builderKeys: [] },
+      says: 'services.signage-host.builderKeys is empty',
+    },
+    {
+      name: 'a secret key as builder key',
+      settings: { ...good, builderKeys: ['signage-builder-1:c2VjcmV0'] },
+      says: 'is not a Nix public signing key',
+    },
+    {
+      name: 'no bot key',
+      settings: { ...good, bot: { keys: [] } },
+      says: 'services.signage-host.bot.keys is empty',
+    },
+    {
+      name: 'an RSA peer key',
+      settings: { ...good, peerKeys: ['ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ peer'] },
+      says: 'is of type ssh-rsa; expected ssh-ed25519',
+    },
+    {
+      name: 'signatures not required',
+      settings: good,
+      system: { ...kiosk, nix: { settings: { 'require-sigs': false } } },
+      says: 'nix.settings.require-sigs is off',
+    },
+    {
+      name: 'no ed25519 host key',
+      settings: good,
+      system: {
+        ...kiosk,
+        services: { openssh: { hostKeys: [{ type: 'rsa', bits: 4096, path: '/etc/ssh/ssh_host_rsa_key' }] } },
+      },
+      says: 'services.openssh.hostKeys has no ed25519 key at /etc/ssh/ssh_host_ed25519_key',
+    },
+    {
+      name: 'writable serving',
+      settings: good,
+      system: { ...kiosk, nix: { sshServe: { write: true } } },
+      says: 'nix.sshServe.write is on',
+    },
+    {
+      name: 'nix-ssh trusted',
+      settings: good,
+      system: { ...kiosk, nix: { settings: { 'trusted-users': ['root', 'nix-ssh'] } } },
+      says: 'nix-ssh is a trusted Nix user',
+    },
+    {
+      name: 'nix-ssh not allowed by the daemon',
+      settings: good,
+      system: { ...kiosk, nix: { settings: { 'allowed-users': ['@wheel'] } } },
+      says: 'does not let nix-ssh use the Nix daemon',
+    },
+    {
+      name: 'the bot user not allowed by the daemon',
+      settings: { ...good, bot: { keys: [BOT], user: 'signage' } },
+      system: { ...kiosk, nix: { settings: { 'allowed-users': ['@wheel', 'nix-ssh'] } } },
+      says: 'does not let services.signage-host.bot.user "signage" use the Nix daemon',
+    },
+    {
+      name: 'root login refused while the bot is root',
+      settings: good,
+      system: { ...kiosk, services: { openssh: { settings: { PermitRootLogin: 'no' } } } },
+      says: 'PermitRootLogin is "no" but services.signage-host.bot.user is root',
+    },
+    {
+      name: 'no sudo for a user that is not root',
+      settings: { ...good, bot: { keys: [BOT], user: 'signage' } },
+      system: { ...kiosk, security: { sudo: { enable: false } } },
+      says: 'is not root, so the bot needs sudo',
+    },
+    {
+      name: 'sudo for wheel only',
+      settings: { ...good, bot: { keys: [BOT], user: 'signage' } },
+      system: { ...kiosk, security: { sudo: { execWheelOnly: true } } },
+      says: 'security.sudo.execWheelOnly is on and services.signage-host.bot.user "signage" is not in wheel',
+    },
+    {
+      name: 'a restart command sudo cannot match',
+      settings: {
+        ...good,
+        bot: { keys: [BOT], user: 'signage' },
+        restartCommand: ['systemctl', 'restart', 'kiosk*'],
+      },
+      says: 'services.signage-host.restartCommand: "kiosk*" cannot be matched exactly',
+    },
+    {
+      name: 'a kiosk unit the system does not have',
+      settings: good,
+      system: {},
+      says: 'services.signage-host.kioskUnit is display-manager.service, which this system does not define',
+    },
+  ];
+
+  it('refuses each misconfiguration with an assertion naming the option', async () => {
+    const wrong: string[] = [];
+    for (const c of refused) {
+      const { failedAssertions } = await evaluate(c.settings, c.system ?? kiosk);
+      if (!failedAssertions.some((m) => m.includes(c.says)))
+        wrong.push(`${c.name}: expected "${c.says}", got ${JSON.stringify(failedAssertions)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('refuses a value of the wrong type for its own options', async () => {
+    await expect(evaluate({ ...good, peerKeys: PEER })).rejects.toThrow(
+      /services\.signage-host\.peerKeys: .* is not a listOf str/,
+    );
   });
 });
