@@ -86,6 +86,10 @@
           inherit nixpkgs system;
           module = self.nixosModules.default;
         };
+        host-module = import ./nix/host-module-check.nix {
+          inherit nixpkgs system;
+          module = self.nixosModules.signage-host;
+        };
       });
 
       formatter = forAllSystems (system: (pkgsFor system).nixfmt-tree);
