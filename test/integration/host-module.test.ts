@@ -496,6 +496,16 @@ describe('the module on its own, evaluated with a stand-in for the NixOS module 
     }
   });
 
+  it('has every option in the table of docs/nixos.md', async () => {
+    const { options } = await evaluate({});
+    const docs = readFileSync(join(ROOT, 'docs', 'nixos.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## The signage hosts'), docs.indexOf('## A complete fleet'));
+    const missing = options
+      .map((o) => o.path.replace('services.signage-host.', ''))
+      .filter((name) => !section.includes(`| \`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
   it('does nothing unless enabled', async () => {
     const { definitions, failedAssertions } = await evaluate({ ...good, enable: false });
     expect(definitions).toEqual({});
