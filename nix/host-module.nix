@@ -130,6 +130,7 @@ in
       problemAssertions (
         [
           (if cfg.builderKeys == [ ] then "${o "builderKeys"} is empty: the host would accept no path the bot sends (add the builder's public signing key, the .public file of nix-store --generate-binary-cache-key)" else null)
+          (if !config.nix.enable then "nix.enable is off: the bot copies to and activates through this host's Nix, and peers read its store through the Nix daemon" else null)
           (if cfg.bot.keys == [ ] then "${o "bot.keys"} is empty: the bot could not log in (add the public half of the bot's sshIdentityFile)" else null)
           (if !config.nix.settings.require-sigs then "nix.settings.require-sigs is off: ${o "enable"} relies on the builder's signature on every path a peer hands this host" else null)
           (

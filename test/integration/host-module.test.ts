@@ -506,6 +506,18 @@ describe('the module on its own, evaluated with a stand-in for the NixOS module 
     expect(missing).toEqual([]);
   });
 
+  it("defaults to the bot's own defaults: root, and the bot's restart command", async () => {
+    const got = await nixEval<{ user: string; restartCommand: string[] }>(
+      `let
+        r = import (root + "/test/support/nixos-module-stub.nix") {
+          module = import (root + "/nix/host-module.nix");
+          settings = { };
+        };
+      in { inherit (r.config.services.signage-host) restartCommand; user = r.config.services.signage-host.bot.user; }`,
+    );
+    expect(got).toEqual({ user: 'root', restartCommand: [...DEFAULT_RESTART_COMMAND] });
+  });
+
   it('does nothing unless enabled', async () => {
     const { definitions, failedAssertions } = await evaluate({ ...good, enable: false });
     expect(definitions).toEqual({});
@@ -571,6 +583,12 @@ describe('the module on its own, evaluated with a stand-in for the NixOS module 
       name: 'an RSA peer key',
       settings: { ...good, peerKeys: ['ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ peer'] },
       says: 'is of type ssh-rsa; expected ssh-ed25519',
+    },
+    {
+      name: 'Nix turned off',
+      settings: good,
+      system: { ...kiosk, nix: { enable: false } },
+      says: 'nix.enable is off',
     },
     {
       name: 'signatures not required',

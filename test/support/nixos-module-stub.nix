@@ -98,8 +98,10 @@ let
       if hasSuffix suffix s then substring 0 (stringLength s - stringLength suffix) s else s;
   };
 
-  # NixOS's defaults for what the module reads, as the NixOS manual's option reference gives them.
+  # What NixOS's own modules give the options the host module reads, when nothing else sets them (option
+  # defaults, and the nix module's own definitions of trusted-users).
   nixosDefaults = {
+    nix.enable = true;
     nix.settings = {
       require-sigs = true;
       allowed-users = [ "*" ];
