@@ -181,9 +181,9 @@ let
   # ForceCommand and Match block, so the key allows no forwarding of any kind, no TTY and no ~/.ssh/rc.
   peerAuthorizedKey = key: "restrict ${key}";
 
-  # Added to sshd_config after NixOS's own `Match User nix-ssh` block (nix.sshServe), which leaves
-  # StreamLocal (Unix socket) forwarding allowed: without this, a peer could reach the host's nix-daemon
-  # socket through the serving account.
+  # Added to sshd_config after NixOS's own `Match User nix-ssh` block (nix.sshServe). That block refuses
+  # Unix-socket forwarding, which would let a peer reach the host's nix-daemon socket, only through
+  # AllowTcpForwarding no (OpenSSH applies it to Unix sockets too); DisableForwarding names every kind.
   nixSshMatchBlock = ''
     Match User nix-ssh
       DisableForwarding yes

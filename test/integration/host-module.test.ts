@@ -284,19 +284,20 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
   });
 });
 
+// The Match block nixos/modules/services/misc/nix-ssh-serve.nix writes, for the forced command's context;
+// the module adds its own block after it and turns agent forwarding off for everyone.
+const SSH_SERVE_BLOCK = [
+  'Match User nix-ssh',
+  '  AllowAgentForwarding no',
+  '  AllowTcpForwarding no',
+  '  PermitTTY no',
+  '  PermitTunnel no',
+  '  X11Forwarding no',
+  '  ForceCommand /nix/store/0000000000000000000000000000000-nix/bin/nix-store --serve ',
+  'Match All',
+].join('\n');
+
 describe("the nix-ssh account's sshd settings, read back with sshd -T", () => {
-  // The Match block nixos/modules/services/misc/nix-ssh-serve.nix writes, for the forced command's
-  // context; the module adds its own block after it and turns agent forwarding off for everyone.
-  const SSH_SERVE_BLOCK = [
-    'Match User nix-ssh',
-    '  AllowAgentForwarding no',
-    '  AllowTcpForwarding no',
-    '  PermitTTY no',
-    '  PermitTunnel no',
-    '  X11Forwarding no',
-    '  ForceCommand /nix/store/0000000000000000000000000000000-nix/bin/nix-store --serve ',
-    'Match All',
-  ].join('\n');
   let config: string;
 
   beforeAll(async () => {
@@ -364,6 +365,107 @@ describe("the nix-ssh account's sshd settings, read back with sshd -T", () => {
     expect(await nixEval<string>('host.peerAuthorizedKey "ssh-ed25519 AAAA peer"')).toBe(
       'restrict ssh-ed25519 AAAA peer',
     );
+  });
+});
+
+describe('Unix-socket forwarding through the nix-ssh account, tried against a real sshd', () => {
+  // A peer's key must not reach the host's sockets (the nix-daemon's above all) nor leave a socket of its
+  // own on the host. Each case runs an sshd on loopback in its own network, mount and PID namespaces, for
+  // `nobody` standing in for nix-ssh (the user must exist), and tries a local (-L) and a remote (-R)
+  // Unix-socket forward with a plain ssh client, host key checked strictly.
+  const PROBE = [
+    'set -u',
+    'd=$1',
+    'mount -t tmpfs signage-test /run && mkdir /run/sshd && ip link set lo up || exit 90',
+    '"$SSHD" -D -e -f "$2" 2>"$d/sshd.log" & sshd=$!',
+    '"$NODE" -e "require(\'net\').createServer(s => s.end(\'reached\')).listen(process.argv[1])" "$d/host.sock" & server=$!',
+    'i=0; while [ ! -S "$d/host.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'chmod 777 "$d/host.sock"',
+    'i=0; while ! ssh-keyscan -T 1 127.0.0.1 >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'ssh() { command ssh -i "$d/client" -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$d/known_hosts" -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -N "$@" nobody@127.0.0.1; }',
+    'ssh -L "$d/local.sock:$d/host.sock" 2>"$d/local.log" & local=$!',
+    'i=0; while [ ! -S "$d/local.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    "got=$(\"$NODE\" -e \"const s = require('net').connect(process.argv[1]); s.on('data', (b) => process.stdout.write(b)); s.on('error', () => {}); s.on('close', () => process.exit(0)); setTimeout(() => process.exit(0), 10000)\" \"$d/local.sock\")",
+    'if [ -n "$got" ]; then echo "local: $got"; else echo "local: refused"; fi',
+    'ssh -o ExitOnForwardFailure=yes -R "$d/open/peer.sock:$d/elsewhere.sock" 2>"$d/remote.log" & remote=$!',
+    'i=0; while [ ! -S "$d/open/peer.sock" ] && kill -0 $remote 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    'if [ -S "$d/open/peer.sock" ]; then echo "remote: created"; else echo "remote: refused"; fi',
+    'kill $local $remote $server $sshd 2>/dev/null',
+    'wait',
+  ].join('\n');
+
+  let dir: string;
+  let clientKey: string;
+  let moduleBlock: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    // sshd drops to `nobody` to reach the sockets, which must see the way there.
+    dir = join(scratch, 'forwarding');
+    await execa('mkdir', ['-p', join(dir, 'keys')]);
+    await execa('chmod', ['755', scratch, dir, join(dir, 'keys')]);
+    const keygen = (file: string) =>
+      execa(tool('ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-C', 'probe', '-f', join(dir, file)], {
+        stdin: 'ignore',
+      });
+    await keygen('ssh_host_ed25519_key');
+    await keygen('client');
+    const hostKey = readFileSync(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ');
+    writeFileSync(join(dir, 'known_hosts'), `127.0.0.1 ${hostKey[0]} ${hostKey[1]}\n`);
+    clientKey = readFileSync(join(dir, 'client.pub'), 'utf8').trim();
+    moduleBlock = await nixEval<string>('host.nixSshMatchBlock');
+  });
+
+  async function attempt(matchBlocks: string, authorizedKey: string): Promise<string[]> {
+    n += 1;
+    const config = join(dir, `sshd_config.${n}`);
+    writeFileSync(
+      config,
+      [
+        `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
+        'ListenAddress 127.0.0.1',
+        `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`,
+        'UsePAM no',
+        'PasswordAuthentication no',
+        // The scratch directory is under /tmp, which StrictModes refuses for authorized_keys; where the
+        // keys file lives is not what is tried here.
+        'StrictModes no',
+        matchBlocks
+          .replaceAll('Match User nix-ssh', 'Match User nobody')
+          .replace(/ForceCommand .*/, 'ForceCommand /bin/false'),
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'keys', 'nobody'), `${authorizedKey}\n`, { mode: 0o644 });
+    await execa('rm', ['-rf', join(dir, 'open'), join(dir, 'local.sock'), join(dir, 'host.sock')]);
+    await execa('mkdir', ['-m', '777', join(dir, 'open')]);
+    const out = await execa(
+      tool('unshare'),
+      ['--net', '--mount', '--pid', '--fork', '--kill-child', 'sh', '-c', PROBE, 'probe', dir, config],
+      {
+        reject: false,
+        stdin: 'ignore',
+        timeout: 90_000,
+        env: { NODE: process.execPath, SSHD: tool('sshd') },
+      },
+    );
+    expect(out.exitCode, `${out.stderr}\n${readFileSync(join(dir, 'sshd.log'), 'utf8')}`).toBe(0);
+    return out.stdout.split('\n').filter((l) => l !== '');
+  }
+
+  it('would show a forward that gets through (an account without restrictions)', async () => {
+    expect(await attempt('', clientKey)).toEqual(['local: reached', 'remote: created']);
+  });
+
+  it('refuses both for the nix-ssh account as the module leaves it (NixOS block, module block, restrict)', async () => {
+    expect(await attempt(`${SSH_SERVE_BLOCK}\n${moduleBlock}`, `restrict ${clientKey}`)).toEqual([
+      'local: refused',
+      'remote: refused',
+    ]);
+  });
+
+  it("refuses both with each of the module's two measures alone, so neither depends on NixOS's block", async () => {
+    expect(await attempt(moduleBlock, clientKey)).toEqual(['local: refused', 'remote: refused']);
+    expect(await attempt('', `restrict ${clientKey}`)).toEqual(['local: refused', 'remote: refused']);
   });
 });
 
