@@ -40,7 +40,8 @@ let
   # characters Nix allows in a name, minus "=" (sudoers would need it escaped; no system's name has one).
   storePathRegex = "${storeDir}/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?-]+";
   switchActions = "(switch|boot|test|dry-activate)";
-  dots = replaceStrings [ "." ] [ "\\." ];
+  # How the bot runs a waited-for host-side unit (src/core/activation-sequence.ts).
+  transientOptions = "--collect --no-ask-password --pipe --wait --quiet --service-type=exec";
 
   # One rule: the program (a bare name is looked up in binDir) and what its arguments must be, either
   # `exact` (a list of words) or `regex` (the whole argument string, joined by single spaces, as sudo joins
@@ -49,9 +50,10 @@ let
   regex = re: { inherit re; };
 
   # The commands the bot runs under sudo when its SSH user is not root, in one list that is easy to adjust.
-  # Each matches the argv in src/core/activation.ts (the tests check every builder there against these
-  # rules with the real sudo). The revert timer and the confirmation unit follow the confirm-or-revert
-  # design: their arguments beyond the fixed unit name are left open here until the sequence fixes them.
+  # Each matches the argv built in src/core/activation.ts and src/core/activation-sequence.ts (the tests
+  # check every builder there against these rules with the real sudo). The fixed scripts (`sh -c SCRIPT`)
+  # are matched by the name they run under and their parameters, not by their text: their text spans lines,
+  # which a sudoers rule cannot spell out.
   botCommands =
     { restartCommand }:
     [
@@ -75,28 +77,27 @@ let
         args = regex "-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --pipe --quiet --service-type=exec --unit=${units.switch} (${storePathRegex}|${systemProfile})/bin/switch-to-configuration ${switchActions}";
       }
       {
-        why = "arm the revert: a transient timer that brings the previous system back unless disarmed";
-        program = "systemd-run";
-        args = regex "(-[^ ]+ )*--unit=${units.revert}( -[^ ]+)* .+";
+        why = "arm the revert: a fixed script (signage-arm) that records the activation and starts the transient timer signage-revert, which brings the previous system back unless disarmed (armCommand)";
+        program = "sh";
+        args = regex "-c .+ signage-arm [0-9]+ (${storePathRegex})? ${storePathRegex} .+";
       }
       {
-        why = "confirm: one host-side unit that disarms the revert, sets the profile and makes the system the boot default";
+        why = "confirm: one host-side unit that disarms the revert, sets the system profile and makes the system the boot default (confirmCommand)";
         program = "systemd-run";
-        args = regex "(-[^ ]+ )*--unit=${units.confirm}( -[^ ]+)* .+";
+        args = regex "--unit=${units.confirm} ${transientOptions} sh -c .+ ${units.confirm} ${storePathRegex}( [0-9]+)?";
       }
       {
-        why = "disarm the revert, or stop a hanging activation before reverting";
+        why = "revert at once, in a unit of its own, when a check fails and the host can still be reached (revertCommand)";
+        program = "systemd-run";
+        args = regex "--unit=${units.revert}-now ${transientOptions} sh -c .+ ${units.revert} ${storePathRegex}( force)?";
+      }
+      {
+        why = "disarm the revert timer once the bot's own revert is done (disarmCommand)";
         program = "systemctl";
-        args = regex "stop( (${
-          concatStringsSep "|" (
-            map dots [
-              "${units.revert}.timer"
-              "${units.revert}.service"
-              "${units.confirm}.service"
-              "${units.switch}.service"
-            ]
-          )
-        }))+";
+        args = exact [
+          "stop"
+          "${units.revert}.timer"
+        ];
       }
       {
         why = "keep a system copied ahead of its switch from the garbage collector (keepStagedCommand)";

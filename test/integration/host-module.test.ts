@@ -2,14 +2,23 @@
 // configure: the sudo rules for a bot user that is not root, rendered as NixOS's security.sudo writes them,
 // are asked of the real sudo (`sudo -l -U USER COMMAND`, against a sudoers file bind-mounted over
 // /etc/sudoers in a private mount namespace) for every command the bot's code builds; the sshd settings are
-// read back with `sshd -T`; the key checks behind the assertions take keys made by ssh-keygen and
+// read back with `sshd -T`, and Unix-socket forwarding is tried against a real sshd; the key checks behind the assertions take keys made by ssh-keygen and
 // nix-store --generate-binary-cache-key. The module itself is evaluated on its own with a stand-in for the
 // module system (test/support/nixos-module-stub.nix): its options, what it defines, and its assertions.
 //
 // Not verified here: the module under the real NixOS module system (that the options it sets exist with
 // those types, how its definitions merge with nix.sshServe, security.sudo and the rest), which needs
 // nixpkgs; `checks.<system>.host-module` does that.
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
@@ -83,12 +92,14 @@ afterAll(() => {
 
 const P =
   '/nix/store/8fzncg17pkmf1nhh6dliygjk60zjv4mr-nixos-system-baard-entrance-26.05.1.signage' as StorePath;
+const PREV =
+  '/nix/store/1b8dm0q2jvk6wz4xg9r7c5n3p1l0s8yh-nixos-system-baard-entrance-26.05.0.signage' as StorePath;
 const OTHER = '/nix/store/0c9gd1ng2n5zs7p3z0yd8v8r2k1a7qfw-evil' as StorePath;
 
 describe('the sudo rules for a bot user that is not root, asked of the real sudo', () => {
   // `nobody` exists on every Debian system, so sudo can look the user up without touching /etc/passwd.
   const USER = 'nobody';
-  const PROGRAMS = ['nix-env', 'nix-store', 'systemd-run', 'systemctl', 'rm', 'reboot'];
+  const PROGRAMS = ['nix-env', 'nix-store', 'systemd-run', 'systemctl', 'sh', 'rm', 'reboot'];
   const target: activation.ActivationTarget = { sudo: true, systemd: true };
   let binDir: string;
   let sudoers: string;
@@ -192,37 +203,76 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
     expect(refused).toEqual([]);
   });
 
-  it('allows the revert timer, the confirmation unit and stopping them, by their fixed unit names', async () => {
-    // The confirm-or-revert sequence's own commands, in the shape the design gives them.
-    const design = [
-      [
-        'systemd-run',
-        '--on-active=120',
-        '--unit=signage-revert',
-        '--collect',
-        '--quiet',
-        '/bin/sh',
-        '-c',
-        'fixed script',
-        'signage-revert',
-        P,
-      ],
-      [
-        'systemd-run',
-        '--unit=signage-confirm',
-        '--collect',
-        '--quiet',
-        '/bin/sh',
-        '-c',
-        'fixed script',
-        'signage-confirm',
-        P,
-      ],
-      ['systemctl', 'stop', 'signage-revert.timer'],
-      ['systemctl', 'stop', 'signage-revert.timer', 'signage-revert.service'],
-      ['systemctl', 'stop', 'nixos-rebuild-switch-to-configuration.service'],
-    ];
-    for (const argv of design) expect(await allowed(sudoers, argv), argv.join(' ')).toBe(true);
+  // The confirm-or-revert sequence's commands (src/core/activation-sequence.ts): their shape, with fixed
+  // scripts that span lines and carry quotes, `$` and `=` as the real ones do; and, where that file is in the
+  // tree, what its builders really return. Every `*Command` it exports must be in the table.
+  const SCRIPT = 'd=/run/signage-activation\nmkdir -p "$d" || exit 1\nprintf "%s\\n" "$2" > "$d/armed"';
+  const shapes: (readonly string[])[] = [
+    ['sh', '-c', SCRIPT, 'signage-arm', '300', PREV, P, SCRIPT],
+    ['sh', '-c', SCRIPT, 'signage-arm', '300', '', P, SCRIPT],
+    [
+      'systemd-run',
+      '--unit=signage-confirm',
+      '--collect',
+      '--no-ask-password',
+      '--pipe',
+      '--wait',
+      '--quiet',
+      '--service-type=exec',
+      'sh',
+      '-c',
+      SCRIPT,
+      'signage-confirm',
+      P,
+      '42',
+    ],
+    [
+      'systemd-run',
+      '--unit=signage-revert-now',
+      '--collect',
+      '--no-ask-password',
+      '--pipe',
+      '--wait',
+      '--quiet',
+      '--service-type=exec',
+      'sh',
+      '-c',
+      SCRIPT,
+      'signage-revert',
+      PREV,
+      'force',
+    ],
+    ['systemctl', 'stop', 'signage-revert.timer'],
+  ];
+  type Build = (...args: unknown[]) => readonly string[];
+  const sequenceCalls: Record<string, (f: Build) => (readonly string[])[]> = {
+    armCommand: (f) => [f(target, 300, PREV, P), f(target, 300, null, P)],
+    activateCommand: (f) => [f(target, P)],
+    confirmCommand: (f) => [f(target, P), f(target, P, 42)],
+    revertCommand: (f) => [f(target, PREV), f(target, PREV, true)],
+    disarmCommand: (f) => [f(target)],
+    // Reads what the host recorded; runs as the bot's user.
+    outcomeCommand: (f) => {
+      expect(f()[0]).not.toBe('sudo');
+      return [];
+    },
+  };
+  const SEQUENCE = join(ROOT, 'src', 'core', 'activation-sequence.ts');
+
+  it("allows the confirm-or-revert sequence's commands: arm, activate, confirm, revert at once, disarm", async () => {
+    const argvs = [...shapes];
+    if (existsSync(SEQUENCE)) {
+      const sequence = (await import(SEQUENCE)) as Record<string, unknown>;
+      const builders = Object.keys(sequence).filter(
+        (name) => name.endsWith('Command') && typeof sequence[name] === 'function',
+      );
+      expect(builders.sort()).toEqual(Object.keys(sequenceCalls).sort());
+      for (const [name, call] of Object.entries(sequenceCalls))
+        argvs.push(...call(sequence[name] as Build).map(underSudo));
+    }
+    const refused: string[] = [];
+    for (const argv of argvs) if (!(await allowed(sudoers, argv))) refused.push(argv.join(' '));
+    expect(refused).toEqual([]);
   });
 
   it('refuses what the bot does not run: other paths, other units, extra arguments', async () => {
@@ -243,6 +293,20 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
       ['systemd-run', '--unit=nixos-rebuild-switch-to-configuration', '/bin/sh', '-c', 'id'],
       ['systemd-run', '--unit=signage-revert-2', '/bin/sh'],
       ['systemd-run', '--unit=signage-revert'],
+      ['systemd-run', '--unit=signage-confirm', '/bin/sh', '-c', 'id'],
+      [
+        'systemd-run',
+        '--unit=signage-revert-now',
+        '--collect',
+        'sh',
+        '-c',
+        'id',
+        'signage-revert',
+        '/tmp/evil',
+      ],
+      ['sh', '-c', 'id'],
+      ['sh', '-c', 'id', 'signage-arm', '300', '/tmp/evil', P, 'x'],
+      ['sh', '-i'],
       ['systemctl', 'stop', 'sshd.service'],
       ['systemctl', 'stop', 'signage-revert.timer', 'sshd.service'],
       ['systemctl', 'stop', 'signage-revertXtimer'],
