@@ -4,7 +4,6 @@
 {
   config,
   lib,
-  pkgs,
   ...
 }:
 let
@@ -22,8 +21,8 @@ let
   o = name: "services.signage-host.${name}";
 
   botIsRoot = cfg.bot.user == "root";
-  botGroups =
-    if botIsRoot then [ ] else [ config.users.users.${cfg.bot.user}.group or cfg.bot.user ] ++ (config.users.users.${cfg.bot.user}.extraGroups or [ ]);
+  botAccount = config.users.users.${cfg.bot.user} or { };
+  botGroups = if botIsRoot then [ ] else [ (botAccount.group or cfg.bot.user) ] ++ (botAccount.extraGroups or [ ]);
   kioskService = lib.removeSuffix ".service" cfg.kioskUnit;
 
   # A check that found nothing wrong is null.
