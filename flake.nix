@@ -55,6 +55,8 @@
       nixosModules = {
         default = ./nix/module.nix;
         signage-bot = ./nix/module.nix;
+        # For every screen of the fleet: what the bot and the screen's peers need of it (docs/nixos.md).
+        signage-host = ./nix/host-module.nix;
       };
 
       devShells = forAllSystems (system: {
@@ -83,6 +85,10 @@
         module = import ./nix/module-check.nix {
           inherit nixpkgs system;
           module = self.nixosModules.default;
+        };
+        host-module = import ./nix/host-module-check.nix {
+          inherit nixpkgs system;
+          module = self.nixosModules.signage-host;
         };
       });
 

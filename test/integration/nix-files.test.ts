@@ -5,7 +5,8 @@
 // hardening passes `systemd-analyze verify`.
 //
 // Not verified here: whatever needs nixpkgs (package.nix, npm-deps.nix, unit-tests.nix, module.nix,
-// module-check.nix beyond parsing), since this machine has no nixpkgs and no network to fetch it.
+// module-check.nix, host-module.nix and host-module-check.nix beyond parsing; host-module.test.ts checks
+// what it can of the host module), since this machine has no nixpkgs and no network to fetch it.
 // `nix flake check` evaluates and builds those.
 import {
   accessSync,
@@ -132,6 +133,9 @@ describe.skipIf(nixInstantiate === undefined)('the Nix files', () => {
         'nix/unit-tests.nix',
         'nix/module.nix',
         'nix/module-check.nix',
+        'nix/host-module.nix',
+        'nix/host-module-check.nix',
+        'nix/lib/signage-host.nix',
         'nix/lib/npm-lock.nix',
         'nix/lib/npm-default-registry.nix',
         'nix/lib/sources.nix',
@@ -190,12 +194,13 @@ describe.skipIf(nixInstantiate === undefined)('the Nix files', () => {
       for (const system of ['x86_64-linux', 'aarch64-linux']) {
         expect(got.perSystem.packages?.[system]).toEqual(['default', 'signage-bot']);
         expect(got.perSystem.apps?.[system]).toEqual(['default', 'deploy', 'signage']);
-        expect(got.perSystem.checks?.[system]).toEqual(['module', 'package', 'unit-tests']);
+        expect(got.perSystem.checks?.[system]).toEqual(['host-module', 'module', 'package', 'unit-tests']);
         expect(got.perSystem.devShells?.[system]).toEqual(['default']);
       }
       expect(got.modules).toEqual({
         default: join(ROOT, 'nix', 'module.nix'),
         'signage-bot': join(ROOT, 'nix', 'module.nix'),
+        'signage-host': join(ROOT, 'nix', 'host-module.nix'),
       });
       expect(got.overlay).toBe(true);
     });
