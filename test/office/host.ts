@@ -1,5 +1,6 @@
-// One simulated signage host: its own Nix store, /run, home and nix.conf, bind-mounted over /nix, /run and
-// /root in a private mount namespace, and its own sshd in its own network namespace.
+// One simulated signage host: its own Nix store, /run, home, /etc/ssh and /etc/nix, bind-mounted over /nix,
+// /run, /root, /etc/ssh and /etc/nix in a private mount namespace, its own sshd in its own network namespace,
+// and its own nix-daemon serving its store to peers (nix-serve.ts).
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
