@@ -6,6 +6,7 @@
 // ok once the target holds the whole closure.
 import { formatBytes } from '../core/bytes.ts';
 import { closureGraph, maximalElements } from '../core/closure.ts';
+import { PEER_SERVE_USER } from '../core/endpoint.ts';
 import type { Plan, PlanStep } from '../core/planner.ts';
 import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -138,7 +139,8 @@ async function runPeerWaves(
             if (error) {
               failedNow.push(peerName);
               scope.log(
-                `copy from ${peerName} failed (${error.message}); planning again without it`,
+                `copy from ${peerName} failed (${error.message}); planning again without it` +
+                  (error instanceof EngineError && error.hint ? `. To fix: ${error.hint}` : ''),
                 target.name,
               );
             }
@@ -220,7 +222,7 @@ async function copyFromPeer(
       });
       if (result.exitCode === 0) continue;
       // Nix reports any SSH trouble as "cannot connect"; ssh's own lines in the same stderr say why.
-      const why = deps.nix.diagnoseCopyFailure(stderr, `${PEER_ACCOUNT}@${peer.lanAddress}`);
+      const why = deps.nix.diagnoseCopyFailure(stderr, `${PEER_SERVE_USER}@${peer.lanAddress}`);
       const error = why
         ? new EngineError(why.message, why.kind === 'auth-failed' ? peerAuthHint(peer, target) : why.hint)
         : new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
@@ -233,9 +235,6 @@ async function copyFromPeer(
     return { bytes: track.bytes(), error: e instanceof Error ? e : new Error(String(e)) };
   }
 }
-
-/** The account peers serve their store through (NixOS `nix.sshServe`). */
-const PEER_ACCOUNT = 'nix-ssh';
 
 function peerAuthHint(peer: HostSpec, target: HostSpec): string {
   return (

@@ -11,6 +11,7 @@ import { nixBuilder, nixKnowledge } from '../../src/adapters/nix/port.ts';
 import { createSshHosts } from '../../src/adapters/ssh/hosts.ts';
 import { peerKnownHostsFrom } from '../../src/adapters/ssh/peer-known-hosts.ts';
 import { openStateStore } from '../../src/adapters/state/open.ts';
+import type { EngineEvent } from '../../src/core/events.ts';
 import type { HostsPort } from '../../src/core/ports/hosts.ts';
 import type { HostSpec } from '../../src/core/types.ts';
 import { copyPlan } from '../../src/engine/copy.ts';
@@ -277,14 +278,18 @@ describe.skipIf(unavailable !== null)('a peer step with more than 1,000 roots', 
     };
   }
 
-  async function copyRootTo(d: EngineDeps & { close(): Promise<void> }, target: HostSpec) {
+  async function copyRootTo(
+    d: EngineDeps & { close(): Promise<void> },
+    target: HostSpec,
+    events: EngineEvent[] = [],
+  ) {
     const closure = await d.builder.closure([root]);
     const built = { host: target.name, toplevel: root, closure };
     const scope = openRun(d, {
       verb: 'deploy',
       hosts: [target.name],
       actor: quiet.actor,
-      onEvent: () => {},
+      onEvent: (e) => events.push(e),
       lock: true,
     });
     try {
@@ -328,5 +333,21 @@ describe.skipIf(unavailable !== null)('a peer step with more than 1,000 roots', 
     expect(result.uplinkBytes).toBeGreaterThan(0);
     const held = await office.onHost(B, ['nix-store', '--check-validity', root, ...leaves]);
     expect(held.exitCode).toBe(0);
+  });
+
+  it('falls back to the builder from a peer that does not serve its store to the target, saying why', async () => {
+    // A screen set up before peers served their stores: its nix-ssh account does not know the target's key.
+    await copyTo(office, A, [root]);
+    await office.onHost(B, ['nix-store', '--delete', root]);
+    await office.onHost(B, ['nix-store', '--delete', ...leaves.slice(0, 10)]);
+    await office.onHost(A, ['sh', '-c', ': > /etc/ssh/authorized_keys.d/nix-ssh']);
+    const events: EngineEvent[] = [];
+    const d = deps([hostSpec(office, A), hostSpec(office, B)], []);
+    const { result } = await copyRootTo(d, hostSpec(office, B), events);
+    expect(result.fellBack).toEqual([A]);
+    const said = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    expect(said.join('\n')).toContain(`nix-ssh@${office.host(A).address} refused the SSH key`);
+    expect(said.join('\n')).toContain(`with ${B}'s SSH host public key in nix.sshServe.keys`);
+    expect((await office.onHost(B, ['nix-store', '--check-validity', root, ...leaves])).exitCode).toBe(0);
   });
 });

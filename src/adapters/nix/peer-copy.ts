@@ -33,6 +33,7 @@
 // for a peer copy: the target has most of the closure, the plan names the peer's roots. Fresh copies cost the
 // same on both (about 2.5 round trips per path in Nix 2.8: it copies path by path). `ssh-ng://` would also
 // need `nix.sshServe.protocol = "ssh-ng"` on the peer (forced command `nix-daemon --stdio`).
+import { PEER_SERVE_USER } from '../../core/endpoint.ts';
 import type { StorePath } from '../../core/types.ts';
 import { checkSshEndpoint, checkStorePaths, HOST_FEATURES, strictSshOptions } from './inputs.ts';
 
@@ -46,8 +47,7 @@ export type CopyProtocol = 'ssh' | 'ssh-ng';
 
 export const DEFAULT_PEER_PROTOCOL: CopyProtocol = 'ssh';
 
-/** The account `nix.sshServe` creates on every NixOS host that serves its store. */
-export const PEER_SERVE_USER = 'nix-ssh';
+export { PEER_SERVE_USER };
 
 /** The key a target logs in to its peers with: its own SSH host key (see the top of this file). */
 export const DEFAULT_CLIENT_KEY = '/etc/ssh/ssh_host_ed25519_key';
