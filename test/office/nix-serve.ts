@@ -1,9 +1,9 @@
 // Read-only peer serving on the office's hosts, set up as NixOS's `nix.sshServe` does: a `nix-ssh` account
 // whose every login is forced to run `nix-store --serve` (no `--write`), with no forwarding and no TTY, its
 // authorized keys the fleet's host keys, and a `nix-daemon` per host, through which that account reads the
-// store (it cannot open the store itself, and the daemon gives an untrusted user no way to write without
-// `--write`). The account is a system user of this machine (scripts/setup makes it); each host gets its own
-// sshd block, key list and daemon.
+// store, as on NixOS (the store is root's: the account cannot open it itself). Writing is refused by the forced
+// command: `nix-store --serve` without `--write` takes no imports. The account is a system user of this
+// machine (scripts/setup makes it); each host gets its own sshd block, key list and daemon.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
