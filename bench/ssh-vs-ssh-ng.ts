@@ -5,7 +5,9 @@
 //   all       the target holds everything (the case of Nix issue 6950: one round trip per path on ssh-ng).
 // Two closures: a host system of the test fleet (43 paths, megabytes) and a synthetic one of many small
 // paths (a real NixOS system has 1000 to 2000), where per-path costs show. Each timing is the whole
-// invocation as the bot runs it: ssh -A to the target, which runs nix copy --from the peer.
+// invocation as the bot runs it: ssh to the target, which runs nix copy --from the peer with its own host key
+// (over ssh:// as the peer's nix-ssh account; over ssh-ng:// as root, whom the bench lets the target's host key
+// log in as, since nix-ssh's forced command speaks only the ssh:// protocol).
 // The office LAN has no latency (and no netem to add it), so the target also reaches the peer through a
 // small TCP relay in the target's network namespace that delays every chunk by half the round-trip time
 // given with --rtt: Pis on Wi-Fi or behind a VPN see several milliseconds per round trip.
@@ -17,7 +19,7 @@ import { execa } from 'execa';
 import { buildToplevel } from '../src/adapters/nix/build.ts';
 import { closureOf } from '../src/adapters/nix/closure.ts';
 import { copyTo } from '../src/adapters/nix/copy-to.ts';
-import { type CopyProtocol, peerCopyInvocation } from '../src/adapters/nix/peer-copy.ts';
+import { type CopyProtocol, PEER_SERVE_USER, peerCopyInvocation } from '../src/adapters/nix/peer-copy.ts';
 import { runNix } from '../src/adapters/nix/run.ts';
 import { signClosure } from '../src/adapters/nix/sign.ts';
 import type { PathInfo, StorePath } from '../src/core/types.ts';
@@ -60,7 +62,6 @@ interface Subject {
 /** How the target reaches the peer: directly, or through the delaying relay. */
 interface Route {
   readonly rttMs: number;
-  readonly user: string;
   readonly address: string;
   readonly port: number;
   readonly knownHosts: string;
@@ -153,10 +154,9 @@ async function routes(office: Office, rtts: readonly number[]): Promise<Route[]>
   const key = line.slice(line.indexOf(' ') + 1);
   return rtts.map((rttMs) =>
     rttMs === 0
-      ? { rttMs, user: peer.user, address: peer.address, port: peer.port, knownHosts: line }
+      ? { rttMs, address: peer.address, port: peer.port, knownHosts: line }
       : {
           rttMs,
-          user: peer.user,
           address: '127.0.0.1',
           port: RELAY_PORT,
           knownHosts: `[127.0.0.1]:${RELAY_PORT} ${key}`,
@@ -181,18 +181,12 @@ async function peerCopy(
   protocol: CopyProtocol,
 ): Promise<number> {
   const target = office.host(TARGET);
-  const endpoint = { user: route.user, lanAddress: route.address, port: route.port };
-  const inv = peerCopyInvocation(endpoint, roots, route.knownHosts, { protocol });
+  const endpoint = { lanAddress: route.address, port: route.port };
+  const user = protocol === 'ssh' ? PEER_SERVE_USER : 'root';
+  const inv = peerCopyInvocation(endpoint, roots, route.knownHosts, { protocol, user });
   const command = inv.argv.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ');
   const started = performance.now();
-  const ssh = [
-    '-A',
-    ...office.sshOptions,
-    '-p',
-    String(target.port),
-    `${target.user}@${target.address}`,
-    command,
-  ];
+  const ssh = [...office.sshOptions, '-p', String(target.port), `${target.user}@${target.address}`, command];
   const r = await execa('ssh', ssh, {
     input: inv.stdin,
     reject: false,
@@ -287,6 +281,12 @@ export async function benchSshVsSshNg(opts: {
         ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
       });
     }
+    // ssh-ng:// needs `nix-daemon --stdio` on the peer, which nix-ssh's forced command does not run.
+    const targetKey = await readFile(
+      join(office.host(TARGET).dir, 'etc', 'ssh', 'ssh_host_ed25519_key.pub'),
+      'utf8',
+    );
+    await writeFile(join(office.host(PEER).dir, 'etc', 'authorized_keys'), targetKey, { flag: 'a' });
     const [direct, ...delayed] = await routes(office, [0, ...(opts.rttMs > 0 ? [opts.rttMs] : [])]);
     if (delayed.length > 0) relay = await startRelay(office, opts.rttMs / 2);
     const rows: Row[] = [];

@@ -66,7 +66,7 @@ let
       stateDir = mkOption {
         type = types.str;
         default = "/var/lib/signage-bot";
-        description = "State directory (database, GC roots, the bot's own ssh-agent socket). Must be under /var/lib, where systemd's StateDirectory= creates it for the service user.";
+        description = "State directory (database, GC roots). Must be under /var/lib, where systemd's StateDirectory= creates it for the service user.";
       };
       builder = section "The builder." {
         signingKeyFile = field types.str "Prefer `services.signage-bot.signingKeyFile`, which loads the key as a credential.";
@@ -246,7 +246,7 @@ in
       type = types.nullOr types.str;
       default = null;
       example = "/var/lib/secrets/signage-bot-ssh";
-      description = "Private SSH key for the hosts, loaded as a credential; the bot runs its own ssh-agent with it (socket in the state directory), which host-to-host copies forward. Not together with sshAgentSocket.";
+      description = "Private SSH key for the hosts, loaded as a credential; it only signs the bot's own logins (no agent is ever forwarded to a host). Not together with sshAgentSocket.";
     };
 
     sshAgentSocket = mkOption {
@@ -364,7 +364,7 @@ in
               agent = cfg.sshAgentSocket != null || s.ssh.agentSocket != null;
             in
             if identity == agent then
-              "Set exactly one of ${o "sshIdentityFile"} (the bot runs its own agent) and ${o "sshAgentSocket"}."
+              "Set exactly one of ${o "sshIdentityFile"} and ${o "sshAgentSocket"}."
             else
               null
           )

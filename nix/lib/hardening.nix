@@ -2,7 +2,7 @@
 # unit and check it with `systemd-analyze verify` without nixpkgs.
 #
 # The bot runs `nix build`, `nix store sign` and `nix copy` through the Nix daemon's socket, ssh to the
-# hosts (and ssh-agent, when it holds its own key), and talks HTTPS to Slack. Everything else is denied;
+# hosts (with its key file, or an ssh-agent socket it is given), and talks HTTPS to Slack. Everything else is denied;
 # each exception below says why it is needed.
 {
   # The whole file system is read-only except the StateDirectory= and CacheDirectory= the module sets.
@@ -20,7 +20,7 @@
   ProtectControlGroups = true;
   ProtectClock = true;
   ProtectHostname = true;
-  # Other users' processes are hidden; the ssh-agent the bot starts runs as the bot and stays visible.
+  # Other users' processes are hidden.
   # ProcSubset=pid is not set: Node reads /proc/meminfo and /proc/cpuinfo, which it would hide.
   ProtectProc = "invisible";
 
@@ -38,7 +38,7 @@
   # PrivateUsers is not set either: with it, root-owned files such as the store and ssh's own
   # configuration would appear owned by "nobody", and ssh refuses configuration files with a wrong owner.
 
-  # AF_UNIX: the Nix daemon's socket and the ssh agent. AF_INET/AF_INET6: Slack and the hosts.
+  # AF_UNIX: the Nix daemon's socket and an ssh agent's. AF_INET/AF_INET6: Slack and the hosts.
   # AF_NETLINK: glibc's getaddrinfo (ssh's, and Node's for AI_ADDRCONFIG) asks the kernel over netlink
   # which address families are configured.
   RestrictAddressFamilies = [

@@ -136,7 +136,7 @@ let
     else if !isString path || !hasPrefix "/" path then
       "${option} must be an absolute path to an ssh-agent socket, got \"${toString path}\""
     else if hiddenUnder != [ ] then
-      "${option} = \"${path}\" is under ${builtins.head hiddenUnder}, which the service's sandbox hides (it cannot see ${concatStringsSep ", " hiddenFromService}); run the agent with its socket elsewhere, e.g. under /run/signage-agent, or use sshIdentityFile and let the bot start its own agent"
+      "${option} = \"${path}\" is under ${builtins.head hiddenUnder}, which the service's sandbox hides (it cannot see ${concatStringsSep ", " hiddenFromService}); run the agent with its socket elsewhere, e.g. under /run/signage-agent, or use sshIdentityFile"
     else if hasSpace path then
       "${option} may not contain whitespace, got \"${path}\""
     else

@@ -1,10 +1,12 @@
 // Copy stage: carry out a plan. Each peer step is one command on the target (`nix copy --from ssh://PEER`,
-// the bot's agent forwarded, signatures checked by the target's Nix), peers of a wave in parallel up to a
+// as the peer's read-only serving account with the target's own host key, no agent anywhere, signatures checked
+// by the target's Nix; several commands when its roots do not fit in one), peers of a wave in parallel up to a
 // limit; the builder's remainder goes last, so nothing a peer delivers also crosses the uplink. If a peer
 // fails midway, the target is asked again what it holds and the builder sends the rest. The stage only ends
 // ok once the target holds the whole closure.
 import { formatBytes } from '../core/bytes.ts';
 import { closureGraph, maximalElements } from '../core/closure.ts';
+import { PEER_SERVE_USER } from '../core/endpoint.ts';
 import type { Plan, PlanStep } from '../core/planner.ts';
 import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -137,7 +139,8 @@ async function runPeerWaves(
             if (error) {
               failedNow.push(peerName);
               scope.log(
-                `copy from ${peerName} failed (${error.message}); planning again without it`,
+                `copy from ${peerName} failed (${error.message}); planning again without it` +
+                  (error instanceof EngineError && error.hint ? `. To fix: ${error.hint}` : ''),
                 target.name,
               );
             }
@@ -198,33 +201,46 @@ async function copyFromPeer(
   if (!peer)
     return { bytes: 0, error: new EngineError(`plan names an unknown peer ${JSON.stringify(step.source)}`) };
   const track = tracker(scope, target, `peer:${peer.name}`, step.paths, sizes);
-  const read = deps.nix.copyLogReader();
-  const inv = deps.nix.peerCopy(peer, step.roots, deps.peerKnownHosts(peer));
   const stderr: string[] = [];
   try {
-    const result = await scope.exec(target, inv.argv, {
-      forward: true,
-      stdin: inv.stdin,
-      allowFailure: true,
-      // Copies may take long; a dead peer or target is found by SSH keepalives, not by a time limit.
-      timeoutMs: 0,
-      onStderrLine: (line) => {
-        if (stderr.length < 2000) stderr.push(line);
-        const parsed = read(line);
-        if (parsed) track.onProgress(parsed);
-      },
-    });
-    if (result.exitCode === 0) return { bytes: track.bytes() };
-    // Nix reports any SSH trouble as "cannot connect"; ssh's own lines in the same stderr say why.
-    const why = deps.nix.diagnoseCopyFailure(stderr, `${peer.user}@${peer.lanAddress}`);
-    const error = why
-      ? new EngineError(why.message, why.hint)
-      : new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
-    return { bytes: track.bytes(), error };
+    // Built inside the try: a step the adapter refuses (a bad root, a peer it cannot vouch for) is a failed
+    // peer like any other, and the builder stands in.
+    const invocations = deps.nix.peerCopy(peer, step.roots, deps.peerKnownHosts(peer));
+    for (const inv of invocations) {
+      // One reader per command: Nix's activity ids are per process.
+      const read = deps.nix.copyLogReader();
+      const result = await scope.exec(target, inv.argv, {
+        stdin: inv.stdin,
+        allowFailure: true,
+        // Copies may take long; a dead peer or target is found by SSH keepalives, not by a time limit.
+        timeoutMs: 0,
+        onStderrLine: (line) => {
+          if (stderr.length < 2000) stderr.push(line);
+          const parsed = read(line);
+          if (parsed) track.onProgress(parsed);
+        },
+      });
+      if (result.exitCode === 0) continue;
+      // Nix reports any SSH trouble as "cannot connect"; ssh's own lines in the same stderr say why.
+      const why = deps.nix.diagnoseCopyFailure(stderr, `${PEER_SERVE_USER}@${peer.lanAddress}`);
+      const error = why
+        ? new EngineError(why.message, why.kind === 'auth-failed' ? peerAuthHint(peer, target) : why.hint)
+        : new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
+      return { bytes: track.bytes(), error };
+    }
+    return { bytes: track.bytes() };
   } catch (e) {
-    // The target itself failed (connection lost, timed out): the bytes already delivered still count.
+    // The target itself failed (connection lost, timed out), or the step could not be put into commands: the
+    // bytes already delivered still count.
     return { bytes: track.bytes(), error: e instanceof Error ? e : new Error(String(e)) };
   }
+}
+
+function peerAuthHint(peer: HostSpec, target: HostSpec): string {
+  return (
+    `${peer.name} must serve its store to ${target.name}: enable nix.sshServe on ${peer.name} (the ` +
+    `signage-host module does) with ${target.name}'s SSH host public key in nix.sshServe.keys`
+  );
 }
 
 async function copyFromBuilder(

@@ -27,8 +27,6 @@ export interface StageDone<T> {
 }
 
 export interface HostExecOptions extends Omit<ExecOptions, 'onStderr' | 'signal'> {
-  /** Forward the bot's SSH agent: only for host-to-host copies. */
-  readonly forward?: boolean;
   readonly onStderrLine?: (line: string) => void;
   /** Return a non-zero exit as data instead of failing. */
   readonly allowFailure?: boolean;
@@ -195,8 +193,8 @@ export function hostAccess(
   return {
     record: audited,
     async exec(host, argv, opts = {}) {
-      const { forward, onStderrLine, allowFailure, ...rest } = opts;
-      const conn = deps.remote.connection(host, { agentForward: forward ?? false });
+      const { onStderrLine, allowFailure, ...rest } = opts;
+      const conn = deps.remote.connection(host);
       const result = await audited(host, argv, () =>
         conn.exec(argv, {
           ...rest,

@@ -10,7 +10,6 @@ import type { Config } from '../adapters/config/schema.ts';
 import { nixBuilder, nixKnowledge } from '../adapters/nix/port.ts';
 import { createSshHosts } from '../adapters/ssh/hosts.ts';
 import { peerKnownHostsFrom } from '../adapters/ssh/peer-known-hosts.ts';
-import { startPrivateAgent } from '../adapters/ssh/private-agent.ts';
 import { openStateStore } from '../adapters/state/open.ts';
 import type { Actor } from '../core/events.ts';
 import type { StateStore } from '../core/ports/state.ts';
@@ -80,17 +79,14 @@ export async function composeFromConfig(
     await mustRead(config.builder.signingKeyFile, 'builder.signingKeyFile', "the builder's Nix signing key");
     if (config.ssh.identityFile)
       await mustRead(config.ssh.identityFile, 'ssh.identityFile', 'the SSH private key');
-    let agentSocket = config.ssh.agentSocket;
-    if (agentSocket === undefined && config.ssh.identityFile !== undefined) {
-      // Host-to-host copies forward an agent: with only a key file, the bot runs its own agent for it.
-      const agent = await startPrivateAgent(config.stateDir, config.ssh.identityFile);
-      cleanups.push(() => agent.stop());
-      agentSocket = agent.socket;
-    }
+    // The bot's key (a file, or an agent holding it) only ever signs the bot's own logins: nothing is forwarded
+    // to a host, and hosts reach their peers with their own host keys.
+    const { agentSocket, identityFile } = config.ssh;
+    const credentials = agentSocket ? { agentSocket } : { identityFile };
     const builder = nixBuilder({
       flakeRef: config.flake,
       signingKeyFile: config.builder.signingKeyFile,
-      ssh: { knownHostsFile: config.ssh.knownHostsFile, ...(agentSocket ? { agentSocket } : {}) },
+      ssh: { knownHostsFile: config.ssh.knownHostsFile, ...credentials },
       gcRootsDir: `${config.stateDir}/gcroots`,
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
@@ -105,7 +101,7 @@ export async function composeFromConfig(
     cleanups.push(() => opened.state.close());
     const remote = createSshHosts({
       knownHostsFile: config.ssh.knownHostsFile,
-      ...(agentSocket ? { agentSocket } : { identityFile: config.ssh.identityFile }),
+      ...credentials,
       connectTimeoutMs: config.ssh.connectTimeoutSeconds * 1000,
       commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
       // A screen that lost power under a pooled connection is noticed within about 6 s, not 15.

@@ -33,14 +33,14 @@ async function nixStore(args: readonly string[]): Promise<string[]> {
 /** A host as a peer: on the office LAN, the address the builder uses is the LAN address. */
 function asPeer(office: Office, host: string) {
   const h = office.host(host);
-  return { user: h.user, lanAddress: h.address, port: h.port };
+  return { lanAddress: h.address, port: h.port };
 }
 
-/** What `ssh -A` with the office's strict options runs on a host; each word quoted for its shell. */
+/** What ssh with the office's strict options (and no agent forwarded) runs on a host; each word quoted. */
 async function runOnHostOverSsh(office: Office, host: string, inv: Invocation) {
   const h = office.host(host);
   const command = inv.argv.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ');
-  return execa('ssh', ['-A', ...office.sshOptions, '-p', String(h.port), `${h.user}@${h.address}`, command], {
+  return execa('ssh', [...office.sshOptions, '-p', String(h.port), `${h.user}@${h.address}`, command], {
     input: inv.stdin,
     reject: false,
     env: { SSH_AUTH_SOCK: office.agentSocket, PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -140,7 +140,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
     expect(check.exitCode).toBe(0);
 
     const crossed = after.tx - before.tx + (after.rx - before.rx);
-    // What crosses is the SSH session to B (key exchange, the forwarded agent's signature, packet headers)
+    // What crosses is the SSH session to B (key exchange, the bot's login, packet headers)
     // and the copy log streaming back (about 15 KB here, measured about 42 KB in all), against the closure's
     // 7.6 MB that went from A to B on the LAN.
     expect(sumBytes(closure)).toBeGreaterThan(5_000_000);

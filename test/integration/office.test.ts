@@ -20,6 +20,9 @@ async function ssh(office: Office, host: string, argv: string[], extra: string[]
   });
 }
 
+/** A peer's store as its nix-ssh account serves it, logged in to with the host's own key (quoted for ssh). */
+const servedBy = (address: string) => `'ssh://nix-ssh@${address}?ssh-key=/etc/ssh/ssh_host_ed25519_key'`;
+
 // Hosts are like NixOS: no experimental feature is on unless the command asks for it.
 const NIX_ON_HOST = ['nix', '--extra-experimental-features', 'nix-command'];
 
@@ -88,7 +91,8 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(afterUplink.tx - before.tx).toBeGreaterThan(size);
     expect(afterUplink.tx - before.tx).toBeLessThan(size * 1.1 + 200_000);
 
-    // B pulls from A with the builder's agent forwarded; B learns A's key from the builder's known_hosts.
+    // B pulls from A as A's read-only nix-ssh account, with B's own host key and no agent; B learns A's key
+    // from the builder's known_hosts.
     const lines = (await run(['cat', office.knownHostsFile])).stdout;
     await office.onHost(
       'office-b',
@@ -96,12 +100,13 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
       lines,
     );
     const a = office.host('office-a');
-    const pulled = await ssh(
-      office,
-      'office-b',
-      [...NIX_ON_HOST, 'copy', '--from', `ssh://root@${a.address}`, path],
-      ['-A'],
-    );
+    const pulled = await ssh(office, 'office-b', [
+      ...NIX_ON_HOST,
+      'copy',
+      '--from',
+      servedBy(a.address),
+      path,
+    ]);
     expect(pulled.stderr).not.toContain('error');
     expect(pulled.exitCode).toBe(0);
     const afterPeer = office.uplinkBytes();
@@ -121,12 +126,13 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(built.exitCode).toBe(0);
     const path = built.stdout.trim();
     const a = office.host('office-a');
-    const pulled = await ssh(
-      office,
-      'office-b',
-      [...NIX_ON_HOST, 'copy', '--from', `ssh://root@${a.address}`, path],
-      ['-A'],
-    );
+    const pulled = await ssh(office, 'office-b', [
+      ...NIX_ON_HOST,
+      'copy',
+      '--from',
+      servedBy(a.address),
+      path,
+    ]);
     expect(pulled.exitCode).not.toBe(0);
     expect(pulled.stderr).toContain('lacks a valid signature');
     expect((await office.onHost('office-b', ['nix-store', '--check-validity', path])).exitCode).not.toBe(0);

@@ -27,7 +27,7 @@ describe.skipIf(officeUnavailable() !== null)('SSH host keys against real hosts'
     const out = execFileSync('ssh-keygen', [
       '-l',
       '-f',
-      join(office.host(name).dir, 'etc', 'ssh_host_ed25519_key.pub'),
+      join(office.host(name).dir, 'etc', 'ssh', 'ssh_host_ed25519_key.pub'),
     ]);
     return `ssh-ed25519 ${out.toString().split(' ')[1]}`;
   };

@@ -1,8 +1,10 @@
-// One simulated signage host: its own Nix store, /run, home and nix.conf, bind-mounted over /nix, /run and
-// /root in a private mount namespace, and its own sshd in its own network namespace.
+// One simulated signage host: its own Nix store, /run, home, /etc/ssh and /etc/nix, bind-mounted over /nix,
+// /run, /root, /etc/ssh and /etc/nix in a private mount namespace, its own sshd in its own network namespace,
+// and its own nix-daemon serving its store to peers (nix-serve.ts).
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { prepareServing, servingSshdConfig, startDaemon } from './nix-serve.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
 
@@ -55,8 +57,9 @@ export function sshdPidFile(host: OfficeHost): string {
   return join(host.dir, 'run', 'sshd.pid');
 }
 
+/** The host's own /etc/ssh, which it sees at /etc/ssh: its host key is where NixOS keeps one. */
 export function hostKeyFile(host: OfficeHost): string {
-  return join(host.dir, 'etc', 'ssh_host_ed25519_key');
+  return join(host.dir, 'etc', 'ssh', 'ssh_host_ed25519_key');
 }
 
 export async function prepareHost(
@@ -69,7 +72,7 @@ export async function prepareHost(
   await chmod(d('home'), 0o700);
   await chmod(d('home/.ssh'), 0o700);
   await writeFile(d('etc/authorized_keys'), `${opts.authorizedKey.trim()}\n`, { mode: 0o600 });
-  await writeFile(d('etc/ssh_known_hosts'), '');
+  await prepareServing(host);
   // As on NixOS, no experimental feature is on: whoever needs one on a host must ask for it.
   await writeFile(
     d('etc/nix/nix.conf'),
@@ -93,8 +96,9 @@ export async function prepareHost(
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'UsePAM no',
-      'AllowAgentForwarding yes',
+      'AllowAgentForwarding no',
       `SetEnv NIX_CONF_DIR=${d('etc/nix')} PATH=${hostPath(host)}`,
+      ...servingSshdConfig(hostPath(host)),
       '',
     ].join('\n'),
   );
@@ -106,7 +110,7 @@ export async function prepareHost(
   await newHostKey(host);
 }
 
-function hostPath(host: OfficeHost): string {
+export function hostPath(host: OfficeHost): string {
   return `${join(host.dir, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
 }
 
@@ -126,13 +130,11 @@ export async function knownHostsLine(host: OfficeHost): Promise<string> {
 export async function startSshd(host: OfficeHost): Promise<number> {
   await rm(sshdPidFile(host), { force: true });
   // The paths come from the office itself, and reach sh as positional parameters, not as script text.
-  // The builder's global known_hosts files, where it has any, are replaced by the host's own empty one: a host
-  // trusts no peer's key unless it is given one, as on a real Pi.
+  // The host has its own /etc/ssh (host keys, the serving account's keys, no global known_hosts: a host trusts
+  // no peer's key unless it is given one, as on a real Pi) and its own /etc/nix.
   const script = [
     'mount --bind "$1/nix" /nix && mount --bind "$1/run" /run && mount --bind "$1/home" /root || exit 1',
-    'for f in /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2; do',
-    '  if [ -e "$f" ]; then mount --bind "$1/etc/ssh_known_hosts" "$f" || exit 1; fi',
-    'done',
+    'mount --bind "$1/etc/ssh" /etc/ssh && mount --bind "$1/etc/nix" /etc/nix || exit 1',
     'exec /usr/sbin/sshd -f "$1/etc/sshd_config"',
   ].join('\n');
   await run([
@@ -152,6 +154,7 @@ export async function startSshd(host: OfficeHost): Promise<number> {
   ]);
   const pid = await waitForPidFile(sshdPidFile(host));
   await waitForPort(host.address, host.port);
+  await startDaemon(host, pid, hostPath(host));
   return pid;
 }
 

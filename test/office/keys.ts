@@ -1,5 +1,5 @@
 // The builder's credentials for one office: a binary-cache signing key every host trusts, and an SSH key held
-// only by an ssh-agent, which the builder forwards so that hosts can reach each other without stored keys.
+// by an ssh-agent on the builder (never forwarded: hosts reach each other with their own host keys).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';

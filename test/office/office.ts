@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Fleet, type FleetHost, makeFleet } from './fleet.ts';
 import {
   crashSshd,
+  hostKeyFile,
   knownHostsLine,
   newHostKey,
   type OfficeHost,
@@ -26,6 +27,7 @@ import {
   setUplinkRate,
   uplinkBytes,
 } from './net.ts';
+import { authorizeHostKeys, daemonPidFile } from './nix-serve.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
 
@@ -121,11 +123,13 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         systemd: spec.systemd ?? false,
       };
       await prepareHost(host, { authorizedKey: keys.sshPublicKey, trustedPublicKey: keys.publicKey });
-      record.pidFiles.push(sshdPidFile(host));
+      record.pidFiles.push(sshdPidFile(host), daemonPidFile(host));
       await save(record);
       await startSshd(host);
       hosts.push(host);
     }
+    // Every host serves its store to every other, as a fleet's nix.sshServe.keys would list them all.
+    await authorizeHostKeys(hosts, hostKeyFile);
     const knownHostsFile = join(record.dir, 'known_hosts');
     await writeFile(knownHostsFile, `${(await Promise.all(hosts.map(knownHostsLine))).join('\n')}\n`);
     if (opts.uplinkKbit) await setUplinkRate(net, opts.uplinkKbit);

@@ -1,6 +1,7 @@
 // What the office needs of the machine. Tests that need an office skip without it, except under CI=true,
 // where the no-skips reporter turns any skip into a failure.
 import { accessSync, constants } from 'node:fs';
+import { servingUnavailable } from './nix-serve.ts';
 
 const TOOLS = [
   '/usr/bin/nix',
@@ -31,5 +32,6 @@ export function officeUnavailable(): string | null {
       return true;
     }
   });
-  return missing.length > 0 ? `missing ${missing.join(', ')} (run scripts/setup)` : null;
+  if (missing.length > 0) return `missing ${missing.join(', ')} (run scripts/setup)`;
+  return servingUnavailable();
 }

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { endHost, readPid } from './host.ts';
 import { netnsName, removeLink, removeNetns, uplinkName } from './net.ts';
+import { endDaemon } from './nix-serve.ts';
 import { alive, isOfficeProcess } from './proc.ts';
 import { endProcess, run } from './run.ts';
 
@@ -69,6 +70,8 @@ export async function teardown(record: OfficeRecord): Promise<void> {
     if (!file.startsWith(`${record.dir}/`)) continue;
     const pid = await readPid(file);
     if (pid !== null && isOfficeProcess(pid, 'sshd', record.dir)) await endHost(pid);
+    // A host's nix-daemon outlives its sshd when the host crashed and was not started again.
+    else await endDaemon(file, record.dir);
   }
   for (const pid of record.pids) {
     if (isOfficeProcess(pid, 'ssh-agent', record.dir)) await endProcess(pid);

@@ -288,7 +288,7 @@ describe('a bad configuration', () => {
       'neither an identity file nor an agent',
       MINIMAL.replace('  identityFile: /etc/signage/id_ed25519\n', ''),
       [
-        "5: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+        "5: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, so that no other key of theirs signs the bot's logins)",
       ],
     ],
     [
@@ -388,7 +388,7 @@ describe('a bad configuration', () => {
       '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
       '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       "-: ssh.knownHostsFile: required: a known_hosts file with every host's key (host keys are always checked)",
-      "-: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+      "-: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, so that no other key of theirs signs the bot's logins)",
     ]);
   });
 
@@ -468,9 +468,9 @@ ssh:
     expect(config.ssh.agentSocket).toBe('/run/signage/agent.sock');
   });
 
-  it('never uses the agent of whoever runs it: that agent would be forwarded to the hosts', () => {
+  it('never uses the agent of whoever runs it: that agent may hold keys to far more than the screens', () => {
     expect(lines(BARE, env)).toEqual([
-      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, so that no other key of theirs signs the bot's logins)",
     ]);
   });
 
@@ -491,7 +491,7 @@ ssh:
 
   it('ignores empty variables', () => {
     expect(lines(BARE, { STATE_DIRECTORY: '', SSH_AUTH_SOCK: '' })).toEqual([
-      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+      "2: ssh: set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, so that no other key of theirs signs the bot's logins)",
       '-: stateDir: required: a directory for the state database (or set $STATE_DIRECTORY)',
       '-: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
     ]);

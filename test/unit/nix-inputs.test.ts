@@ -30,7 +30,7 @@ describe('flake references and host attributes', () => {
 describe('nixSshOpts', () => {
   it('asks for strict host keys from the given file, batch mode and the port', () => {
     expect(nixSshOpts({ knownHostsFile: '/var/lib/signage/known_hosts' }, 2222)).toBe(
-      '-o UserKnownHostsFile=/var/lib/signage/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222',
+      '-o UserKnownHostsFile=/var/lib/signage/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ForwardAgent=no -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222',
     );
     expect(nixSshOpts({ knownHostsFile: '/k', identityFile: '/id' }, 22)).toContain(
       '-i /id -o IdentitiesOnly=yes',

@@ -5,11 +5,15 @@ import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chunkRoots,
+  DEFAULT_CLIENT_KEY,
+  MAX_ROOT_BYTES,
   MAX_ROOTS,
   PEER_COPY_SCRIPT,
   PeerCopyInputError,
   type PeerEndpoint,
   peerCopyInvocation,
+  peerCopyInvocations,
 } from '../../src/adapters/nix/peer-copy.ts';
 
 const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
@@ -24,7 +28,7 @@ function storePath(name: string, seed: number): string {
   return `/nix/store/${hash}-${name}`;
 }
 
-const peer: PeerEndpoint = { user: 'root', lanAddress: '10.1.2.3', port: 22 };
+const peer: PeerEndpoint = { lanAddress: '10.1.2.3', port: 22 };
 const line = '10.1.2.3 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH6ega+ZqPFsHTBiBzpq7ccgFxnnc7wHvoiD7R4JfhZr';
 const roots = [storePath('nixos-system-a', 1), storePath('kiosk', 2)];
 
@@ -34,7 +38,6 @@ const addressArb = fc.oneof(
   fc.array(label, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('.')),
 );
 const endpointArb = fc.record({
-  user: fc.stringMatching(/^[a-z_][a-z0-9_-]{0,31}$/),
   lanAddress: addressArb,
   port: fc.integer({ min: 1, max: 65535 }),
 });
@@ -51,7 +54,19 @@ const rootsArb = fc
 describe('peerCopyInvocation', () => {
   it('puts everything variable after the fixed script, as positional parameters', () => {
     const inv = peerCopyInvocation(peer, roots, line);
-    expect(inv.argv).toEqual(['sh', '-c', PEER_COPY_SCRIPT, 'sh', 'ssh', 'root', '10.1.2.3', '22', ...roots]);
+    expect(inv.argv).toEqual([
+      'sh',
+      '-c',
+      PEER_COPY_SCRIPT,
+      'sh',
+      'ssh',
+      'nix-ssh',
+      '10.1.2.3',
+      '22',
+      '/etc/ssh/ssh_host_ed25519_key',
+      ...roots,
+    ]);
+    expect(DEFAULT_CLIENT_KEY).toBe('/etc/ssh/ssh_host_ed25519_key');
     expect(inv.stdin).toBe(`${line}\n`);
   });
 
@@ -61,15 +76,17 @@ describe('peerCopyInvocation', () => {
         endpointArb,
         rootsArb,
         fc.constantFrom('ssh' as const, 'ssh-ng' as const),
-        (ep, rs, protocol) => {
+        fc.stringMatching(/^[a-z_][a-z0-9_-]{0,31}$/),
+        (ep, rs, protocol, user) => {
           const known = `${ep.port === 22 ? ep.lanAddress : `[${ep.lanAddress}]:${ep.port}`} ssh-ed25519 AAAA`;
-          const inv = peerCopyInvocation(ep, rs, known, { protocol });
+          const inv = peerCopyInvocation(ep, rs, known, { protocol, user });
           expect(inv.argv.slice(0, 4)).toEqual(['sh', '-c', PEER_COPY_SCRIPT, 'sh']);
           expect(inv.argv.slice(4)).toEqual([
             protocol,
-            ep.user,
+            user,
             ep.lanAddress,
             String(ep.port),
+            DEFAULT_CLIENT_KEY,
             ...new Set(rs),
           ]);
           for (const r of rs) expect(PEER_COPY_SCRIPT).not.toContain(r);
@@ -78,14 +95,27 @@ describe('peerCopyInvocation', () => {
     );
   });
 
-  it('never passes --no-check-sigs and keeps strict host keys', () => {
+  it('never passes --no-check-sigs, keeps strict host keys, and offers the peer no agent', () => {
     expect(PEER_COPY_SCRIPT).not.toContain('no-check-sigs');
     expect(PEER_COPY_SCRIPT).toContain('StrictHostKeyChecking=yes');
     expect(PEER_COPY_SCRIPT).toContain('BatchMode=yes');
+    expect(PEER_COPY_SCRIPT).toContain('IdentitiesOnly=yes');
+    expect(PEER_COPY_SCRIPT).toContain('IdentityAgent=none');
+    expect(PEER_COPY_SCRIPT).toContain('ForwardAgent=no');
+    expect(PEER_COPY_SCRIPT).toContain('unset SSH_AUTH_SOCK');
+  });
+
+  it('refuses a serving user or a client key it cannot pass on safely', () => {
+    expect(() => peerCopyInvocation(peer, roots, line, { user: 'ro ot' })).toThrow(/SSH user/);
+    for (const key of ['relative/key', '/etc/ssh/key&x=1', '/etc/ssh/../shadow', '/etc/ssh/a key']) {
+      expect(() => peerCopyInvocation(peer, roots, line, { clientKey: key })).toThrow(/client key/);
+    }
+    expect(peerCopyInvocation(peer, roots, line, { clientKey: '/var/lib/keys/peer_ed25519' }).argv[8]).toBe(
+      '/var/lib/keys/peer_ed25519',
+    );
   });
 
   it.each([
-    ['a user with a space', { ...peer, user: 'ro ot' }, /SSH user/],
     ['an address starting with "-"', { ...peer, lanAddress: '-oProxyCommand=x' }, /not a host name or IPv4/],
     ['an IPv6 literal', { ...peer, lanAddress: 'fe80::1' }, /not a host name or IPv4/],
     ['an address with a space', { ...peer, lanAddress: '10.1.2.3 -p 2' }, /not a host name or IPv4/],
@@ -96,11 +126,39 @@ describe('peerCopyInvocation', () => {
     expect(() => peerCopyInvocation(ep, roots, line)).toThrow(message);
   });
 
-  it('refuses roots that are not store paths, none, or too many', () => {
-    expect(() => peerCopyInvocation(peer, [], line)).toThrow(/no roots to copy/);
-    expect(() => peerCopyInvocation(peer, ['/nix/store/x; rm -rf /'], line)).toThrow(/not a store path/);
+  it('refuses roots that are not store paths, or none, and more than one command takes', () => {
+    expect(() => peerCopyInvocations(peer, [], line)).toThrow(/no roots to copy/);
+    expect(() => peerCopyInvocations(peer, ['/nix/store/x; rm -rf /'], line)).toThrow(/not a store path/);
     const many = Array.from({ length: MAX_ROOTS + 1 }, (_, i) => storePath('p', i));
-    expect(() => peerCopyInvocation(peer, many, line)).toThrow(`at most ${MAX_ROOTS}`);
+    expect(() => peerCopyInvocation(peer, many, line)).toThrow(`at most ${MAX_ROOTS} roots`);
+  });
+
+  it('splits a step of 3,742 roots into commands of at most 1,000 roots, in order, each whole', () => {
+    const many = Array.from({ length: 3742 }, (_, i) => storePath(`p${i}`, i));
+    const invs = peerCopyInvocations(peer, many, line);
+    expect(invs.map((i) => i.argv.length - 9)).toEqual([1000, 1000, 1000, 742]);
+    expect(invs.flatMap((i) => i.argv.slice(9))).toEqual(many);
+    for (const inv of invs) {
+      expect(inv.argv.slice(0, 9)).toEqual(peerCopyInvocation(peer, roots, line).argv.slice(0, 9));
+      expect(inv.stdin).toBe(`${line}\n`);
+    }
+  });
+
+  it('keeps every command line under the size one shell argument may have (property)', () => {
+    const longName = fc.stringMatching(/^[a-z0-9-]{1,200}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(longName, fc.nat()), { minLength: 1, maxLength: 2500 }), (xs) => {
+        const rs = [...new Set(xs.map(([n, seed]) => storePath(n, seed)))];
+        const chunks = chunkRoots(rs);
+        expect(chunks.flat()).toEqual(rs);
+        for (const c of chunks) {
+          expect(c.length).toBeGreaterThan(0);
+          expect(c.length).toBeLessThanOrEqual(MAX_ROOTS);
+          expect(c.reduce((sum, r) => sum + r.length + 3, 0)).toBeLessThanOrEqual(MAX_ROOT_BYTES);
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('refuses known_hosts lines that cannot vouch for the peer', () => {
@@ -132,6 +190,7 @@ describe('the peer copy script', () => {
         '#!/bin/sh',
         'printf "%s\\n" "$@" > "$OUT/args"',
         'printf "%s" "$NIX_SSHOPTS" > "$OUT/sshopts"',
+        'if env | grep -q "^SSH_AUTH_SOCK="; then printf set > "$OUT/agent"; else printf unset > "$OUT/agent"; fi',
         'file=$(printf "%s" "$NIX_SSHOPTS" | sed -n "s/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/p")',
         'cp "$file" "$OUT/known_hosts"',
         'echo "$file" > "$OUT/file"',
@@ -148,7 +207,7 @@ describe('the peer copy script', () => {
     const out = await mkdtemp(join(dir, 'out-'));
     const tmp = await mkdtemp(join(dir, 'tmp-'));
     const inv = peerCopyInvocation(
-      { user: 'deploy', lanAddress: 'pi-kitchen.lan', port: 2222 },
+      { lanAddress: 'pi-kitchen.lan', port: 2222 },
       roots,
       '[pi-kitchen.lan]:2222 ssh-ed25519 AAAA',
     );
@@ -156,7 +215,14 @@ describe('the peer copy script', () => {
     const r = await execa(file!, args, {
       input: inv.stdin,
       reject: false,
-      env: { PATH: `${dir}:/usr/bin:/bin`, OUT: out, STATUS: String(status), TMPDIR: tmp },
+      // An agent in the session's environment must not reach ssh.
+      env: {
+        PATH: `${dir}:/usr/bin:/bin`,
+        OUT: out,
+        STATUS: String(status),
+        TMPDIR: tmp,
+        SSH_AUTH_SOCK: '/tmp/agent.sock',
+      },
       extendEnv: false,
     });
     return { r, out, tmp };
@@ -170,7 +236,7 @@ describe('the peer copy script', () => {
       'nix-command',
       'copy',
       '--from',
-      'ssh://deploy@pi-kitchen.lan',
+      'ssh://nix-ssh@pi-kitchen.lan?ssh-key=/etc/ssh/ssh_host_ed25519_key',
       '--log-format',
       'internal-json',
       '--',
@@ -178,8 +244,9 @@ describe('the peer copy script', () => {
     ]);
     const file = (await readFile(join(out, 'file'), 'utf8')).trim();
     expect(await readFile(join(out, 'sshopts'), 'utf8')).toBe(
-      `-o UserKnownHostsFile=${file} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222`,
+      `-o UserKnownHostsFile=${file} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ForwardAgent=no -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o IdentityAgent=none -o ClearAllForwardings=yes -p 2222`,
     );
+    expect(await readFile(join(out, 'agent'), 'utf8')).toBe('unset');
     expect(await readFile(join(out, 'known_hosts'), 'utf8')).toBe('[pi-kitchen.lan]:2222 ssh-ed25519 AAAA\n');
     expect(file.startsWith(tmp)).toBe(true);
     expect(await readdir(tmp)).toEqual([]);

@@ -62,7 +62,7 @@ const ssh = strict({
       code: 'custom',
       message: key
         ? 'set identityFile or agentSocket, not both'
-        : "set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, because it is forwarded to hosts during copies)",
+        : "set identityFile (a private key file) or agentSocket (an SSH agent socket holding the bot's key only; the agent of whoever runs the command is never used, so that no other key of theirs signs the bot's logins)",
     });
   }
 }, always);

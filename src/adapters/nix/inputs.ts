@@ -12,8 +12,9 @@ export const HOST_FEATURES = ['--extra-experimental-features', 'nix-command'] as
 
 /**
  * The OpenSSH options every copy runs with, builder to host and peer to target alike: only the bot's own
- * known_hosts is trusted (no global files, no trust on first use), no prompts, and keepalives so a host that
- * loses power mid-copy is noticed in about 15 s instead of hanging the copy until its timeout.
+ * known_hosts is trusted (no global files, no trust on first use), no prompts, no agent forwarded whatever an
+ * ssh_config says, and keepalives so a host that loses power mid-copy is noticed in about 15 s instead of
+ * hanging the copy until its timeout.
  */
 export function strictSshOptions(knownHostsFile: string, connectTimeoutS: number): string[] {
   return [
@@ -21,6 +22,7 @@ export function strictSshOptions(knownHostsFile: string, connectTimeoutS: number
     '-o GlobalKnownHostsFile=/dev/null',
     '-o StrictHostKeyChecking=yes',
     '-o BatchMode=yes',
+    '-o ForwardAgent=no',
     `-o ConnectTimeout=${connectTimeoutS}`,
     '-o ServerAliveInterval=5',
     '-o ServerAliveCountMax=3',

@@ -1,10 +1,23 @@
-// What a target runs to pull paths from a peer on its LAN: one command, one round trip. The bot's agent is
-// forwarded for it (no key is stored on any host), and the peer's host key is checked against lines the bot
-// sends on stdin, because the target's own known_hosts may not know its peers. Signatures are checked by the
-// target's Nix as for any copy: --no-check-sigs is never passed.
+// What a target runs to pull paths from a peer on its LAN. The target logs in to the peer as the restricted
+// serving account NixOS's `nix.sshServe` sets up (user `nix-ssh`, forced command `nix-store --serve` without
+// `--write`, no forwarding, no TTY), authenticating with its own SSH host key. No SSH agent is involved: the
+// bot's key never leaves the bot's box, and nothing a target holds lets it log in anywhere as root.
 //
-// The script is fixed text. Everything variable (protocol, user, address, port, roots) reaches sh as
-// positional parameters and the known_hosts lines as stdin, so no input is ever read as shell code, however
+// Why the host key is the client identity: every NixOS host has /etc/ssh/ssh_host_ed25519_key, readable by
+// root only, and its public half is exactly what the bot's known_hosts already holds for that host, so the
+// fleet's `nix.sshServe.keys` is the list it already keeps, and no key has to be made, stored or rotated for
+// copies. What that key can do is what the serving account allows: read the peer's store through the store
+// protocol (paths the peer holds are no secret from the fleet: every screen runs the same kind of system, all
+// built and signed by the builder). A compromised screen, holding its own host key, can therefore read its
+// peers' stores and nothing else: it cannot run a command on a peer, cannot write to a peer's store (no
+// `--write`; and a path it offered would still need the builder's signature), and cannot log in as root.
+//
+// The peer's host key is checked against lines the bot sends on stdin, because the target's own known_hosts
+// may not know its peers. Signatures are checked by the target's Nix as for any copy: --no-check-sigs is never
+// passed.
+//
+// The script is fixed text. Everything variable (protocol, user, address, port, client key, roots) reaches sh
+// as positional parameters and the known_hosts lines as stdin, so no input is ever read as shell code, however
 // the SSH layer quotes the argv. NIX_SSHOPTS is split on whitespace by Nix; the only value put into it here
 // that is not a constant, the temporary file's name, is checked for anything but plain path characters.
 //
@@ -19,19 +32,36 @@
 // ssh-ng costs one round trip per path the target already holds (Nix issue 6950), which is the common case
 // for a peer copy: the target has most of the closure, the plan names the peer's roots. Fresh copies cost the
 // same on both (about 2.5 round trips per path in Nix 2.8: it copies path by path). `ssh-ng://` would also
-// need `nix-daemon --stdio` on the peer (it works for root without a running daemon).
+// need `nix.sshServe.protocol = "ssh-ng"` on the peer (forced command `nix-daemon --stdio`).
+import { PEER_SERVE_USER } from '../../core/endpoint.ts';
 import type { StorePath } from '../../core/types.ts';
 import { checkSshEndpoint, checkStorePaths, HOST_FEATURES, strictSshOptions } from './inputs.ts';
+
+/**
+ * ssh offers the peer only the key named in the store URL: no agent (even one found in the environment), no
+ * default identity files, and no forwarding of anything.
+ */
+const CLIENT_KEY_ONLY = ['-o IdentitiesOnly=yes', '-o IdentityAgent=none', '-o ClearAllForwardings=yes'];
 
 export type CopyProtocol = 'ssh' | 'ssh-ng';
 
 export const DEFAULT_PEER_PROTOCOL: CopyProtocol = 'ssh';
 
+export { PEER_SERVE_USER };
+
+/** The key a target logs in to its peers with: its own SSH host key (see the top of this file). */
+export const DEFAULT_CLIENT_KEY = '/etc/ssh/ssh_host_ed25519_key';
+
 /** Seconds a target waits for its peer's sshd before giving up, so the builder can stand in quickly. */
 export const PEER_CONNECT_TIMEOUT_S = 15;
 
-/** Roots in one command: far below the exec request and ARG_MAX limits, far above what a plan produces. */
+/**
+ * Roots in one command. sshd hands the whole command line to the user's shell as one argument, which Linux
+ * caps at 128 KiB (MAX_ARG_STRLEN): a step with more roots, or longer ones, becomes several commands.
+ */
 export const MAX_ROOTS = 1000;
+/** Bytes of roots in one command, with room for quoting, well under that cap. */
+export const MAX_ROOT_BYTES = 64 * 1024;
 const MAX_KNOWN_HOSTS_BYTES = 64 * 1024;
 
 export const PEER_COPY_SCRIPT = [
@@ -42,19 +72,28 @@ export const PEER_COPY_SCRIPT = [
   "trap 'exit 143' TERM",
   'case $f in *[!A-Za-z0-9/._-]*) echo "error: temporary file name $f cannot go into NIX_SSHOPTS" >&2; exit 1 ;; esac',
   'cat >"$f" || exit 1',
-  'url="$1://$2@$3"',
+  // Whatever the session was given, no agent is offered to the peer: only the host's own key is.
+  'unset SSH_AUTH_SOCK',
+  'url="$1://$2@$3?ssh-key=$5"',
   'port=$4',
-  'shift 4',
-  `NIX_SSHOPTS="${strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S).join(' ')} -p $port" \\`,
+  'shift 5',
+  `NIX_SSHOPTS="${[...strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S), ...CLIENT_KEY_ONLY].join(' ')} -p $port" \\`,
   `  nix ${HOST_FEATURES[0]} '${HOST_FEATURES[1]}' copy --from "$url" --log-format internal-json -- "$@"`,
   'exit $?',
 ].join('\n');
 
 export interface PeerEndpoint {
-  readonly user: string;
   /** How the target reaches the peer: a host name or an IPv4 address. */
   readonly lanAddress: string;
   readonly port: number;
+}
+
+export interface PeerCopyOptions {
+  readonly protocol?: CopyProtocol;
+  /** The serving account on the peer; `nix-ssh` unless a fleet named it otherwise. */
+  readonly user?: string;
+  /** The target's private key for the peer; its SSH host key unless a fleet chose another. */
+  readonly clientKey?: string;
 }
 
 export interface Invocation {
@@ -68,45 +107,87 @@ export class PeerCopyInputError extends Error {
 
 /**
  * The invocation for the target: `argv` to run there (through its shell, quoted by the SSH layer) and `stdin`
- * to feed it. Throws PeerCopyInputError, before anything runs, on anything it cannot pass on safely.
+ * to feed it. Throws PeerCopyInputError, before anything runs, on anything it cannot pass on safely, and on more
+ * roots than one command takes (see peerCopyInvocations).
  */
 export function peerCopyInvocation(
   peer: PeerEndpoint,
   roots: readonly StorePath[],
   knownHostsLines: string,
-  opts: { readonly protocol?: CopyProtocol } = {},
+  opts: PeerCopyOptions = {},
 ): Invocation {
-  const endpoint = checkSshEndpoint(peer.user, peer.lanAddress, peer.port);
+  const [only, ...more] = peerCopyInvocations(peer, roots, knownHostsLines, opts);
+  if (more.length > 0 || only === undefined) {
+    throw new PeerCopyInputError(
+      `${new Set(roots).size} roots do not fit in one copy (at most ${MAX_ROOTS} roots and ${MAX_ROOT_BYTES} bytes)`,
+    );
+  }
+  return only;
+}
+
+/**
+ * The invocations that together copy `roots` from the peer, in order: one unless the roots do not fit in one
+ * command line. Each copies its roots' closures; what an earlier one brought, a later one finds present.
+ */
+export function peerCopyInvocations(
+  peer: PeerEndpoint,
+  roots: readonly StorePath[],
+  knownHostsLines: string,
+  opts: PeerCopyOptions = {},
+): Invocation[] {
+  const user = opts.user ?? PEER_SERVE_USER;
+  const endpoint = checkSshEndpoint(user, peer.lanAddress, peer.port);
   if (!endpoint.ok) throw new PeerCopyInputError(`peer: ${endpoint.error}`);
   const protocol = opts.protocol ?? DEFAULT_PEER_PROTOCOL;
   if (protocol !== 'ssh' && protocol !== 'ssh-ng') {
     throw new PeerCopyInputError(`protocol must be "ssh" or "ssh-ng", not ${JSON.stringify(protocol)}`);
   }
-  const unique = checkRoots(roots);
-  const stdin = checkKnownHosts(knownHostsLines, peer.lanAddress, peer.port);
-  return {
-    argv: [
-      'sh',
-      '-c',
-      PEER_COPY_SCRIPT,
-      'sh',
-      protocol,
-      peer.user,
-      peer.lanAddress,
-      String(peer.port),
-      ...unique,
-    ],
-    stdin,
-  };
-}
-
-function checkRoots(roots: readonly StorePath[]): StorePath[] {
+  const clientKey = checkClientKey(opts.clientKey ?? DEFAULT_CLIENT_KEY);
   const checked = checkStorePaths(roots, 'roots to copy');
   if (!checked.ok) throw new PeerCopyInputError(checked.error);
-  if (checked.value.length > MAX_ROOTS) {
-    throw new PeerCopyInputError(`${checked.value.length} roots in one copy; at most ${MAX_ROOTS}`);
+  const stdin = checkKnownHosts(knownHostsLines, peer.lanAddress, peer.port);
+  const head = [
+    'sh',
+    '-c',
+    PEER_COPY_SCRIPT,
+    'sh',
+    protocol,
+    user,
+    peer.lanAddress,
+    String(peer.port),
+    clientKey,
+  ];
+  return chunkRoots(checked.value).map((chunk) => ({ argv: [...head, ...chunk], stdin }));
+}
+
+/** Splits roots into runs of at most MAX_ROOTS roots and MAX_ROOT_BYTES bytes, keeping their order. */
+export function chunkRoots(roots: readonly StorePath[]): StorePath[][] {
+  const chunks: StorePath[][] = [];
+  let current: StorePath[] = [];
+  let bytes = 0;
+  for (const root of roots) {
+    // Each root is quoted on the command line: two quotes and a space around it.
+    const size = root.length + 3;
+    if (current.length > 0 && (current.length >= MAX_ROOTS || bytes + size > MAX_ROOT_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(root);
+    bytes += size;
   }
-  return checked.value;
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** The client key goes into the store URL: an absolute path of plain path characters, nothing else. */
+function checkClientKey(path: string): string {
+  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._/-]{1,255}$/.test(path) || path.includes('..')) {
+    throw new PeerCopyInputError(
+      `the client key ${JSON.stringify(path)} must be an absolute path of letters, digits, ".", "_", "-" and "/"`,
+    );
+  }
+  return path;
 }
 
 /**

@@ -9,7 +9,7 @@ import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
 import { addGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
-import { type CopyProtocol, peerCopyInvocation } from './peer-copy.ts';
+import { type CopyProtocol, peerCopyInvocations } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
 import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
@@ -69,7 +69,12 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
 export function nixKnowledge(opts: { readonly protocol?: CopyProtocol } = {}): NixKnowledge {
   return {
     peerCopy: (peer, roots, knownHosts) =>
-      peerCopyInvocation(peer, roots, knownHosts, opts.protocol ? { protocol: opts.protocol } : {}),
+      peerCopyInvocations(
+        { lanAddress: peer.lanAddress, port: peer.port },
+        roots,
+        knownHosts,
+        opts.protocol ? { protocol: opts.protocol } : {},
+      ),
     copyLogReader(): CopyLogReader {
       const read = copyLineReader();
       return (line) => {

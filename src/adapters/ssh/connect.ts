@@ -1,6 +1,7 @@
 // Opens one authenticated SSH connection to a host, trusting only the keys the known_hosts file lists for it:
 // an unknown host, a changed key or a revoked key is refused during the key exchange, before the bot
-// authenticates or runs anything. Every way of failing becomes a HostFailure naming the host.
+// authenticates or runs anything. No agent is forwarded. Every way of failing becomes a HostFailure naming the
+// host.
 import { readFile } from 'node:fs/promises';
 import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm, type Client as SshClient } from 'ssh2';
 import type { HostFailure } from '../../core/ports/hosts.ts';
@@ -21,14 +22,7 @@ import type { SshSettings } from './settings.ts';
 export type Client = SshClient;
 
 /** Opens a connection, resolving once it is ready for sessions. Rejects with a HostError. */
-export async function openClient(host: HostSpec, settings: SshSettings, forward: boolean): Promise<Client> {
-  if (forward && settings.agentSocket === undefined) {
-    throw invalidRequest(
-      host,
-      'agent forwarding was asked for but no agent socket is configured',
-      'set agentSocket',
-    );
-  }
+export async function openClient(host: HostSpec, settings: SshSettings): Promise<Client> {
   const trust = await loadTrust(host, settings.knownHostsFile);
   const privateKey = settings.identityFile === undefined ? undefined : await readKey(host, settings);
   const { allowed } = trust.keys;
@@ -75,7 +69,9 @@ export async function openClient(host: HostSpec, settings: SshSettings, forward:
       ...(settings.agentSocket === undefined ? {} : { agent: settings.agentSocket }),
       ...(privateKey === undefined ? {} : { privateKey }),
       ...(settings.identityPassphrase === undefined ? {} : { passphrase: settings.identityPassphrase }),
-      agentForward: forward,
+      // Never forwarded: the agent (when the bot logs in with one) only signs the bot's own logins. Hosts reach
+      // their peers with their own keys, so nothing on a host can use the bot's key.
+      agentForward: false,
     };
     try {
       client.connect(config);

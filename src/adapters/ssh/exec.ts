@@ -18,7 +18,6 @@ const GRACE_MS = 2000;
 
 export interface ExecTarget {
   readonly host: HostSpec;
-  readonly forward: boolean;
   readonly pool: ConnectionPool;
   readonly settings: SshSettings;
 }
@@ -37,7 +36,7 @@ export async function execOn(
   }
   let lease: Lease;
   try {
-    lease = await target.pool.acquire(host, target.forward, opts.signal);
+    lease = await target.pool.acquire(host, opts.signal);
   } catch (e) {
     if (e instanceof Aborted)
       throw commandFailure(host, 'CommandAborted', shown, null, null, `was ${e.message}`);

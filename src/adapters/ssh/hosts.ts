@@ -1,4 +1,4 @@
-// The hosts port over SSH: one pooled connection per (host, agent forwarding), strict host keys, commands
+// The hosts port over SSH: one pooled connection per host, strict host keys, no agent forwarded, commands
 // quoted word for word and ended on the host when they time out or are cancelled.
 import { isHostAddress, isSshUser } from '../../core/endpoint.ts';
 import type { HostConnection, HostsPort } from '../../core/ports/hosts.ts';
@@ -20,8 +20,8 @@ export function createSshHosts(settings: SshSettingsInput): SshHosts {
   const parsed = parseSshSettings(settings);
   const pool = new ConnectionPool(parsed);
   return {
-    connection(host: HostSpec, opts: { readonly agentForward?: boolean } = {}): HostConnection {
-      const target: ExecTarget = { host, forward: opts.agentForward === true, pool, settings: parsed };
+    connection(host: HostSpec): HostConnection {
+      const target: ExecTarget = { host, pool, settings: parsed };
       const problem = specProblem(host);
       const refuse = () =>
         Promise.reject(invalidRequest(host, problem ?? '', 'fix the host in the configuration'));

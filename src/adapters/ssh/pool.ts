@@ -1,7 +1,6 @@
-// Connections shared per (host, agent forwarding): opened on first use, reused by every command that follows
-// (many at once, each on its own session channel, up to a limit; the rest wait their turn), reopened after
-// a loss, and closed after a while unused. Forwarding connections are separate so that the bot's agent is
-// offered only to the commands that need it.
+// Connections shared per host: opened on first use, reused by every command that follows (many at once, each
+// on its own session channel, up to a limit; the rest wait their turn), reopened after a loss, and closed after
+// a while unused.
 import type { HostSpec } from '../../core/types.ts';
 import { type Client, openClient, seconds } from './connect.ts';
 import type { SshSettings } from './settings.ts';
@@ -44,13 +43,11 @@ class Entry {
   private shut = false;
   readonly losses = new WeakMap<Client, string>();
   readonly host: HostSpec;
-  readonly forward: boolean;
   private readonly pool: ConnectionPool;
 
-  constructor(pool: ConnectionPool, host: HostSpec, forward: boolean) {
+  constructor(pool: ConnectionPool, host: HostSpec) {
     this.pool = pool;
     this.host = host;
-    this.forward = forward;
   }
 
   /** Waits for a free session slot, first come first served. */
@@ -92,7 +89,7 @@ class Entry {
   ready(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
     if (this.connecting) return this.connecting;
-    const attempt = openClient(this.host, this.pool.settings, this.forward).then(
+    const attempt = openClient(this.host, this.pool.settings).then(
       (client) => {
         this.connecting = null;
         if (this.shut) {
@@ -189,9 +186,9 @@ export class ConnectionPool {
    * A session slot on a live connection to the host. Rejects with a HostError when the host cannot be
    * reached or trusted, or with Aborted when `signal` fires first.
    */
-  async acquire(host: HostSpec, forward: boolean, signal?: AbortSignal): Promise<Lease> {
+  async acquire(host: HostSpec, signal?: AbortSignal): Promise<Lease> {
     if (signal?.aborted) throw new Aborted('cancelled before it started');
-    const entry = this.entry(host, forward);
+    const entry = this.entry(host);
     await entry.slot(signal);
     let released = false;
     const release = () => {
@@ -236,12 +233,12 @@ export class ConnectionPool {
     for (const [key, e] of this.entries) if (e === entry) this.entries.delete(key);
   }
 
-  private entry(host: HostSpec, forward: boolean): Entry {
+  private entry(host: HostSpec): Entry {
     // Keyed by where and as whom: two names for one endpoint are still two configurations to honour.
-    const key = JSON.stringify([host.name, host.address, host.port, host.user, forward]);
+    const key = JSON.stringify([host.name, host.address, host.port, host.user]);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = new Entry(this, host, forward);
+      entry = new Entry(this, host);
       this.entries.set(key, entry);
     }
     return entry;

@@ -10,7 +10,7 @@ const schema = z
   .strictObject({
     /** known_hosts file every host key is checked against; nothing else is trusted. */
     knownHostsFile: z.string().min(1, 'must name a file'),
-    /** ssh-agent socket: logs in with its keys, and is what host-to-host copies forward. */
+    /** ssh-agent socket: logs in with its keys (never forwarded to a host). */
     agentSocket: z.string().min(1, 'must name a socket').optional(),
     /** Private key file, used when no agent is given. */
     identityFile: z.string().min(1, 'must name a file').optional(),

@@ -44,15 +44,23 @@ export interface Invocation {
 export type CopyLogReader = (line: string) => CopyProgress | null;
 
 export interface NixKnowledge {
-  /** What the target runs to pull `roots` from `peer` over the LAN, trusting `peerKnownHosts` for its key. */
-  readonly peerCopy: (peer: HostSpec, roots: readonly StorePath[], peerKnownHosts: string) => Invocation;
+  /**
+   * What the target runs, in order, to pull `roots` from `peer` over the LAN (as the peer's read-only serving
+   * account, with the target's own key), trusting `peerKnownHosts` for the peer's key: one command unless the
+   * roots do not fit in one. Throws, before anything runs, on anything it cannot pass on safely.
+   */
+  readonly peerCopy: (
+    peer: HostSpec,
+    roots: readonly StorePath[],
+    peerKnownHosts: string,
+  ) => readonly Invocation[];
   /** A fresh reader for the stderr of one copy run with Nix's internal-json log format. */
   readonly copyLogReader: () => CopyLogReader;
   /** Why a copy failed, from its stderr lines, in words a user can act on; null when they do not say. */
   readonly diagnoseCopyFailure: (
     stderrLines: readonly string[],
     endpoint: string,
-  ) => { readonly message: string; readonly hint: string } | null;
+  ) => { readonly kind: string; readonly message: string; readonly hint: string } | null;
   /** The command a host runs to describe a path's closure, and the parser of its output. */
   readonly closureQuery: (path: StorePath) => readonly string[];
   readonly parsePathInfo: (stdout: string) => readonly PathInfo[];

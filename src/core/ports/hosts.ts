@@ -45,10 +45,10 @@ export interface HostConnection {
 
 export interface HostsPort {
   /**
-   * A host's connection, opened lazily and shared: one per (host, agentForward). `agentForward` only for
-   * commands that must reach another host with the bot's credentials (host-to-host copies).
+   * A host's connection, opened lazily and shared: one per host. No SSH agent is ever forwarded over it: the
+   * bot's credentials never leave the bot's box (hosts reach their peers with their own keys).
    */
-  connection(host: HostSpec, opts?: { readonly agentForward?: boolean }): HostConnection;
+  connection(host: HostSpec): HostConnection;
   closeAll(): Promise<void>;
 }
 
