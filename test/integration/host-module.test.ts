@@ -152,7 +152,7 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
       return true;
     }
     // sudo -l says nothing and exits 1 for a command it would refuse; anything else is a broken probe.
-    expect({ exitCode: out.exitCode, stderr: out.stderr }).toEqual({ exitCode: 1, stderr: '' });
+    expect({ exitCode: out.exitCode, stderr: out.stderr }, out.message).toEqual({ exitCode: 1, stderr: '' });
     return false;
   }
 
