@@ -80,6 +80,13 @@ export async function composeFromConfig(
     await mustRead(config.builder.signingKeyFile, 'builder.signingKeyFile', "the builder's Nix signing key");
     if (config.ssh.identityFile)
       await mustRead(config.ssh.identityFile, 'ssh.identityFile', 'the SSH private key');
+    if (config.builder.nixBinDir !== undefined) {
+      await mustRead(
+        `${config.builder.nixBinDir}/nix`,
+        'builder.nixBinDir',
+        'the folder holding the Nix the bot runs (nix, nix-store)',
+      );
+    }
     let agentSocket = config.ssh.agentSocket;
     if (agentSocket === undefined && config.ssh.identityFile !== undefined) {
       // Host-to-host copies forward an agent: with only a key file, the bot runs its own agent for it.
@@ -92,6 +99,7 @@ export async function composeFromConfig(
       signingKeyFile: config.builder.signingKeyFile,
       ssh: { knownHostsFile: config.ssh.knownHostsFile, ...(agentSocket ? { agentSocket } : {}) },
       gcRootsDir: `${config.stateDir}/gcroots`,
+      ...(config.builder.nixBinDir === undefined ? {} : { nixBinDir: config.builder.nixBinDir }),
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
     });
