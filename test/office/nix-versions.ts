@@ -101,3 +101,9 @@ export function describeOfficeNix(
   ];
   return `office ${id}: ${parts.join(', ')}`;
 }
+
+/** What the default office runs, in a few words (for the benchmark's summary). */
+export function officeNixVersions(): string {
+  if (nix224Missing() !== null) return `Nix ${nixVersionOf('2.8')} alone (Nix 2.24 is not installed)`;
+  return `builder Nix ${nixVersionOf('2.24')}; hosts Nix ${nixVersionOf('2.24')} and ${nixVersionOf('2.8')}`;
+}
