@@ -94,12 +94,12 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
   const specs: OfficeHostSpec[] = (opts.hosts ?? DEFAULT_HOSTS).map((h) =>
     typeof h === 'string' ? { name: h } : h,
   );
-  // Not under /tmp: sshd refuses an authorized_keys file below a world-writable directory (StrictModes),
-  // and relaxing that on the hosts would test less than the real thing.
   const nix = chooseNix(
     specs.map((s) => s.nix),
     opts.builderNix,
   );
+  // Not under /tmp: sshd refuses an authorized_keys file below a world-writable directory (StrictModes),
+  // and relaxing that on the hosts would test less than the real thing.
   const record = await allocate();
   try {
     await mkdir(record.dir, { recursive: true, mode: 0o700 });
