@@ -69,17 +69,22 @@ let fallbackSaid = false;
 export function chooseNix(
   asked: readonly (NixRelease | undefined)[],
   builder: NixRelease | undefined,
+  machine: { readonly missing: string | null; readonly ci: boolean; readonly say: (line: string) => void } = {
+    missing: nix224Missing(),
+    ci: process.env.CI === 'true',
+    say: (line) => console.warn(line),
+  },
 ): OfficeNix {
   const wanted: OfficeNix = {
     builder: builder ?? '2.24',
     hosts: asked.map((r, i) => r ?? (i % 2 === 0 ? '2.24' : '2.8')),
   };
-  const missing = nix224Missing();
+  const { missing } = machine;
   if (missing === null) return wanted;
-  if (process.env.CI === 'true') throw new Error(`${missing}; CI runs the office on Nix 2.24 and 2.8`);
+  if (machine.ci) throw new Error(`${missing}; CI runs the office on Nix 2.24 and 2.8`);
   if (!fallbackSaid) {
     fallbackSaid = true;
-    console.warn(`office: ${missing}; every host and the builder run Debian's Nix 2.8 alone`);
+    machine.say(`office: ${missing}; every host and the builder run Debian's Nix 2.8 alone`);
   }
   return { builder: '2.8', hosts: asked.map(() => '2.8') };
 }
