@@ -30,6 +30,8 @@ export function nix224Missing(): string | null {
   }
 }
 
+let skipSaid = false;
+
 /**
  * For tests that need two Nix versions side by side: why they cannot run here, or null. Under CI=true always
  * null, so that they run and fail (the office refuses to start) rather than skip.
@@ -37,6 +39,10 @@ export function nix224Missing(): string | null {
 export function mixedOfficeUnavailable(): string | null {
   if (process.env.CI === 'true') return null;
   const missing = nix224Missing();
+  if (missing !== null && !skipSaid) {
+    skipSaid = true;
+    console.warn(`skipping the tests that need two Nix versions: ${missing}`);
+  }
   return missing === null
     ? null
     : `${missing}: only Debian's Nix 2.8 is here, and this test needs two versions`;
