@@ -22,17 +22,19 @@ async function step(what: string, file: string, args: readonly string[], env: Re
 export async function nixosRebuildAll(office: Office): Promise<Map<string, string>> {
   const env = { SSH_AUTH_SOCK: office.agentSocket, NIX_SSHOPTS: office.sshOptions.join(' ') };
   const deployed = new Map<string, string>();
+  // The builder's Nix the office chose, as the engine's configuration names it: both methods run the same one.
+  const nix = `${office.builderNix.binDir}/nix`;
   for (const host of office.hosts) {
     const built = await step(
       `nix build for ${host.name}`,
-      'nix',
+      nix,
       ['build', '--json', '--no-link', office.fleet.installable(host.name)],
       env,
     );
     const toplevel = (JSON.parse(built) as { outputs: { out: string } }[])[0]?.outputs.out;
     if (!isStorePath(toplevel)) throw new Error(`nix build printed no store path for ${host.name}: ${built}`);
     const target = `${host.user}@${host.address}`;
-    await step(`nix copy to ${host.name}`, 'nix', ['copy', '--to', `ssh://${target}`, toplevel], env);
+    await step(`nix copy to ${host.name}`, nix, ['copy', '--to', `ssh://${target}`, toplevel], env);
     const ssh = (argv: readonly string[]) =>
       step(
         `${argv[0]} on ${host.name}`,

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { officeUnavailable } from '../test/office/index.ts';
+import { officeNixVersions } from '../test/office/nix-versions.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlannerCases, plannerRows } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
@@ -154,6 +155,8 @@ async function main(): Promise<number> {
   });
 
   heading('Summary');
+  // Which Nix ran: each office also names its builder's and hosts' versions when it starts.
+  summary.push(['nix', 'versions (builder; hosts alternate)', officeNixVersions()]);
   console.log(table(['section', 'figure', 'value'], summary));
   return failed ? 1 : 0;
 }

@@ -79,6 +79,13 @@ export async function composeFromConfig(
     await mustRead(config.builder.signingKeyFile, 'builder.signingKeyFile', "the builder's Nix signing key");
     if (config.ssh.identityFile)
       await mustRead(config.ssh.identityFile, 'ssh.identityFile', 'the SSH private key');
+    if (config.builder.nixBinDir !== undefined) {
+      await mustRead(
+        `${config.builder.nixBinDir}/nix`,
+        'builder.nixBinDir',
+        'the folder holding the Nix the bot runs (nix, nix-store)',
+      );
+    }
     // The bot's key (a file, or an agent holding it) only ever signs the bot's own logins: nothing is forwarded
     // to a host, and hosts reach their peers with their own host keys.
     const { agentSocket, identityFile } = config.ssh;
@@ -88,6 +95,7 @@ export async function composeFromConfig(
       signingKeyFile: config.builder.signingKeyFile,
       ssh: { knownHostsFile: config.ssh.knownHostsFile, ...credentials },
       gcRootsDir: `${config.stateDir}/gcroots`,
+      ...(config.builder.nixBinDir === undefined ? {} : { nixBinDir: config.builder.nixBinDir }),
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
     });

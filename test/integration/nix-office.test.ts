@@ -62,6 +62,8 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   let toplevel: string;
   let closure: PathInfo[];
   const log: string[] = [];
+  // The Nix the office gives the builder (2.24 where installed), as the bot's builder.nixBinDir names it.
+  const bin = () => ({ nixBinDir: office.builderNix.binDir });
 
   beforeAll(async () => {
     office = await startOffice({ hosts: [A, B], scale: 0.1 });
@@ -75,12 +77,16 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   });
 
   it('lists the fleet flake’s hosts', async () => {
-    expect((await listConfigurations(office.fleet.flakeRef)).sort()).toEqual([A, B]);
+    expect((await listConfigurations(office.fleet.flakeRef, bin())).sort()).toEqual([A, B]);
   });
 
   it('builds a host’s system as plain nix build does, kept as a GC root, with its build log', async () => {
     const outLink = join(stateDir, 'gcroots', 'built', A);
-    const built = await buildToplevel(office.fleet.flakeRef, A, { outLink, onLog: (l) => log.push(l) });
+    const built = await buildToplevel(office.fleet.flakeRef, A, {
+      ...bin(),
+      outLink,
+      onLog: (l) => log.push(l),
+    });
     toplevel = built.toplevel;
     expect(toplevel).toBe(await office.fleet.build(A));
     expect(built.drvPath).toBe((await nixStore(['--query', '--deriver', toplevel]))[0]);
@@ -90,7 +96,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   });
 
   it('reports its closure as nix-store does: the same paths, sizes and references', async () => {
-    closure = await closureOf([toplevel]);
+    closure = await closureOf([toplevel], bin());
     const requisites = await nixStore(['--query', '--requisites', toplevel]);
     expect(closure.map((i) => i.path).sort()).toEqual(requisites.sort());
     const top = closure.find((i) => i.path === toplevel)!;
@@ -102,10 +108,10 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
 
   it('signs the closure with the office key, as path-info then shows for every path', async () => {
     const keyName = office.publicKey.split(':')[0]!;
-    await signClosure(office.signingKeyFile, [toplevel]);
-    closure = await closureOf([toplevel]);
+    await signClosure(office.signingKeyFile, [toplevel], bin());
+    closure = await closureOf([toplevel], bin());
     for (const info of closure) expect(info.signatures.some((s) => s.startsWith(`${keyName}:`))).toBe(true);
-    const again = await signClosure(office.signingKeyFile, [toplevel]);
+    const again = await signClosure(office.signingKeyFile, [toplevel], bin());
     expect(again.added).toBe(0);
   });
 
@@ -113,6 +119,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
     const sizes = new Map(closure.map((i) => [i.path, i.narSize]));
     const seen: CopyToProgress[] = [];
     const result = await copyTo(office.host(A), [toplevel], {
+      ...bin(),
       ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
       sizes,
       totalBytes: sumBytes(closure),
@@ -179,7 +186,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
 
   it('keeps a deployed system as a GC root and lets it go again', async () => {
     const dir = join(stateDir, 'gcroots', 'deployed');
-    const link = await addGcRoot(dir, A, toplevel);
+    const link = await addGcRoot(dir, A, toplevel, bin());
     expect(await nixStore(['--gc', '--print-roots'])).toContain(`${link} -> ${toplevel}`);
     expect(await readGcRoot(dir, A)).toBe(toplevel);
     expect(await removeGcRoot(dir, A)).toBe(true);
@@ -189,7 +196,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   });
 
   it('says which host the flake lacks, in Nix’s words, as a NixError', async () => {
-    const err = await buildToplevel(office.fleet.flakeRef, 'no-such-host').catch((e: unknown) => e);
+    const err = await buildToplevel(office.fleet.flakeRef, 'no-such-host', bin()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NixError);
     expect(err).toMatchObject({ exitCode: 1, timedOut: false, aborted: false });
     expect((err as NixError).shortMessage).toMatch(
@@ -200,6 +207,7 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   it('refuses a copy to a host whose SSH key changed, saying so', async () => {
     await office.changeHostKey(A);
     const err = await copyTo(office.host(A), [toplevel], {
+      ...bin(),
       ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CopyError);
@@ -210,7 +218,8 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
   });
 
   it('knows which Nix it runs', async () => {
-    const v = await nixVersion();
-    expect(`nix (${v.implementation}) ${v.version}`).toBe((await run(['nix', '--version'])).stdout.trim());
+    const v = await nixVersion(bin());
+    const binary = join(office.builderNix.binDir, 'nix');
+    expect(`nix (${v.implementation}) ${v.version}`).toBe((await run([binary, '--version'])).stdout.trim());
   });
 });

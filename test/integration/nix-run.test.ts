@@ -1,8 +1,12 @@
 // runNix with the real Nix of this machine: errors as data, timeouts, aborts, streamed stderr, and an
 // environment that holds only what Nix needs plus what the caller passes.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NixError, runNix } from '../../src/adapters/nix/run.ts';
 import { officeUnavailable } from '../office/index.ts';
+import { mixedOfficeUnavailable, NIX_BIN_DIRS } from '../office/nix-versions.ts';
 
 const unavailable = officeUnavailable();
 // Evaluation that takes far longer than any test waits for, in one process.
@@ -27,6 +31,39 @@ describe.skipIf(unavailable !== null)('runNix', () => {
       argv,
     });
     expect((err as NixError).message).toBe('nix-instantiate failed: the kiosk is missing');
+  });
+
+  it.skipIf(mixedOfficeUnavailable() !== null)(
+    'runs the Nix of builder.nixBinDir instead of the one on PATH',
+    async () => {
+      expect((await runNix(['nix', '--version'])).stdout).toBe('nix (Nix) 2.8.0');
+      const out = await runNix(['nix', '--version'], { nixBinDir: NIX_BIN_DIRS['2.24'] });
+      expect(out.stdout).toBe('nix (Nix) 2.24.15');
+    },
+  );
+
+  it("puts nixBinDir first on the command's PATH, and reads fd 3 as stderr for ssh's own messages", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'signage-nixbin-'));
+    try {
+      // A stand-in `nix`: only the bin dir can provide it, since no real Nix runs a script like this.
+      await writeFile(
+        join(dir, 'nix'),
+        '#!/bin/sh\necho "$PATH"\necho "from nix" >&2\necho "from ssh" >&3\n',
+      );
+      await chmod(join(dir, 'nix'), 0o755);
+      const lines: string[] = [];
+      const out = await runNix(['nix'], {
+        nixBinDir: dir,
+        sshLogFd: true,
+        onStderrLine: (l) => lines.push(l),
+      });
+      expect(out.stdout.split(':')[0]).toBe(dir);
+      expect(lines.sort()).toEqual(['from nix', 'from ssh']);
+      const missing = await runNix(['nix-store', '--version'], { nixBinDir: dir }).catch((e: unknown) => e);
+      expect((missing as NixError).shortMessage).toBe(`${join(dir, 'nix-store')} was not found on PATH`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('streams stderr line by line', async () => {

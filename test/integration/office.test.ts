@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { mixedOfficeUnavailable, NIX_BIN_DIRS } from '../office/nix-versions.ts';
 import { alive, isOfficeProcess } from '../office/proc.ts';
 import { OFFICES_DIR, type OfficeRecord, teardown } from '../office/registry.ts';
 import { run } from '../office/run.ts';
@@ -60,6 +61,29 @@ describe.skipIf(unavailable !== null)('the simulated office', () => {
     expect(onA.exitCode).not.toBe(0);
     expect(existsSync(path)).toBe(true);
   });
+
+  // The default office mixes versions as a fleet upgraded one NixOS release at a time does.
+  it.skipIf(mixedOfficeUnavailable() !== null)(
+    'runs Nix 2.24 on the first host and 2.8 on the second, over SSH as in their namespaces, and 2.24 on the builder',
+    async () => {
+      const expected = { 'office-a': '2.24.15', 'office-b': '2.8.0' } as const;
+      for (const [host, version] of Object.entries(expected)) {
+        for (const tool of ['nix', 'nix-store', 'nix-env', 'nix-daemon']) {
+          const direct = await office.onHost(host, [tool, '--version']);
+          expect(direct.stdout.trim(), `${tool} on ${host}`).toMatch(
+            new RegExp(`^${tool} \\(Nix\\) ${version}$`),
+          );
+        }
+        // What the bot's commands and a peer's nix-store --serve run: the sshd session's PATH decides.
+        const overSsh = await ssh(office, host, ['nix-store', '--version']);
+        expect(overSsh.stdout.trim()).toBe(`nix-store (Nix) ${version}`);
+      }
+      expect(office.builderNix).toEqual({ release: '2.24', binDir: NIX_BIN_DIRS['2.24'] });
+      expect((await run([join(office.builderNix.binDir, 'nix'), '--version'])).stdout.trim()).toBe(
+        'nix (Nix) 2.24.15',
+      );
+    },
+  );
 
   it('is configured like a NixOS host: no experimental Nix features, no global known hosts', async () => {
     const plain = await office.onHost('office-a', ['nix', 'store', 'ping']);

@@ -178,6 +178,13 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
       .validPaths([fakeStorePath(0)])
       .catch((e: unknown) => e);
     expect((error as HostError).failure).toMatchObject({ kind: 'RemoteCommandFailed', host: 'broken' });
-    expect((error as HostError).failure.message).toContain('bogus://nowhere');
+    // Nix's own words, as the host's Nix says them when asked directly (2.8 names the URL, 2.24 the scheme).
+    const direct = await office.onHost('broken', ['nix-store', '--check-validity', fakeStorePath(1)]);
+    const said = direct.stderr
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('error:'));
+    expect(said).toMatch(/bogus/);
+    expect((error as HostError).failure.message).toContain(said!);
   });
 });

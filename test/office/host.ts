@@ -5,6 +5,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { prepareServing, servingSshdConfig, startDaemon } from './nix-serve.ts';
+import { type NixRelease, nixPathPrefix } from './nix-versions.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
 
@@ -20,6 +21,8 @@ export interface OfficeHost {
   readonly user: string;
   /** Whether it pretends to run systemd (has /run/systemd/system and a systemd-run). */
   readonly systemd: boolean;
+  /** The Nix its sshd's PATH finds first (nix-versions.ts); Debian's 2.8 when unset. */
+  readonly nix?: NixRelease;
 }
 
 // Records what it was asked to do: there is no systemd in the office.
@@ -111,7 +114,7 @@ export async function prepareHost(
 }
 
 export function hostPath(host: OfficeHost): string {
-  return `${join(host.dir, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
+  return `${join(host.dir, 'bin')}:${nixPathPrefix(host.nix)}/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
 }
 
 export async function newHostKey(host: OfficeHost): Promise<void> {

@@ -28,12 +28,13 @@ import {
   uplinkBytes,
 } from './net.ts';
 import { authorizeHostKeys, daemonPidFile } from './nix-serve.ts';
+import { chooseNix, describeOfficeNix, NIX_BIN_DIRS, type NixRelease } from './nix-versions.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
 
 export type { OfficeHost } from './host.ts';
 
-export type OfficeHostSpec = FleetHost & { readonly systemd?: boolean };
+export type OfficeHostSpec = FleetHost & { readonly systemd?: boolean; readonly nix?: NixRelease };
 
 export interface OfficeOptions {
   /** Host names, or specs; the default is three hosts named as in the team's office. */
@@ -43,6 +44,8 @@ export interface OfficeOptions {
   readonly revision?: number;
   /** Uplink rate limit in kbit/s (tbf), or none. */
   readonly uplinkKbit?: number | null;
+  /** The builder's Nix (the bot's builder.nixBinDir); 2.24 by default, see nix-versions.ts. */
+  readonly builderNix?: NixRelease;
 }
 
 export interface Office {
@@ -65,6 +68,8 @@ export interface Office {
   readonly signingKeyFile: string;
   readonly publicKey: string;
   readonly fleet: Fleet;
+  /** The Nix the bot runs on the builder: its release and the directory of its binaries. */
+  readonly builderNix: { readonly release: NixRelease; readonly binDir: string };
   /** Runs argv on a host by entering its namespaces, not over SSH: an independent check. */
   onHost(name: string, argv: readonly string[], input?: string): Promise<RunResult>;
   /** Stops a host's sshd: connections are refused. */
@@ -90,6 +95,10 @@ export const DEFAULT_HOSTS = ['baard-entrance', 'baard-kitchen', 'baard-open-spa
 export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
   const specs: OfficeHostSpec[] = (opts.hosts ?? DEFAULT_HOSTS).map((h) =>
     typeof h === 'string' ? { name: h } : h,
+  );
+  const nix = chooseNix(
+    specs.map((s) => s.nix),
+    opts.builderNix,
   );
   // Not under /tmp: sshd refuses an authorized_keys file below a world-writable directory (StrictModes),
   // and relaxing that on the hosts would test less than the real thing.
@@ -121,6 +130,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         port: 22,
         user: 'root',
         systemd: spec.systemd ?? false,
+        nix: nix.hosts[index] ?? '2.8',
       };
       await prepareHost(host, { authorizedKey: keys.sshPublicKey, trustedPublicKey: keys.publicKey });
       record.pidFiles.push(sshdPidFile(host), daemonPidFile(host));
@@ -133,6 +143,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
     const knownHostsFile = join(record.dir, 'known_hosts');
     await writeFile(knownHostsFile, `${(await Promise.all(hosts.map(knownHostsLine))).join('\n')}\n`);
     if (opts.uplinkKbit) await setUplinkRate(net, opts.uplinkKbit);
+    console.log(describeOfficeNix(record.id, nix.builder, hosts));
 
     const fleet = await makeFleet(
       join(record.dir, 'fleet'),
@@ -178,6 +189,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
       signingKeyFile: keys.signingKeyFile,
       publicKey: keys.publicKey,
       fleet,
+      builderNix: { release: nix.builder, binDir: NIX_BIN_DIRS[nix.builder] },
       onHost: (name, argv, input) => onHost(byName(name), argv, input),
       stopHost: (name) => stopSshd(byName(name)),
       startHost: async (name) => {

@@ -27,7 +27,11 @@ export function officeConfig(
   const config = {
     flake: office.fleet.flakeRef,
     stateDir,
-    builder: { signingKeyFile: office.signingKeyFile },
+    // The builder's Nix as the office chose it (2.24 where installed): the setting a user with a newer Nix sets.
+    builder: {
+      signingKeyFile: office.signingKeyFile,
+      ...(office.builderNix.release === '2.8' ? {} : { nixBinDir: office.builderNix.binDir }),
+    },
     ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket, connectTimeoutSeconds: 3 },
     hosts: Object.fromEntries(
       office.hosts.map((h) => [

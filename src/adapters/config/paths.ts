@@ -14,7 +14,11 @@ export function resolveConfigPaths(config: Config, baseDir: string): Config {
     ...config,
     flake: isRelativeFlakePath(config.flake) ? at(config.flake) : config.flake,
     stateDir: at(config.stateDir),
-    builder: { ...config.builder, signingKeyFile: at(config.builder.signingKeyFile) },
+    builder: {
+      ...config.builder,
+      signingKeyFile: at(config.builder.signingKeyFile),
+      ...(config.builder.nixBinDir === undefined ? {} : { nixBinDir: at(config.builder.nixBinDir) }),
+    },
     ssh: {
       ...config.ssh,
       knownHostsFile: at(config.ssh.knownHostsFile),

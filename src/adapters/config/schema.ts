@@ -44,6 +44,7 @@ const builder = strict({
   signingKeyFile: filePath(
     'required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
   ),
+  nixBinDir: filePath().optional(),
 });
 
 const ssh = strict({

@@ -23,6 +23,7 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   readonly onLog?: (line: string) => void;
+  readonly nixBinDir?: string;
 }
 
 export interface BuiltToplevel {
@@ -56,6 +57,7 @@ export async function buildToplevel(
   const render = buildLogRenderer();
   const onLog = opts.onLog;
   const result = await runNix(argv, {
+    ...(opts.nixBinDir ? { nixBinDir: opts.nixBinDir } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     ...(onLog ? { onStderrLine: (line: string) => render(line, onLog) } : {}),

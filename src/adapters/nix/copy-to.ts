@@ -54,6 +54,7 @@ export interface CopyToOptions {
   readonly compress?: boolean;
   /** `--substitute-on-destination`: the host first tries its own substituters. */
   readonly substituteOnDestination?: boolean;
+  readonly nixBinDir?: string;
 }
 
 export interface CopyToResult {
@@ -113,7 +114,8 @@ export async function copyTo(
     const sock = checkFilePath(opts.ssh.agentSocket, 'the agent socket');
     if (!sock.ok) throw invalidInput(base, sock.error);
   }
-  const url = `ssh://${endpoint.value}${opts.compress ? '?compress=true' : ''}`;
+  // log-fd: ssh gets an stderr of its own (see runNix's sshLogFd); every Nix from 2.0 on reads the setting.
+  const url = `ssh://${endpoint.value}?log-fd=3${opts.compress ? '&compress=true' : ''}`;
   const argv = [
     ...base,
     '--to',
@@ -131,6 +133,8 @@ export async function copyTo(
   const onProgress = opts.onProgress;
   try {
     await runNix(argv, {
+      sshLogFd: true,
+      ...(opts.nixBinDir ? { nixBinDir: opts.nixBinDir } : {}),
       env: {
         NIX_SSHOPTS: sshOpts,
         ...(opts.ssh.agentSocket === undefined ? {} : { SSH_AUTH_SOCK: opts.ssh.agentSocket }),

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BuilderPort, CopyLogReader, NixKnowledge } from '../../core/ports/builder.ts';
 import { buildToplevel } from './build.ts';
-import { closureOf, closureQueryArgv } from './closure.ts';
+import { closureOf, closureQueryArgv, type NixVersion, nixVersion } from './closure.ts';
 import { diagnoseCopyFailure } from './copy-failure.ts';
 import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
@@ -22,13 +22,23 @@ export interface NixBuilderConfig {
   readonly gcRootsDir: string;
   readonly buildTimeoutMs?: number;
   readonly copyTimeoutMs?: number;
+  /** builder.nixBinDir: the folder of the Nix to run, instead of the one on PATH. */
+  readonly nixBinDir?: string;
 }
 
 export function nixBuilder(config: NixBuilderConfig): BuilderPort {
+  const bin = config.nixBinDir === undefined ? {} : { nixBinDir: config.nixBinDir };
+  // Asked once, for the few commands whose flags differ between versions (path-info's JSON from 2.33).
+  let version: Promise<NixVersion | null> | undefined;
+  const builderVersion = () => {
+    version ??= nixVersion(bin).catch(() => null);
+    return version;
+  };
   return {
-    listConfigurations: () => listConfigurations(config.flakeRef),
+    listConfigurations: () => listConfigurations(config.flakeRef, bin),
     async build(host, opts) {
       const built = await buildToplevel(config.flakeRef, host, {
+        ...bin,
         outLink: `${config.gcRootsDir}/built/${host}`,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onLog ? { onLog: opts.onLog } : {}),
@@ -49,11 +59,12 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
       return name;
     },
     async sign(paths) {
-      await signClosure(config.signingKeyFile, paths);
+      await signClosure(config.signingKeyFile, paths, bin);
     },
-    closure: (paths) => closureOf(paths),
+    closure: async (paths) => closureOf(paths, { ...bin, version: await builderVersion() }),
     async copyTo(host, roots, opts) {
       await copyTo(host, roots, {
+        ...bin,
         ssh: config.ssh,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -61,7 +72,7 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
       });
     },
     async keepRoot(host, toplevel) {
-      await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel);
+      await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel, bin);
     },
   };
 }

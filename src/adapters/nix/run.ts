@@ -50,6 +50,19 @@ export interface NixRunOptions {
   readonly onStderrLine?: (line: string) => void;
   readonly input?: string;
   readonly cwd?: string;
+  /**
+   * The folder of the Nix to run (the configuration's builder.nixBinDir): a bare program name is taken from
+   * there, and it comes first on the command's PATH, so whatever Nix runs in turn is of the same version.
+   */
+  readonly nixBinDir?: string;
+  /**
+   * Opens fd 3 for the ssh that Nix starts (an ssh store's `?log-fd=3`) and reads it as stderr. Otherwise ssh
+   * shares Nix's stderr, and makes it non-blocking (OpenSSH does so to its stdio), so Nix's own log lines
+   * that meet a full pipe fail to write and are dropped without a trace (Nix ignores failed writes to
+   * stderr). Nix 2.24 logs every path's byte progress, hundreds of lines a path, and lost the start or end
+   * of some paths' copies whenever the bot read slower than Nix wrote.
+   */
+  readonly sshLogFd?: boolean;
 }
 
 export interface NixOutput {
@@ -128,8 +141,10 @@ export function nixEnv(extra: Readonly<Record<string, string>> = {}): Record<str
 
 /** Runs argv; resolves with stdout when it exits 0, rejects with a NixError otherwise. */
 export async function runNix(argv: readonly string[], opts: NixRunOptions = {}): Promise<NixOutput> {
-  const [file, ...args] = argv;
-  if (file === undefined) throw invalidInput(argv, 'empty command');
+  const [program, ...args] = argv;
+  if (program === undefined) throw invalidInput(argv, 'empty command');
+  const binDir = opts.nixBinDir;
+  const file = binDir !== undefined && !program.includes('/') ? `${binDir}/${program}` : program;
   if (opts.signal?.aborted) {
     throw new NixError({
       argv,
@@ -144,8 +159,20 @@ export async function runNix(argv: readonly string[], opts: NixRunOptions = {}):
   // From Nix's first error on: a long trace can push the `error:` line out of the tail.
   const fromFirstError: string[] = [];
   const onLine = opts.onStderrLine;
+  // biome-ignore lint/correctness/useYield: yielding nothing is how an execa transform drops a line
+  function* keepLine(line: unknown) {
+    const text = String(line);
+    tail.push(text);
+    if (tail.length > STDERR_TAIL_LINES) tail.shift();
+    if (fromFirstError.length > 0 ? fromFirstError.length < ERROR_LINES : looksLikeError(text)) {
+      fromFirstError.push(text);
+    }
+    onLine?.(text);
+  }
+  const env = nixEnv(opts.env);
+  if (binDir !== undefined) env.PATH = env.PATH ? `${binDir}:${env.PATH}` : binDir;
   const result = await execa(file, args, {
-    env: nixEnv(opts.env),
+    env,
     extendEnv: false,
     input: opts.input ?? '',
     reject: false,
@@ -155,19 +182,8 @@ export async function runNix(argv: readonly string[], opts: NixRunOptions = {}):
     ...(opts.signal === undefined ? {} : { cancelSignal: opts.signal }),
     forceKillAfterDelay: KILL_GRACE_MS,
     // A transform that keeps nothing: lines are streamed to the caller and only the tail is remembered,
-    // so a long build log does not pile up in memory.
-    stderr: [
-      // biome-ignore lint/correctness/useYield: yielding nothing is how an execa transform drops a line
-      function* (line: unknown) {
-        const text = String(line);
-        tail.push(text);
-        if (tail.length > STDERR_TAIL_LINES) tail.shift();
-        if (fromFirstError.length > 0 ? fromFirstError.length < ERROR_LINES : looksLikeError(text)) {
-          fromFirstError.push(text);
-        }
-        onLine?.(text);
-      },
-    ],
+    // so a long build log does not pile up in memory. With `sshLogFd`, fd 3 is read the same way.
+    stdio: ['pipe', 'pipe', [keepLine], ...(opts.sshLogFd ? [[keepLine]] : [])],
   });
   const stderrTail = tail.join('\n');
   if (result.exitCode === 0 && !result.failed) return { stdout: String(result.stdout), stderrTail };
