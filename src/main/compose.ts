@@ -92,6 +92,7 @@ export async function composeFromConfig(
       signingKeyFile: config.builder.signingKeyFile,
       ssh: { knownHostsFile: config.ssh.knownHostsFile, ...(agentSocket ? { agentSocket } : {}) },
       gcRootsDir: `${config.stateDir}/gcroots`,
+      ...(config.refs.defaultBranch ? { defaultBranch: config.refs.defaultBranch } : {}),
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
     });
@@ -141,6 +142,7 @@ export async function composeFromConfig(
       limits,
       peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,
+      refRules: { nonDefault: config.refs.nonDefault, hostsTagged: config.refs.hostsTagged },
     });
     return {
       engine,

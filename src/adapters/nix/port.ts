@@ -11,6 +11,7 @@ import { addGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocation } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
+import { commitsBehind, resolveRevision } from './revision.ts';
 import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
 
@@ -22,13 +23,22 @@ export interface NixBuilderConfig {
   readonly gcRootsDir: string;
   readonly buildTimeoutMs?: number;
   readonly copyTimeoutMs?: number;
+  /** The default branch's name when the flake URL and Nix cannot say (`refs.defaultBranch`). */
+  readonly defaultBranch?: string;
 }
 
 export function nixBuilder(config: NixBuilderConfig): BuilderPort {
   return {
     listConfigurations: () => listConfigurations(config.flakeRef),
+    resolveRevision: (ref) =>
+      resolveRevision(
+        config.flakeRef,
+        ref,
+        config.defaultBranch ? { defaultBranch: config.defaultBranch } : {},
+      ),
+    commitsBehind: (older, head) => commitsBehind(older, head),
     async build(host, opts) {
-      const built = await buildToplevel(config.flakeRef, host, {
+      const built = await buildToplevel(opts.flake ?? config.flakeRef, host, {
         outLink: `${config.gcRootsDir}/built/${host}`,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onLog ? { onLog: opts.onLog } : {}),
