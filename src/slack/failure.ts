@@ -51,11 +51,13 @@ export function failureMessage(error: unknown, at: FailureContext): SlackMessage
     ]);
   }
   if (error instanceof NotAllowed) {
-    return errorMessage({
-      summary: `${at.typed} was not run: a rule of the configuration does not allow it.`,
-      detail,
-      next: sentence(error.hint ?? 'ask an approver'),
-    });
+    // The rule names who asked; their mention stays a mention rather than code.
+    const summary = `${at.typed} was not run: a rule of the configuration does not allow it.`;
+    return message(summary, [
+      section(`⛔ *${escapeMrkdwn(summary)}*`),
+      section(withMentions(detail)),
+      context(escapeMrkdwn(sentence(error.hint ?? 'ask an approver'))),
+    ]);
   }
   if (error instanceof NotApprover) {
     return errorMessage({
