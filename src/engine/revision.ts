@@ -11,13 +11,15 @@ import { actorName } from './run-scope.ts';
 
 /** The default branch head, and the ref asked for placed against it: on the default line or off it. */
 export async function resolveRun(deps: EngineDeps, ref: string | null): Promise<Revision> {
-  const head = await deps.builder.resolveRevision(null);
-  if (ref === null) return head;
+  if (ref === null) return deps.builder.resolveRevision(null);
   const asked = await deps.builder.resolveRevision(ref);
-  const defaultBranch = head.defaultBranch ?? asked.defaultBranch;
-  let onDefault = namesDefault(ref, defaultBranch) || (asked.rev !== null && asked.rev === head.rev);
+  // A default branch that cannot be read now (a broken local checkout) must not block a deploy of a ref;
+  // the ref then counts as off the default branch unless it names it.
+  const head = await deps.builder.resolveRevision(null).catch(() => null);
+  const defaultBranch = head?.defaultBranch ?? asked.defaultBranch;
+  let onDefault = namesDefault(ref, defaultBranch) || (asked.rev !== null && asked.rev === head?.rev);
   // A commit in the default branch's history (rolling back along the main line) is not off it.
-  if (!onDefault && asked.rev !== null && !asked.dirty) {
+  if (!onDefault && head !== null && asked.rev !== null && !asked.dirty) {
     onDefault = (await deps.builder.commitsBehind(asked.rev, head))?.ancestor ?? false;
   }
   return { ...asked, onDefault, defaultBranch };
