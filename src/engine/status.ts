@@ -93,7 +93,8 @@ export async function statusOf(
   const access = hostAccess(deps, null, asker.actor, asker.signal);
   const limit = limitConcurrency(16);
   const pending = deps.store.pendingApprovals();
-  const head = await headOf(deps);
+  // Read while the hosts are probed, not before.
+  const head = headOf(deps);
   return Promise.all(
     hosts.map((host) =>
       limit(async (): Promise<HostStatusRow> => {
@@ -119,7 +120,7 @@ export async function statusOf(
         };
         try {
           const facts = await access.probe(host);
-          const revision = await revisionRow(deps, host.name, facts.currentSystem, head);
+          const revision = await revisionRow(deps, host.name, facts.currentSystem, await head);
           return {
             ...base,
             ...(revision ? { revision } : {}),
