@@ -1,19 +1,19 @@
 // `build HOST|@TAG|all`: evaluate and build the hosts' systems on the builder and sign them. Touches no host.
 import { z } from 'zod';
-import { selectors } from '../src/verbs/args.ts';
+import { REF_USAGE, refFlag, refValues, selectors } from '../src/verbs/args.ts';
 import { defineVerb } from '../src/verbs/define.ts';
 import { runExitCode, runJson, runSlack, runText } from '../src/verbs/render-run.ts';
 
 export default defineVerb({
   name: 'build',
   summary: "build and sign the hosts' new systems on the builder",
-  usage: '<host|@tag|all>...',
+  usage: `<host|@tag|all>... ${REF_USAGE}`,
   access: 'view',
-  options: {},
+  options: { ...refFlag },
   schema: z
-    .object({ positionals: selectors(1), values: z.object({}).strict() })
-    .transform(({ positionals }) => ({ targets: positionals })),
-  run: (ctx, args) => ctx.engine.build(args.targets, ctx),
+    .object({ positionals: selectors(1), values: refValues.strict() })
+    .transform(({ positionals, values }) => ({ targets: positionals, ref: values.ref ?? null })),
+  run: (ctx, args) => ctx.engine.build(args.targets, ctx, { ref: args.ref }),
   exitCode: runExitCode,
   renderText: runText,
   renderJson: runJson,

@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import {
   effectiveRestart,
+  REF_USAGE,
+  refFlag,
+  refValues,
   restartFlags,
   restartPolicy,
   restartValues,
@@ -14,23 +17,28 @@ import { runExitCode, runJson, runSlack, runText } from '../src/verbs/render-run
 export default defineVerb({
   name: 'deploy',
   summary: 'build, copy from peers and the builder, switch, then ask before restarting the screen',
-  usage: '<host|@tag|all>... [--dry-run] [--restart|--no-restart]',
+  usage: `<host|@tag|all>... [--dry-run] [--restart|--no-restart] ${REF_USAGE}`,
   access: 'deploy',
-  options: { ...restartFlags, 'dry-run': { type: 'boolean' } },
+  options: { ...restartFlags, ...refFlag, 'dry-run': { type: 'boolean' } },
   schema: z
     .object({
       positionals: selectors(1),
-      values: restartValues.and(z.object({ 'dry-run': z.boolean().optional() })),
+      values: restartValues.and(refValues).and(z.object({ 'dry-run': z.boolean().optional() })),
     })
     .transform(({ positionals, values }) => ({
       targets: positionals,
       dryRun: values['dry-run'] ?? false,
       restart: restartPolicy(values),
+      ref: values.ref ?? null,
     })),
   run: (ctx, args) =>
     ctx.engine.deploy(
       args.targets,
-      { until: args.dryRun ? 'plan' : 'restart', restart: effectiveRestart(args.restart, ctx.canAsk) },
+      {
+        until: args.dryRun ? 'plan' : 'restart',
+        restart: effectiveRestart(args.restart, ctx.canAsk),
+        ref: args.ref,
+      },
       ctx,
     ),
   exitCode: runExitCode,

@@ -22,7 +22,9 @@ export async function askPending(
     for (const h of waiting) {
       let answer = '';
       try {
-        answer = await rl.question(`${restartQuestion(h.host)} [y/N] `, { signal: closed.signal });
+        answer = await rl.question(`${restartQuestion(h.host, result.revision)} [y/N] `, {
+          signal: closed.signal,
+        });
       } catch {
         io.output.write('\n');
       }

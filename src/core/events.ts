@@ -1,5 +1,6 @@
 // Progress is a separate output: the engine emits these events and each front end renders them its own
 // way (a Slack message updated in place, a terminal progress bar, JSON lines). Pure data, no I/O.
+import type { Revision } from './revision.ts';
 import type { StageName, StageOutcome } from './types.ts';
 
 /** Who asked for something: recorded in runs, approvals and the audit log. */
@@ -25,6 +26,8 @@ export type EngineEvent =
       readonly runId: string;
       readonly verb: string;
       readonly hosts: readonly string[];
+      /** The fleet revision the run builds, for runs that build. */
+      readonly revision?: Revision;
     }
   | {
       readonly type: 'stage.started';

@@ -18,7 +18,11 @@ export function closureBytes(closure: readonly PathInfo[]): number {
 
 export function buildHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Promise<Built> {
   return scope.stage(host.name, 'build', async () => {
-    const toplevel = await deps.builder.build(host.name, { signal: scope.signal });
+    // Every build of a run is of the revision the run resolved at its start, never of a newer push.
+    const toplevel = await deps.builder.build(host.name, {
+      signal: scope.signal,
+      ...(scope.revision ? { flake: scope.revision.flake } : {}),
+    });
     await deps.builder.sign([toplevel]);
     const closure = await deps.builder.closure([toplevel]);
     // A host importing from the builder as root does not check signatures itself; peers do. So the bot checks

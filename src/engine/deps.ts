@@ -4,6 +4,7 @@ import type { Actor } from '../core/events.ts';
 import type { BuilderPort, NixKnowledge } from '../core/ports/builder.ts';
 import type { HostsPort } from '../core/ports/hosts.ts';
 import type { StateStore } from '../core/ports/state.ts';
+import type { RefRules } from '../core/ref-rules.ts';
 import type { HostSpec } from '../core/types.ts';
 
 export interface EngineLimits {
@@ -27,4 +28,6 @@ export interface EngineDeps {
   readonly peerKnownHosts: (peer: HostSpec) => string;
   /** Whether this actor may decide a restart question (approvers in Slack; the shell user at a terminal). */
   readonly mayApprove: (actor: Actor) => Promise<boolean>;
+  /** Who may deploy revisions off the default branch, and to which hosts. */
+  readonly refRules: RefRules;
 }

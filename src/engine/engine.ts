@@ -2,6 +2,7 @@
 // Verbs in commands/ call these; Slack, the terminal and the schedule only render what comes back.
 import type { Actor, ProgressSink } from '../core/events.ts';
 import type { ApprovalRecord, Decision, RunStatus } from '../core/ports/state.ts';
+import type { Revision } from '../core/revision.ts';
 import { resolveTargets } from '../core/targets.ts';
 import type { HostSpec } from '../core/types.ts';
 import { buildHost } from './build.ts';
@@ -10,6 +11,7 @@ import { NotApprover } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
+import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
@@ -29,16 +31,23 @@ export interface RunResult {
   readonly canaries: readonly string[];
   readonly lanBytes: number;
   readonly uplinkBytes: number;
+  /** The fleet revision the run built from; null for runs that build nothing (rollback, restart). */
+  readonly revision: Revision | null;
+}
+
+/** `--ref`: a branch, tag or commit of the fleet flake; absent, the default branch head. */
+export interface RefOption {
+  readonly ref?: string | null;
 }
 
 export interface Engine {
   readonly hosts: readonly HostSpec[];
   resolve(selectors: readonly string[]): HostSpec[];
-  build(selectors: readonly string[], asker: Asker): Promise<RunResult>;
+  build(selectors: readonly string[], asker: Asker, opts?: RefOption): Promise<RunResult>;
   /** plan, copy, switch and deploy: the pipeline run until a stage. */
   deploy(
     selectors: readonly string[],
-    opts: { until: Until; restart: RestartPolicy },
+    opts: { until: Until; restart: RestartPolicy } & RefOption,
     asker: Asker,
   ): Promise<RunResult>;
   rollback(selectors: readonly string[], opts: { restart: RestartPolicy }, asker: Asker): Promise<RunResult>;
@@ -50,7 +59,12 @@ export interface Engine {
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
-  overlap(selectors: readonly string[], of: OverlapSource, asker: Asker): Promise<OverlapResult>;
+  overlap(
+    selectors: readonly string[],
+    of: OverlapSource,
+    asker: Asker,
+    opts?: RefOption,
+  ): Promise<OverlapResult>;
 }
 
 const VERB_BY_UNTIL: Record<Until, string> = {
@@ -94,6 +108,7 @@ export function createEngine(deps: EngineDeps): Engine {
     asker: Asker,
     lock: boolean,
     work: (scope: RunScope) => Promise<{ hosts: readonly HostOutcome[]; canaries?: readonly string[] }>,
+    revision?: Revision,
   ): Promise<RunResult> {
     // A question whose time is up must not keep its hosts locked, even where no schedule sweeps them (a
     // terminal without the Slack bot): sweep before taking locks.
@@ -105,6 +120,7 @@ export function createEngine(deps: EngineDeps): Engine {
       onEvent: asker.onEvent,
       ...(asker.signal ? { signal: asker.signal } : {}),
       lock,
+      ...(revision ? { revision } : {}),
     });
     let hosts: readonly HostOutcome[] = [];
     let canaries: readonly string[] = [];
@@ -127,7 +143,16 @@ export function createEngine(deps: EngineDeps): Engine {
       uplinkBytes,
       hosts: hosts.map((h) => ({ host: h.host, status: h.status })),
     });
-    return { runId: scope.runId, verb, status, hosts, canaries, lanBytes, uplinkBytes };
+    return {
+      runId: scope.runId,
+      verb,
+      status,
+      hosts,
+      canaries,
+      lanBytes,
+      uplinkBytes,
+      revision: revision ?? null,
+    };
   }
 
   /** A host's outcome with its question's fate, if it was decided or expired meanwhile. */
@@ -158,13 +183,20 @@ export function createEngine(deps: EngineDeps): Engine {
     hosts: deps.hosts,
     resolve,
 
-    build(selectors, asker) {
+    async build(selectors, asker, opts = {}) {
       const targets = resolve(selectors);
-      return inRun('build', targets, asker, false, (scope) =>
-        eachHost(targets, async (t) => {
-          const built = await buildHost(deps, scope, t);
-          return { host: t.name, status: 'ok', toplevel: built.toplevel };
-        }),
+      const revision = await revisionFor(deps, opts.ref ?? null, targets, asker, false);
+      return inRun(
+        'build',
+        targets,
+        asker,
+        false,
+        (scope) =>
+          eachHost(targets, async (t) => {
+            const built = await buildHost(deps, scope, t);
+            return { host: t.name, status: 'ok', toplevel: built.toplevel };
+          }),
+        revision,
       );
     },
 
@@ -173,9 +205,9 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayRestart(opts.restart, asker);
       const verb = VERB_BY_UNTIL[opts.until];
       // Planning changes nothing, so it needs no lock; everything after it does.
-      return inRun(verb, targets, asker, opts.until !== 'plan', (scope) =>
-        rollout(deps, scope, targets, opts),
-      );
+      const changes = opts.until !== 'plan';
+      const revision = await revisionFor(deps, opts.ref ?? null, targets, asker, changes);
+      return inRun(verb, targets, asker, changes, (scope) => rollout(deps, scope, targets, opts), revision);
     },
 
     async rollback(selectors, opts, asker) {
@@ -209,6 +241,12 @@ export function createEngine(deps: EngineDeps): Engine {
     expire: (onEvent) => expireRestarts(deps, onEvent),
     status: (selectors, asker) =>
       statusOf(deps, selectors.length === 0 ? deps.hosts : resolve(selectors), asker),
-    overlap: (selectors, of, asker) => overlapOf(deps, resolve(selectors), of, asker),
+    async overlap(selectors, of, asker, opts = {}) {
+      const targets = resolve(selectors);
+      // Only new builds have a revision; what hosts run now is whatever they run.
+      const revision =
+        of === 'running' ? undefined : await revisionFor(deps, opts.ref ?? null, targets, asker, false);
+      return overlapOf(deps, targets, of, asker, revision);
+    },
   };
 }

@@ -32,7 +32,12 @@ export class HostCommandFailed extends EngineError {
 }
 
 export class NotApprover extends EngineError {
-  override readonly name = 'NotApprover';
+  override readonly name: string = 'NotApprover';
+}
+
+/** A rule of the configuration forbids this request (e.g. a branch off the default one on this host). */
+export class NotAllowed extends NotApprover {
+  override readonly name = 'NotAllowed';
 }
 
 export function messageOf(e: unknown): string {

@@ -4,6 +4,7 @@
 import type { PlanSummary } from '../core/events.ts';
 import { type NamedClosure, type OverlapReport, overlap } from '../core/overlap.ts';
 import { summary } from '../core/planner.ts';
+import type { Revision } from '../core/revision.ts';
 import type { HostSpec } from '../core/types.ts';
 import { buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
@@ -20,6 +21,8 @@ export type OverlapSource = 'built' | 'running' | 'both';
 export interface OverlapResult {
   readonly runId: string;
   readonly of: OverlapSource;
+  /** The fleet revision the new builds are of. */
+  readonly revision?: Revision;
   readonly report: OverlapReport;
   /** Hosts left out, with why (unreachable, or running no system). */
   readonly missing: readonly { readonly label: string; readonly reason: string }[];
@@ -32,8 +35,10 @@ export async function overlapOf(
   targets: readonly HostSpec[],
   of: OverlapSource,
   asker: Asker,
+  revision?: Revision,
 ): Promise<OverlapResult> {
   const scope = openRun(deps, {
+    ...(revision ? { revision } : {}),
     verb: 'overlap',
     hosts: targets.map((t) => t.name),
     actor: asker.actor,
@@ -87,7 +92,14 @@ export async function overlapOf(
     closures.sort((a, b) => a.label.localeCompare(b.label));
     const report = overlap(closures);
     scope.finish('ok');
-    return { runId: scope.runId, of, report, missing, ...(planned ? { plan: planned } : {}) };
+    return {
+      runId: scope.runId,
+      of,
+      report,
+      missing,
+      ...(planned ? { plan: planned } : {}),
+      ...(revision ? { revision } : {}),
+    };
   } catch (e) {
     scope.finish('failed');
     throw e;

@@ -4,14 +4,17 @@
 import { restartCommand } from '../core/activation.ts';
 import type { Actor, ProgressSink } from '../core/events.ts';
 import type { ApprovalRecord, DecideResult, Decision } from '../core/ports/state.ts';
+import { describeRevision, type Revision } from '../core/revision.ts';
 import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
-export function restartQuestion(host: string): string {
-  return `Restart the display manager on ${host}?`;
+/** The question, naming the fleet commit the host now runs where the run built one. */
+export function restartQuestion(host: string, revision?: Revision | null): string {
+  const now = revision?.rev ? ` It now runs ${describeRevision(revision)}.` : '';
+  return `Restart the display manager on ${host}?${now}`;
 }
 
 /** Records the question for a host; `askRestart` puts it to people, `restartApprovedUpFront` answers it. */
@@ -21,7 +24,7 @@ function openQuestion(deps: EngineDeps, scope: RunScope, host: HostSpec): Approv
     runId: scope.runId,
     host: host.name,
     action: 'restart',
-    question: restartQuestion(host.name),
+    question: restartQuestion(host.name, scope.revision),
     requestedBy: scope.actor,
     now,
     expiresAt: new Date(now.getTime() + deps.limits.approvalTimeoutMs),

@@ -5,6 +5,7 @@ import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ExecOptions, ExecResult } from '../core/ports/hosts.ts';
 import type { RunStatus } from '../core/ports/state.ts';
+import type { Revision } from '../core/revision.ts';
 import type { HostSpec, StageName, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { HostBusy, HostCommandFailed, messageOf } from './errors.ts';
@@ -17,6 +18,8 @@ export interface RunRequest {
   readonly signal?: AbortSignal;
   /** Verbs that change hosts take their locks; read-only verbs do not. */
   readonly lock: boolean;
+  /** The fleet revision every build of the run uses; absent for runs that build nothing. */
+  readonly revision?: Revision;
 }
 
 export interface StageDone<T> {
@@ -44,6 +47,7 @@ export interface HostAccess {
 export interface RunScope extends HostAccess {
   readonly runId: string;
   readonly actor: Actor;
+  readonly revision: Revision | null;
   readonly signal: AbortSignal;
   emit(event: EngineEvent): void;
   log(message: string, host?: string): void;
@@ -56,7 +60,13 @@ export interface RunScope extends HostAccess {
 export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
   const { store } = deps;
   const signal = req.signal ?? new AbortController().signal;
-  const run = store.createRun({ verb: req.verb, hosts: req.hosts, actor: req.actor, now: deps.now() });
+  const run = store.createRun({
+    verb: req.verb,
+    hosts: req.hosts,
+    actor: req.actor,
+    now: deps.now(),
+    ...(req.revision ? { revision: req.revision } : {}),
+  });
   if (req.lock) {
     const locked = store.acquireLocks(req.hosts, run.id, req.actor, deps.now());
     if (!locked.ok) {
@@ -68,8 +78,28 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
       throw new HostBusy(who.join('; '), 'wait for that run to finish, or check it with `status`');
     }
   }
-  const scope = runScope(deps, run.id, req.actor, req.onEvent, signal);
-  scope.emit({ type: 'run.started', runId: run.id, verb: req.verb, hosts: req.hosts });
+  if (req.revision && req.lock) {
+    // The audit log says, per host, which exact fleet revision this run put there: the locked flake URL.
+    for (const host of req.hosts) {
+      store.audit({
+        at: deps.now(),
+        runId: run.id,
+        host,
+        actor: req.actor,
+        argv: ['(fleet revision)', req.revision.flake],
+        exitCode: 0,
+        durationMs: 0,
+      });
+    }
+  }
+  const scope = runScope(deps, run.id, req.actor, req.onEvent, signal, req.revision ?? null);
+  scope.emit({
+    type: 'run.started',
+    runId: run.id,
+    verb: req.verb,
+    hosts: req.hosts,
+    ...(req.revision ? { revision: req.revision } : {}),
+  });
   return scope;
 }
 
@@ -83,9 +113,8 @@ export function joinRun(
   actor: Actor,
   onEvent: ProgressSink,
 ): RunScope | undefined {
-  return deps.store.getRun(runId)
-    ? runScope(deps, runId, actor, onEvent, new AbortController().signal)
-    : undefined;
+  const run = deps.store.getRun(runId);
+  return run ? runScope(deps, runId, actor, onEvent, new AbortController().signal, run.revision) : undefined;
 }
 
 function runScope(
@@ -94,6 +123,7 @@ function runScope(
   actor: Actor,
   onEvent: ProgressSink,
   signal: AbortSignal,
+  revision: Revision | null,
 ): RunScope {
   const { store } = deps;
   const emit = (event: EngineEvent) => {
@@ -106,6 +136,7 @@ function runScope(
   return {
     runId,
     actor,
+    revision,
     signal,
     emit,
     log: (message, host) => emit({ type: 'log', runId, message, ...(host ? { host } : {}) }),

@@ -4,6 +4,13 @@
 import type { Actor } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { RunStatus } from '../core/ports/state.ts';
+import {
+  describeRevision,
+  describeStanding,
+  type Revision,
+  type Standing,
+  standingOf,
+} from '../core/revision.ts';
 import { type SyncState, syncState } from '../core/sync.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
@@ -32,6 +39,41 @@ export interface HostStatusRow {
   } | null;
   /** An open restart question for the host, if any. */
   readonly pendingApproval: string | null;
+  /** Which fleet commit the running system was built from, against the default branch (git fleets). */
+  readonly revision?: {
+    readonly deployed: Revision | null;
+    readonly standing: Standing;
+    readonly text: string;
+  };
+}
+
+/** The default branch head, read fresh; null when the flake cannot be read (status still answers). */
+async function headOf(deps: EngineDeps): Promise<Revision | null> {
+  try {
+    return await deps.builder.resolveRevision(null);
+  } catch {
+    return null;
+  }
+}
+
+/** Which commit `running` is, from the deployment that put it there, and how it stands against the head. */
+async function revisionRow(
+  deps: EngineDeps,
+  host: string,
+  running: StorePath | null,
+  head: Revision | null,
+): Promise<HostStatusRow['revision']> {
+  const deployed = running ? (deps.store.deploymentOf(host, running)?.revision ?? null) : null;
+  // A fleet that is not a git repository has no commits to speak of.
+  if (head?.rev == null && deployed?.rev == null && !deployed?.dirty) return undefined;
+  const behind =
+    deployed?.rev && head?.rev && deployed.rev !== head.rev
+      ? await deps.builder.commitsBehind(deployed.rev, head).catch(() => null)
+      : null;
+  const standing = standingOf(deployed, head, behind);
+  const main = head?.defaultBranch ?? deployed?.defaultBranch ?? null;
+  const text = `${describeStanding(standing, main)}${deployed ? `: ${describeRevision(deployed)}` : ''}`;
+  return { deployed, standing, text };
 }
 
 /** Verbs that change what a host runs: the "last deploy" status reports is the newest run of one of them. */
@@ -51,6 +93,8 @@ export async function statusOf(
   const access = hostAccess(deps, null, asker.actor, asker.signal);
   const limit = limitConcurrency(16);
   const pending = deps.store.pendingApprovals();
+  // Read while the hosts are probed, not before.
+  const head = headOf(deps);
   return Promise.all(
     hosts.map((host) =>
       limit(async (): Promise<HostStatusRow> => {
@@ -76,8 +120,10 @@ export async function statusOf(
         };
         try {
           const facts = await access.probe(host);
+          const revision = await revisionRow(deps, host.name, facts.currentSystem, await head);
           return {
             ...base,
+            ...(revision ? { revision } : {}),
             reachable: true,
             facts,
             sync: syncState({

@@ -96,6 +96,7 @@ export async function composeFromConfig(
       ssh: { knownHostsFile: config.ssh.knownHostsFile, ...credentials },
       gcRootsDir: `${config.stateDir}/gcroots`,
       ...(config.builder.nixBinDir === undefined ? {} : { nixBinDir: config.builder.nixBinDir }),
+      ...(config.refs.defaultBranch ? { defaultBranch: config.refs.defaultBranch } : {}),
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
     });
@@ -145,6 +146,7 @@ export async function composeFromConfig(
       limits,
       peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,
+      refRules: { nonDefault: config.refs.nonDefault, hostsTagged: config.refs.hostsTagged },
     });
     return {
       engine,

@@ -1,7 +1,7 @@
 // What the requester is told, privately, when a command cannot run or fails: what went wrong and what to do
 // next, by the kind of failure (a typo in a host name, a busy host, a missing right).
 import { TargetError } from '../core/targets.ts';
-import { EngineError, HostBusy, NotApprover } from '../engine/errors.ts';
+import { EngineError, HostBusy, NotAllowed, NotApprover } from '../engine/errors.ts';
 import { type AnyVerb, usageOf } from '../verbs/parse.ts';
 import { UsageError } from '../verbs/usage-error.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
@@ -48,6 +48,15 @@ export function failureMessage(error: unknown, at: FailureContext): SlackMessage
       context(
         `Wait for that run to finish (an open restart question holds its hosts until it is answered or expires), or check with \`${at.prefix} status\`.`,
       ),
+    ]);
+  }
+  if (error instanceof NotAllowed) {
+    // The rule names who asked; their mention stays a mention rather than code.
+    const summary = `${at.typed} was not run: a rule of the configuration does not allow it.`;
+    return message(summary, [
+      section(`⛔ *${escapeMrkdwn(summary)}*`),
+      section(withMentions(detail)),
+      context(escapeMrkdwn(sentence(error.hint ?? 'ask an approver'))),
     ]);
   }
   if (error instanceof NotApprover) {

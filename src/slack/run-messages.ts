@@ -306,7 +306,15 @@ function logMessage(lines: readonly string[]): SlackMessage {
 function recordedEvents(store: StateStore, runId: string): EngineEvent[] {
   const run = store.getRun(runId);
   if (run === undefined) return [];
-  const events: EngineEvent[] = [{ type: 'run.started', runId, verb: run.verb, hosts: run.hosts }];
+  const events: EngineEvent[] = [
+    {
+      type: 'run.started',
+      runId,
+      verb: run.verb,
+      hosts: run.hosts,
+      ...(run.revision ? { revision: run.revision } : {}),
+    },
+  ];
   for (const stage of store.stagesOf(runId)) {
     if (stage.status === 'running') {
       events.push({ type: 'stage.started', runId, host: stage.host, stage: stage.stage });

@@ -1,6 +1,7 @@
 // Argument pieces verbs share. Everything typed (in Slack or a terminal) is validated here before any of it
 // reaches the engine, let alone a host.
 import { z } from 'zod';
+import { checkGitRef } from '../core/revision.ts';
 import type { RestartPolicy } from '../engine/pipeline.ts';
 
 const LABEL = '[a-z0-9][a-z0-9-]{0,62}';
@@ -47,3 +48,15 @@ export const restartValues = z
 export function effectiveRestart(flag: RestartPolicy | undefined, canAsk: boolean): RestartPolicy {
   return flag ?? (canAsk ? 'ask' : 'no');
 }
+
+/** `--ref REF`: a branch, tag or full commit id of the fleet flake; without it, the default branch head. */
+export const refFlag = { ref: { type: 'string' } } as const;
+
+export const gitRef = z.string().superRefine((value, ctx) => {
+  const checked = checkGitRef(value);
+  if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.error });
+});
+
+export const refValues = z.object({ ref: gitRef.optional() });
+
+export const REF_USAGE = '[--ref <branch|tag|commit>]';

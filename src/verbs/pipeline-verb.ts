@@ -1,7 +1,7 @@
 // plan, copy and switch are the deploy pipeline stopped at a stage: one definition, three verbs.
 import { z } from 'zod';
 import type { Until } from '../engine/pipeline.ts';
-import { selectors } from './args.ts';
+import { REF_USAGE, refFlag, refValues, selectors } from './args.ts';
 import { defineVerb } from './define.ts';
 import { runExitCode, runJson, runSlack, runText } from './render-run.ts';
 import type { Access } from './verb.ts';
@@ -15,13 +15,14 @@ export function pipelineVerb(spec: {
   return defineVerb({
     name: spec.name,
     summary: spec.summary,
-    usage: '<host|@tag|all>...',
+    usage: `<host|@tag|all>... ${REF_USAGE}`,
     access: spec.access,
-    options: {},
+    options: { ...refFlag },
     schema: z
-      .object({ positionals: selectors(1), values: z.object({}).strict() })
-      .transform(({ positionals }) => ({ targets: positionals })),
-    run: (ctx, args) => ctx.engine.deploy(args.targets, { until: spec.until, restart: 'no' }, ctx),
+      .object({ positionals: selectors(1), values: refValues.strict() })
+      .transform(({ positionals, values }) => ({ targets: positionals, ref: values.ref ?? null })),
+    run: (ctx, args) =>
+      ctx.engine.deploy(args.targets, { until: spec.until, restart: 'no', ref: args.ref }, ctx),
     exitCode: runExitCode,
     renderText: runText,
     renderJson: runJson,

@@ -1,6 +1,7 @@
 // How a run's result reads: in a terminal, as JSON, and as the final Slack message. Shared by the verbs
 // that run the pipeline (deploy, plan, copy, switch, rollback, restart, build).
 import { formatBytes } from '../core/bytes.ts';
+import { describeRevision } from '../core/revision.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { context, escapeMrkdwn, header, message, section } from '../slack/blocks/kit.ts';
@@ -39,6 +40,7 @@ export function hostLine(h: HostOutcome): string {
 export function runText(r: RunResult): string {
   const width = Math.max(...r.hosts.map((h) => h.host.length), 4);
   const lines = [`${r.verb} ${r.status} (run ${r.runId})`];
+  if (r.revision) lines.push(`  fleet: ${revisionText(r)}`);
   for (const h of r.hosts) {
     lines.push(`  ${MARK[h.status]} ${h.host.padEnd(width)}  ${h.status.padEnd(17)} ${hostLine(h)}`);
     if (h.toplevel) lines.push(`    ${' '.repeat(width)}  ${h.toplevel}`);
@@ -52,6 +54,13 @@ export function runText(r: RunResult): string {
   return lines.join('\n');
 }
 
+/** The run's fleet revision, and whether it is off the default branch. */
+function revisionText(r: RunResult): string {
+  if (!r.revision) return '';
+  const off = r.revision.onDefault ? '' : ` (not ${r.revision.defaultBranch ?? 'the default branch'})`;
+  return `${describeRevision(r.revision)}${off}`;
+}
+
 export function runJson(r: RunResult): unknown {
   return r;
 }
@@ -63,6 +72,7 @@ export function runSlack(r: RunResult): SlackMessage {
     ...r.hosts.map((h) =>
       section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`),
     ),
+    ...(r.revision ? [context(`Fleet: ${escapeMrkdwn(revisionText(r))}`)] : []),
     context(
       `run \`${r.runId}\`` +
         (r.lanBytes + r.uplinkBytes > 0

@@ -36,6 +36,7 @@ export function statusLines(row: HostStatusRow): string[] {
   const lines = [
     `${SYNC_TEXT[row.sync ?? 'no-system']}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
   ];
+  if (row.revision) lines.push(`fleet: ${row.revision.text}`);
   if (row.rebootPending)
     lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
   if (f.store)

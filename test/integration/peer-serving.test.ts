@@ -271,6 +271,7 @@ describe.skipIf(unavailable !== null)('a peer step with more than 1,000 roots', 
       limits: { parallelHosts: 2, parallelPeerCopies: 3, approvalTimeoutMs: 60_000 },
       peerKnownHosts: peerKnownHostsFrom(office.knownHostsFile),
       mayApprove: async () => true,
+      refRules: { nonDefault: 'deployers', hostsTagged: [] },
       async close() {
         await real.closeAll();
         opened.state.close();

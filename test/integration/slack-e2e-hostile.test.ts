@@ -61,6 +61,17 @@ const hostileWord = fc.oneof(
     '--dry-run=$(id)',
     '--no-such-flag',
     '-x',
+    '--ref=$(id)',
+    '--ref=`id`',
+    '--ref=../../etc',
+    '--ref=..',
+    '--ref=-rf',
+    '--ref=--upload-pack=touch',
+    '--ref=main@{1}',
+    '--ref=main;id',
+    '--ref=a&rev=0',
+    '--ref=main#x',
+    '--ref=',
     'baard‐entrance', // a Unicode hyphen
     'baard-entrance\u200d', // a zero-width joiner
     'bäärd-entrance',
@@ -74,9 +85,12 @@ const hostileWord = fc.oneof(
   fc.string({ minLength: 1, maxLength: 12 }).map((s) => `$(${s})`),
   fc.string({ minLength: 1, maxLength: 12 }).map((s) => `\`${s}\``),
   fc.string({ minLength: 1, maxLength: 12 }).map((s) => `${A};${s}`),
+  fc.string({ minLength: 1, maxLength: 12 }).map((s) => `--ref=$(${s})`),
   fc
     .stringMatching(/^--[a-z-]{1,12}$/)
-    .filter((f) => !['--restart', '--no-restart', '--dry-run', '--yes', '--running', '--both'].includes(f)),
+    .filter(
+      (f) => !['--restart', '--no-restart', '--dry-run', '--yes', '--running', '--both', '--ref'].includes(f),
+    ),
 );
 
 const verbWord = fc.oneof(

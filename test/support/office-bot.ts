@@ -14,6 +14,9 @@ export interface OfficeBotOptions {
   readonly limits?: Record<string, unknown>;
   readonly schedule?: Record<string, unknown>;
   readonly stateDir?: string;
+  /** The fleet flake to configure instead of the office's plain directory (a git repository's URL). */
+  readonly flake?: string;
+  readonly refs?: Record<string, unknown>;
   /** The engine's clock, for tests that move time on (question expiry). */
   readonly now?: () => Date;
 }
@@ -25,7 +28,7 @@ export function officeConfig(
 ): { file: string; stateDir: string; cleanup: () => void } {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'signage-bot-'));
   const config = {
-    flake: office.fleet.flakeRef,
+    flake: opts.flake ?? office.fleet.flakeRef,
     stateDir,
     // The builder's Nix as the office chose it (2.24 where installed): the setting a user with a newer Nix sets.
     builder: {
@@ -41,6 +44,7 @@ export function officeConfig(
     ),
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.slack ? { slack: opts.slack } : {}),
+    ...(opts.refs ? { refs: opts.refs } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),
   };
   const file = join(stateDir, 'signage.yml');

@@ -42,6 +42,9 @@ export interface SlackOfficeOptions {
   /** Merged into the configuration's `ssh` section. */
   readonly ssh?: Record<string, unknown>;
   readonly tags?: (host: string) => string[];
+  /** The fleet flake instead of the office's plain directory, and the rules for refs off its default branch. */
+  readonly flake?: string;
+  readonly refs?: Record<string, unknown>;
 }
 
 /** A configuration file for a bot on the office, in a state directory of its own. */
@@ -91,6 +94,8 @@ export function slackOfficeConfig(office: Office, options: SlackOfficeOptions = 
     schedule: { status: false, expireApprovals: NEVER, ...options.schedule },
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.tags === undefined ? {} : { tags: options.tags }),
+    ...(options.flake === undefined ? {} : { flake: options.flake }),
+    ...(options.refs === undefined ? {} : { refs: options.refs }),
   });
   if (options.ssh !== undefined) {
     const config = parse(readFileSync(cfg.file, 'utf8')) as { ssh: Record<string, unknown> };

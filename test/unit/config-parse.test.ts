@@ -58,6 +58,10 @@ schedule:
   status: "0 8 * * 1-5"
   expireApprovals: "*/2 * * * *"
   timezone: Europe/Oslo
+refs:
+  defaultBranch: main
+  nonDefault: approvers
+  hostsTagged: [experiment]
 `;
 
 function ok(text: string, env = {}): Config {
@@ -100,6 +104,7 @@ describe('a valid configuration', () => {
       hosts: {},
       limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
+      refs: { nonDefault: 'deployers', hostsTagged: [] },
     } satisfies Config);
   });
 
@@ -146,6 +151,7 @@ describe('a valid configuration', () => {
         channels: ['C0SCREENS', 'G0PRIVATE'],
       },
       schedule: { status: '0 8 * * 1-5', expireApprovals: '*/2 * * * *', timezone: 'Europe/Oslo' },
+      refs: { defaultBranch: 'main', nonDefault: 'approvers', hostsTagged: ['experiment'] },
     } satisfies Config);
   });
 
@@ -192,7 +198,7 @@ describe('a bad configuration', () => {
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, slack, schedule)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, slack, schedule, refs)',
       ],
     ],
     [

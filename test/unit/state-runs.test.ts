@@ -82,6 +82,7 @@ describe('runs', () => {
       status: 'failed',
       summary,
       slack: { channel: 'C2', ts: '3.4' },
+      revision: null,
     });
     expect(() => store.finishRun(run.id, { status: 'ok', now: at(2), summary: { n: 1n } })).toThrow(
       /not JSON-serialisable/,
@@ -181,8 +182,38 @@ describe('deployments', () => {
       toplevel: newer,
       runId: run.id,
       at: at(2),
+      revision: null,
     });
     expect(store.lastDeployment('canteen')).toBeUndefined();
+    close();
+  });
+
+  it("a deployment keeps its run's fleet revision, and is found by the system it put on the host", () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const revision = {
+      flake: `git+file:///srv/fleet?ref=my-branch&rev=${'c'.repeat(40)}`,
+      requested: 'my-branch',
+      branch: 'my-branch',
+      rev: 'c'.repeat(40),
+      dirty: false,
+      path: '/srv/fleet',
+      subject: 'Brighter lobby',
+      author: 'Ada',
+      onDefault: false,
+      defaultBranch: 'main',
+    };
+    const old = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: alice, now: at(0) });
+    const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: alice, now: at(1), revision });
+    expect(store.getRun(run.id)?.revision).toEqual(revision);
+    const system = '/nix/store/cccccccccccccccccccccccccccccccc-nixos-system-lobby';
+    const other = '/nix/store/dddddddddddddddddddddddddddddddd-nixos-system-lobby';
+    store.recordDeployment({ host: 'lobby', toplevel: system, runId: run.id, at: at(2) });
+    // A later rollback run has no revision of its own: the system's commit is still known.
+    store.recordDeployment({ host: 'lobby', toplevel: other, runId: old.id, at: at(3) });
+    store.recordDeployment({ host: 'lobby', toplevel: system, runId: old.id, at: at(4) });
+    expect(store.lastDeployment('lobby')?.revision).toBeNull();
+    expect(store.deploymentOf('lobby', system)?.revision).toEqual(revision);
+    expect(store.deploymentOf('lobby', other)).toBeUndefined();
     close();
   });
 });

@@ -1,6 +1,7 @@
 // The configuration file's shape, with its defaults. Every mapping is strict: a misspelt field is an error
 // that lists the known ones, not a setting silently ignored. docs/configuration.md documents each field.
 import { z } from 'zod';
+import { checkGitRef } from '../../core/revision.ts';
 import {
   address,
   argv,
@@ -127,6 +128,16 @@ const slack = strict({
   }
 }, always);
 
+/** Deploying off the default branch (a branch, a tag, a commit outside its history): who, and to which hosts. */
+const refs = strict({
+  defaultBranch: z
+    .string()
+    .refine((v) => checkGitRef(v).ok, { error: 'expected a branch name, e.g. main' })
+    .optional(),
+  nonDefault: z.enum(['deployers', 'approvers']).default('deployers'),
+  hostsTagged: z.array(name('tag')).default([]),
+});
+
 const schedule = strict({
   status: cronOrOff.default('*/15 * * * *'),
   expireApprovals: cron.default('* * * * *'),
@@ -143,6 +154,7 @@ export const configSchema = strict({
   limits: section(limits),
   slack: slack.optional(),
   schedule: section(schedule),
+  refs: section(refs),
 }).superRefine((v, ctx) => {
   const s = fieldOf(v, 'slack');
   if (isSet(s) && !isSet(fieldOf(s, 'channel')) && fieldOf(fieldOf(v, 'schedule'), 'status') !== false) {

@@ -11,6 +11,7 @@ import { addGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocations } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
+import { commitsBehind, resolveRevision } from './revision.ts';
 import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
 
@@ -24,6 +25,8 @@ export interface NixBuilderConfig {
   readonly copyTimeoutMs?: number;
   /** builder.nixBinDir: the folder of the Nix to run, instead of the one on PATH. */
   readonly nixBinDir?: string;
+  /** The default branch's name when the flake URL and Nix cannot say (`refs.defaultBranch`). */
+  readonly defaultBranch?: string;
 }
 
 export function nixBuilder(config: NixBuilderConfig): BuilderPort {
@@ -36,8 +39,14 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
   };
   return {
     listConfigurations: () => listConfigurations(config.flakeRef, bin),
+    resolveRevision: (ref) =>
+      resolveRevision(config.flakeRef, ref, {
+        ...bin,
+        ...(config.defaultBranch ? { defaultBranch: config.defaultBranch } : {}),
+      }),
+    commitsBehind: (older, head) => commitsBehind(older, head),
     async build(host, opts) {
-      const built = await buildToplevel(config.flakeRef, host, {
+      const built = await buildToplevel(opts.flake ?? config.flakeRef, host, {
         ...bin,
         outLink: `${config.gcRootsDir}/built/${host}`,
         ...(opts.signal ? { signal: opts.signal } : {}),

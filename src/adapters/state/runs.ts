@@ -5,6 +5,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { RunRecord, RunsPort } from '../../core/ports/state.ts';
 import { newId, RUN_ID_RANDOM } from './ids.ts';
 import type { ProcessOwner } from './owner.ts';
+import { revisionJson, revisionOf } from './revision-json.ts';
 import {
   actorJson,
   actorOf,
@@ -32,14 +33,15 @@ export function runOf(row: Row): RunRecord {
     status: str(row.status) as RunRecord['status'],
     summary: summary === null || summary === undefined ? null : (JSON.parse(str(summary)) as unknown),
     slack: slackOf(row),
+    revision: revisionOf(row.revision),
   };
 }
 
 export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
   const insert = db.prepare(`
     INSERT INTO runs (id, verb, hosts, actor, started_at, status, slack_channel, slack_ts,
-                      owner_boot_id, owner_pid, owner_start_time)
-    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`);
+                      owner_boot_id, owner_pid, owner_start_time, revision)
+    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`);
   const insertHost = db.prepare('INSERT OR IGNORE INTO run_hosts (run_id, host) VALUES (?, ?)');
   const get = db.prepare('SELECT * FROM runs WHERE id = ?');
   const finish = db.prepare(`
@@ -77,6 +79,7 @@ export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
               owner.bootId,
               owner.pid,
               owner.startTime,
+              revisionJson(run.revision),
             );
           } catch (e) {
             if (isUniqueViolation(e)) continue;

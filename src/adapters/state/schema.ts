@@ -106,6 +106,15 @@ CREATE INDEX audit_by_host ON audit (host, at);
 CREATE INDEX audit_by_run ON audit (run_id, at);
 `,
   },
+  {
+    version: 2,
+    description: 'the fleet revision each run built and each deployment switched to',
+    sql: `
+ALTER TABLE runs ADD COLUMN revision TEXT;
+ALTER TABLE deployments ADD COLUMN revision TEXT;
+CREATE INDEX deployments_by_toplevel ON deployments (host, toplevel, at);
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

@@ -1,6 +1,7 @@
 // What the engine needs of the builder (the machine that evaluates the fleet flake, builds, signs, and holds
 // every path) and of Nix's knowledge that is not tied to one machine: how a target pulls from a peer, and how
 // to read Nix's copy log and path-info output when they come back from a host.
+import type { Revision } from '../revision.ts';
 import type { HostSpec, PathInfo, StorePath } from '../types.ts';
 
 export interface CopyProgress {
@@ -13,10 +14,17 @@ export interface CopyProgress {
 export interface BuilderPort {
   /** The fleet flake's `nixosConfigurations` names. */
   readonly listConfigurations: () => Promise<readonly string[]>;
-  /** Builds a host's toplevel and returns it; build log lines go to `onLog`. */
+  /** Resolves a ref (null: the default branch) to one locked revision, fetched fresh, never from a cache. */
+  readonly resolveRevision: (ref: string | null) => Promise<Revision>;
+  /** Whether a commit is in `head`'s history and how far behind it, where the history is at hand. */
+  readonly commitsBehind: (
+    older: string,
+    head: Revision,
+  ) => Promise<{ readonly ancestor: boolean; readonly count: number } | null>;
+  /** Builds a host's toplevel from `flake` (a locked URL; else the configured flake); logs go to `onLog`. */
   readonly build: (
     host: string,
-    opts: { signal?: AbortSignal; onLog?: (line: string) => void },
+    opts: { signal?: AbortSignal; onLog?: (line: string) => void; flake?: string },
   ) => Promise<StorePath>;
   /** The name of the builder's signing key (`name` in `name:base64`), to check signatures by. */
   readonly signingKeyName: () => Promise<string>;

@@ -3,6 +3,7 @@
 // Plain function types, so the engine can be handed the real store or a few functions in a test.
 // Every write takes the time from the caller: nothing here reads a clock.
 import type { Actor } from '../events.ts';
+import type { Revision } from '../revision.ts';
 import type { StageName, StageOutcome } from '../types.ts';
 
 /** Where a front end posted the message about a run or an approval, so it can update it later. */
@@ -28,6 +29,8 @@ export interface RunRecord {
   /** Whatever the verb wants to keep about its result (JSON-serialisable); null until set. */
   readonly summary: unknown;
   readonly slack: SlackMessageRef | null;
+  /** The fleet revision the run builds from; null for runs that build nothing (or from before it was kept). */
+  readonly revision: Revision | null;
 }
 
 export interface NewRun {
@@ -36,6 +39,7 @@ export interface NewRun {
   readonly actor: Actor;
   readonly now: Date;
   readonly slack?: SlackMessageRef;
+  readonly revision?: Revision;
 }
 
 export interface RunEnd {
@@ -110,6 +114,8 @@ export interface DeploymentRecord {
   readonly toplevel: string;
   readonly runId: string;
   readonly at: Date;
+  /** The fleet revision it was built from; left out, the run's own. */
+  readonly revision?: Revision | null;
 }
 
 export interface DeploymentsPort {
@@ -117,6 +123,8 @@ export interface DeploymentsPort {
   readonly recordDeployment: (deployment: DeploymentRecord) => void;
   /** The last successfully switched build: what status compares the running and the built system to. */
   readonly lastDeployment: (host: string) => DeploymentRecord | undefined;
+  /** The newest deployment of `toplevel` to `host` that knows its revision: which commit a system is. */
+  readonly deploymentOf: (host: string, toplevel: string) => DeploymentRecord | undefined;
 }
 
 // ---- locks ---------------------------------------------------------------------------------------

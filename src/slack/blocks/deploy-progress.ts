@@ -3,6 +3,7 @@
 // Hosts that failed come first, then those still working, so a long fleet never hides a problem below the
 // fold; everything fits Slack's 50 blocks and 3,000 characters per section, however many hosts there are.
 import type { EngineEvent } from '../../core/events.ts';
+import { describeRevision, type Revision } from '../../core/revision.ts';
 import type { SlackMessage } from '../../verbs/verb.ts';
 import { redact } from '../redact.ts';
 import {
@@ -46,6 +47,7 @@ export function renderProgress(state: ProgressState): SlackMessage {
   const counts = countByStatus(state.hosts);
   const title = `${titleOf(state.verb)} · ${plural(state.hosts.length, 'host')}`;
   const blocks: Block[] = [header(title), context(summaryLine(state, counts))];
+  if (state.revision) blocks.push(context(revisionLine(state.revision)));
 
   const sections: string[] = [];
   let current = '';
@@ -69,6 +71,12 @@ export function renderProgress(state: ProgressState): SlackMessage {
     blocks.push(context(`…and ${plural(hosts.length - shown, 'more host')}: ${countsText(rest)}.`));
   }
   return message(`${title}: ${countsText(counts)}${outcomeText(state.outcome, ' — ')}`, blocks);
+}
+
+/** Which commit of the fleet the run builds, so a channel can tell an experiment from the main line. */
+export function revisionLine(r: Revision): string {
+  const off = r.onDefault ? '' : ` · _not ${escapeMrkdwn(r.defaultBranch ?? 'the default branch')}_`;
+  return truncate(`Fleet: ${escapeMrkdwn(describeRevision(r))}${off}`, LIMITS.sectionText);
 }
 
 function titleOf(verb: string | undefined): string {

@@ -1,6 +1,7 @@
 // A run's events folded into what its progress message shows: for each host, its stages so far, its plan,
 // and the copies under way. Pure, and safe to fold again from the start after every event.
 import type { EngineEvent, PlanSummary } from '../../core/events.ts';
+import type { Revision } from '../../core/revision.ts';
 import type { StageName } from '../../core/types.ts';
 import { STAGE_ORDER, type StageStatus } from './format.ts';
 
@@ -40,6 +41,8 @@ export interface ProgressState {
   /** In the order the run named them. */
   readonly hosts: readonly HostProgress[];
   readonly outcome: RunOutcome | undefined;
+  /** The fleet revision the run builds, for runs that build. */
+  readonly revision?: Revision;
   /** Sums over the plans: what comes from peers, and what over the uplink. */
   readonly lanBytes: number;
   readonly uplinkBytes: number;
@@ -56,6 +59,7 @@ export function foldProgress(events: readonly EngineEvent[]): ProgressState {
   let runId: string | undefined;
   let verb: string | undefined;
   let outcome: RunOutcome | undefined;
+  let revision: Revision | undefined;
   const hosts = new Map<string, MutableHost>();
   const hostOf = (name: string): MutableHost => {
     let h = hosts.get(name);
@@ -71,6 +75,7 @@ export function foldProgress(events: readonly EngineEvent[]): ProgressState {
       case 'run.started':
         runId = e.runId;
         verb = e.verb;
+        revision = e.revision ?? revision;
         for (const name of e.hosts) hostOf(name);
         break;
       case 'stage.started': {
@@ -134,7 +139,7 @@ export function foldProgress(events: readonly EngineEvent[]): ProgressState {
       durationMs: stages.reduce((sum, s) => sum + (s.durationMs ?? 0), 0),
     });
   }
-  return { runId, verb, hosts: list, outcome, lanBytes, uplinkBytes };
+  return { runId, verb, hosts: list, outcome, lanBytes, uplinkBytes, ...(revision ? { revision } : {}) };
 }
 
 function statusOf(stages: readonly StageState[], asked: boolean): HostStatus {
