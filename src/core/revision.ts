@@ -89,7 +89,17 @@ export function applyRef(flake: string, ref: string): Checked<string> {
   return { ok: true, value: `${base}?${kept.join('&')}` };
 }
 
-/** The branch a configured flake URL names itself (`?ref=main`), if any. */
+/**
+ * A branch as people name it: `main` for `refs/heads/main`. Nix 2.24 reports the default branch as its full
+ * ref (`refs/heads/main`), Nix 2.8 as `main`; tags and other refs are kept as they are.
+ */
+export function branchName(ref: string): string {
+  return ref.startsWith('refs/heads/') && ref.length > 'refs/heads/'.length
+    ? ref.slice('refs/heads/'.length)
+    : ref;
+}
+
+/** The branch a configured flake URL names itself (`?ref=main`, `?ref=refs%2Fheads%2Fmain`), if any. */
 export function refOfUrl(flake: string): string | null {
   const at = flake.indexOf('?');
   if (at < 0) return null;
@@ -97,15 +107,20 @@ export function refOfUrl(flake: string): string | null {
     .slice(at + 1)
     .split('&')
     .find((p) => p.startsWith('ref='));
-  return named ? named.slice(4) || null : null;
+  if (!named || named.length === 4) return null;
+  let value = named.slice(4);
+  try {
+    value = decodeURIComponent(value);
+  } catch {
+    // Not percent-encoded after all: taken as written.
+  }
+  return branchName(value);
 }
 
 /** Whether a requested ref names the default branch itself (`main`, `refs/heads/main`). */
 export function namesDefault(requested: string | null, defaultBranch: string | null): boolean {
   if (requested === null) return true;
-  return (
-    defaultBranch !== null && (requested === defaultBranch || requested === `refs/heads/${defaultBranch}`)
-  );
+  return defaultBranch !== null && branchName(requested) === branchName(defaultBranch);
 }
 
 export function shortRev(rev: string): string {
@@ -114,7 +129,8 @@ export function shortRev(rev: string): string {
 
 /** One line for people: `my-branch @ 1a2b3c4d5e6f "Brighter lobby screen" (Ada)`. */
 export function describeRevision(r: Revision): string {
-  const name = r.requested ?? r.branch ?? r.defaultBranch;
+  const named = r.requested ?? r.branch ?? r.defaultBranch;
+  const name = named === null || named === r.requested ? named : branchName(named);
   if (r.rev === null) {
     const where = r.path ?? r.flake;
     return r.dirty ? `${where} with uncommitted changes` : `${where} (not a git commit)`;
@@ -165,7 +181,7 @@ export function standingOf(
 }
 
 export function describeStanding(s: Standing, defaultBranch: string | null): string {
-  const main = defaultBranch ?? 'the default branch';
+  const main = defaultBranch === null ? 'the default branch' : branchName(defaultBranch);
   switch (s.kind) {
     case 'head':
       return `in sync with ${main}`;

@@ -1,16 +1,25 @@
-// Resolving the fleet flake to a revision with this machine's real Nix and git (no office needed): the
-// default branch, a branch, a tag, a commit, a tree with uncommitted changes, a plain directory, and how far
-// an older commit is behind the head.
+// Resolving the fleet flake to a revision with this machine's real Nix and git (no office needed), with each
+// Nix the office runs (Debian's 2.8 and, as builder.nixBinDir, 2.24): the default branch, a branch, a tag, a
+// commit, a tree with uncommitted changes, a plain directory, and how far an older commit is behind the head.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitsBehind, resolveRevision } from '../../src/adapters/nix/revision.ts';
+import { commitsBehind, resolveRevision as resolveWith } from '../../src/adapters/nix/revision.ts';
+import { mixedOfficeUnavailable, NIX_BIN_DIRS, type NixRelease } from '../office/nix-versions.ts';
 
 const FLAKE = '{ outputs = { self }: { value = 1; }; }\n';
 
-describe('resolving fleet revisions with Nix', () => {
+// Where Nix 2.24 is not installed its half is skipped, as the other tests needing two versions are; under
+// CI=true it runs (and fails).
+const releases: readonly NixRelease[] = mixedOfficeUnavailable() === null ? ['2.8', '2.24'] : ['2.8'];
+// The locked URL of the default branch names it as each version does.
+const LOCKED_DEFAULT: Record<NixRelease, string> = { '2.8': 'main', '2.24': 'refs/heads/main' };
+
+describe.each(releases)('resolving fleet revisions with Nix %s', (release) => {
+  const resolveRevision = (flake: string, ref: string | null) =>
+    resolveWith(flake, ref, { nixBinDir: NIX_BIN_DIRS[release] });
   let dir: string;
   const git = (...args: string[]) =>
     execFileSync('git', ['-C', dir, '-c', 'user.name=Grace', '-c', 'user.email=grace@office.test', ...args])
@@ -54,18 +63,29 @@ describe('resolving fleet revisions with Nix', () => {
       onDefault: true,
       defaultBranch: 'main',
     });
-    expect(r.flake).toBe(`git+file://${dir}?ref=main&rev=${second}`);
+    expect(r.flake).toBe(`git+file://${dir}?ref=${LOCKED_DEFAULT[release]}&rev=${second}`);
   });
 
   it('resolves a branch, a tag and a commit to exact commits', async () => {
     const url = `git+file://${dir}`;
-    expect(await resolveRevision(url, 'my-branch')).toMatchObject({ rev: onBranch, subject: 'On a branch' });
+    expect(await resolveRevision(url, 'my-branch')).toMatchObject({
+      rev: onBranch,
+      branch: 'my-branch',
+      subject: 'On a branch',
+      defaultBranch: null,
+    });
     expect((await resolveRevision(url, 'v1')).rev).toBe(first);
-    const byCommit = await resolveRevision(url, first);
-    expect(byCommit.rev).toBe(first);
-    expect(byCommit.flake).toContain(`rev=${first}`);
-    // A local checkout given as a plain path is a git flake too.
-    expect((await resolveRevision(dir, 'my-branch')).rev).toBe(onBranch);
+    // A commit by id is that commit alone: no branch, whatever HEAD is (Nix 2.24 names HEAD's).
+    const byCommit = await resolveRevision(url, onBranch);
+    expect(byCommit).toMatchObject({ rev: onBranch, branch: null, flake: `${url}?rev=${onBranch}` });
+    // A local checkout given as a plain path is a git flake too, and its refs are honoured (Nix 2.24 ignores
+    // `?ref=` on a path: the bot must not build HEAD instead).
+    expect(await resolveRevision(dir, 'my-branch')).toMatchObject({
+      rev: onBranch,
+      flake: `git+file://${dir}?ref=my-branch&rev=${onBranch}`,
+    });
+    expect((await resolveRevision(dir, 'v1')).rev).toBe(first);
+    expect((await resolveRevision(dir, onBranch)).rev).toBe(onBranch);
   });
 
   it('counts how far a commit is behind the head, and tells a branch off it apart', async () => {

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { OPEN_REF_RULES, refRefusal } from '../../src/core/ref-rules.ts';
 import {
   applyRef,
+  branchName,
   checkGitRef,
   describeRevision,
   describeStanding,
+  namesDefault,
   type Revision,
   refOfUrl,
   standingOf,
@@ -88,6 +90,37 @@ describe('applying a ref to the configured flake', () => {
   it('reads the branch a URL names', () => {
     expect(refOfUrl('git+https://example.test/fleet?ref=production')).toBe('production');
     expect(refOfUrl('git+file:///srv/fleet')).toBeNull();
+    expect(refOfUrl('git+file:///srv/fleet?ref=refs%2Fheads%2Fproduction')).toBe('production');
+    expect(refOfUrl('git+file:///srv/fleet?ref=')).toBeNull();
+  });
+});
+
+describe('branch names in either form', () => {
+  it('reads refs/heads/NAME (Nix 2.24) as NAME (Nix 2.8), and leaves other refs alone', () => {
+    expect(branchName('refs/heads/main')).toBe('main');
+    expect(branchName('refs/heads/feature/lobby')).toBe('feature/lobby');
+    expect(branchName('main')).toBe('main');
+    expect(branchName('refs/tags/v1')).toBe('refs/tags/v1');
+    expect(branchName('refs/heads/')).toBe('refs/heads/');
+  });
+
+  it('tells whether a ref names the default branch, whichever form each side is in', () => {
+    expect(namesDefault('main', 'main')).toBe(true);
+    expect(namesDefault('refs/heads/main', 'main')).toBe(true);
+    expect(namesDefault('main', 'refs/heads/main')).toBe(true);
+    expect(namesDefault(null, null)).toBe(true);
+    expect(namesDefault('my-branch', 'refs/heads/main')).toBe(false);
+    expect(namesDefault('main', null)).toBe(false);
+  });
+
+  it('names the default branch short in what people read, for records made by either version', () => {
+    expect(describeStanding({ kind: 'behind', by: 1 }, 'refs/heads/main')).toBe('behind main by 1 commit');
+    expect(describeRevision(rev({ branch: 'refs/heads/main', defaultBranch: 'refs/heads/main' }))).toBe(
+      `main @ ${A.slice(0, 12)}`,
+    );
+    expect(describeRevision(rev({ requested: 'refs/heads/main' }))).toBe(
+      `refs/heads/main @ ${A.slice(0, 12)}`,
+    );
   });
 });
 

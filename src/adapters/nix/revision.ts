@@ -2,24 +2,17 @@
 // `nix flake metadata --json --refresh` (Nix 2.8 and later): `--refresh` skips Nix's fetcher cache (its
 // tarball TTL), so a branch moved a minute ago is seen now. The locked URL it prints is what every build of
 // the run uses. Commit subjects and authors come from `git log` where the repository is on this machine.
-import { z } from 'zod';
-import { applyRef, checkGitRef, isCommitId, type Revision, refOfUrl } from '../../core/revision.ts';
+import {
+  applyRef,
+  branchName,
+  checkGitRef,
+  isCommitId,
+  type Revision,
+  refOfUrl,
+} from '../../core/revision.ts';
+import { type FlakeMetadata, flakeMetadata, lockedFlake } from './flake-metadata.ts';
 import { BUILDER_FEATURES, checkFilePath, checkFlakeRef } from './inputs.ts';
 import { invalidInput, NixError, runNix } from './run.ts';
-
-const metadata = z.looseObject({
-  url: z.string(),
-  path: z.string().optional(),
-  revision: z.string().optional(),
-  dirtyRevision: z.string().optional(),
-  locked: z.looseObject({
-    type: z.string(),
-    ref: z.string().optional(),
-    rev: z.string().optional(),
-    url: z.string().optional(),
-    path: z.string().optional(),
-  }),
-});
 
 const GIT_TIMEOUT_MS = 10_000;
 
@@ -37,35 +30,72 @@ export async function resolveRevision(
   ref: string | null,
   opts: ResolveOptions = {},
 ): Promise<Revision> {
-  const base = ['nix', ...BUILDER_FEATURES, 'flake', 'metadata', '--json', '--refresh'];
   let url = flake;
   if (ref !== null) {
     const checked = checkGitRef(ref);
-    if (!checked.ok) throw invalidInput(base, checked.error);
-    const applied = applyRef(flake, checked.value);
-    if (!applied.ok) throw invalidInput(base, applied.error);
+    if (!checked.ok) throw invalidInput(METADATA, checked.error);
+    // Nix 2.24 ignores the query of a path-like flake (`/srv/fleet?ref=x` locks HEAD; Nix 2.8 honours it), so
+    // a path is first read as the URL Nix makes of it (`git+file:///srv/fleet`, `?dir=` for a subdirectory).
+    const base = flake.startsWith('/') ? ((await metadataOf(flake, opts)).resolvedUrl ?? flake) : flake;
+    const applied = applyRef(base, checked.value);
+    if (!applied.ok) throw invalidInput(METADATA, applied.error);
     url = applied.value;
   }
-  const checkedUrl = checkFlakeRef(url);
-  if (!checkedUrl.ok) throw invalidInput(base, checkedUrl.error);
-  const argv = [...base, checkedUrl.value];
-  let out: Awaited<ReturnType<typeof runNix>>;
+  let meta: FlakeMetadata;
   try {
-    out = await runNix(argv, {
-      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      ...(opts.nixBinDir === undefined ? {} : { nixBinDir: opts.nixBinDir }),
-    });
+    meta = await metadataOf(url, opts);
   } catch (e) {
     // Nix 2.8 says only that git failed: name what was asked for, and where.
-    if (ref === null || !(e instanceof NixError) || e.timedOut || e.aborted) throw e;
+    if (ref === null || !(e instanceof NixError) || e.timedOut || e.aborted || e.exitCode === 0) throw e;
     throw new NixError(
       e,
       `cannot resolve ${JSON.stringify(ref)} in the fleet flake ${flake}: is it a branch, tag or commit there? (${e.shortMessage})`,
     );
   }
-  let meta: z.infer<typeof metadata>;
+  const locked = lockedFlake(meta, ref);
+  // What is built must be what was asked for: a Nix that drops a ref would otherwise deploy the default branch.
+  // Only git locks name their ref (a github: lock holds the commit alone).
+  const honoured =
+    ref === null ||
+    (isCommitId(ref) ? locked.rev === ref : meta.locked.type !== 'git' || locked.branch === ref);
+  if (!honoured) {
+    throw new NixError({
+      argv: [...METADATA, url],
+      exitCode: 0,
+      shortMessage: `Nix locked ${meta.url} for ${JSON.stringify(ref)}, not that ref: give the fleet flake as a git+file:// or git+https:// URL`,
+      stderrTail: '',
+      timedOut: false,
+      aborted: false,
+    });
+  }
+  const commit = locked.rev !== null && locked.path !== null ? await commitInfo(locked.path, locked.rev) : {};
+  const configured = opts.defaultBranch ?? refOfUrl(flake);
+  return {
+    flake: locked.flake,
+    requested: ref,
+    branch: locked.branch,
+    rev: locked.rev,
+    dirty: locked.dirty,
+    path: locked.path,
+    ...commit,
+    onDefault: ref === null,
+    defaultBranch: configured === null ? (ref === null ? locked.branch : null) : branchName(configured),
+  };
+}
+
+const METADATA = ['nix', ...BUILDER_FEATURES, 'flake', 'metadata', '--json', '--refresh'] as const;
+
+/** `nix flake metadata --json --refresh URL` with the builder's Nix, parsed. */
+async function metadataOf(url: string, opts: ResolveOptions): Promise<FlakeMetadata> {
+  const checkedUrl = checkFlakeRef(url);
+  if (!checkedUrl.ok) throw invalidInput(METADATA, checkedUrl.error);
+  const argv = [...METADATA, checkedUrl.value];
+  const out = await runNix(argv, {
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.nixBinDir === undefined ? {} : { nixBinDir: opts.nixBinDir }),
+  });
   try {
-    meta = metadata.parse(JSON.parse(out.stdout));
+    return flakeMetadata.parse(JSON.parse(out.stdout));
   } catch (e) {
     throw new NixError({
       argv,
@@ -76,42 +106,10 @@ export async function resolveRevision(
       aborted: false,
     });
   }
-  const locked = meta.locked;
-  const rev = meta.revision ?? (locked.rev && isCommitId(locked.rev) ? locked.rev : undefined) ?? null;
-  const dir = localDir(locked);
-  const dirty = locked.type === 'git' && (rev === null || meta.dirtyRevision !== undefined);
-  const commit = rev !== null && dir !== null && locked.type === 'git' ? await commitInfo(dir, rev) : {};
-  const defaultBranch = opts.defaultBranch ?? refOfUrl(flake) ?? (ref === null ? (locked.ref ?? null) : null);
-  return {
-    flake: meta.url,
-    requested: ref,
-    branch: locked.ref ?? null,
-    rev: dirty ? null : rev,
-    dirty,
-    path: dir,
-    ...commit,
-    onDefault: ref === null,
-    defaultBranch,
-  };
 }
 
-/** The directory of a flake on this machine: a `path:` flake or a `git+file://` repository. */
-function localDir(locked: {
-  type: string;
-  url?: string | undefined;
-  path?: string | undefined;
-}): string | null {
-  if (locked.type === 'path' && locked.path) return locked.path;
-  if (locked.type === 'git' && locked.url?.startsWith('file://')) {
-    try {
-      return decodeURIComponent(new URL(locked.url).pathname);
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
-
+// git comes from PATH, never from builder.nixBinDir: that folder holds Nix alone (/opt/nix-2.24/bin has no
+// git), and git reads the same repository whichever Nix resolved it.
 function gitIn(dir: string, args: readonly string[]): readonly string[] | null {
   const checked = checkFilePath(dir, 'the repository');
   return checked.ok ? ['git', '-C', checked.value, ...args] : null;
