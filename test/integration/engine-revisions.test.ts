@@ -12,6 +12,7 @@ import { NotAllowed } from '../../src/engine/errors.ts';
 import { type GitFleet, makeGitFleet } from '../office/git-fleet.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { officeEngine } from '../support/office-bot.ts';
+import { outcomeOf } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
 const [LAB, HALL, DESK] = ['baard-lab', 'baard-hall', 'baard-desk'];
@@ -49,7 +50,7 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
       { until: 'switch', restart: 'no', ref: 'my-branch' },
       asker,
     );
-    expect(onBranch.status).toBe('ok');
+    expect(onBranch.status, outcomeOf(onBranch)).toBe('ok');
     expect(onBranch.revision).toMatchObject({
       requested: 'my-branch',
       rev: branch,
@@ -60,7 +61,7 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
       dirty: false,
     });
     const onMain = await bot.engine.deploy([HALL, DESK], { until: 'switch', restart: 'no' }, asker);
-    expect(onMain.status).toBe('ok');
+    expect(onMain.status, outcomeOf(onMain)).toBe('ok');
     expect(onMain.revision).toMatchObject({ requested: null, rev: firstMain, onDefault: true });
 
     expect(await running(LAB)).toBe(await fleet.buildAt(branch, LAB));
@@ -93,7 +94,7 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
       { until: 'switch', restart: 'no', ref: 'my-branch' },
       asker,
     );
-    expect(result.status).toBe('ok');
+    expect(result.status, outcomeOf(result)).toBe('ok');
     expect(result.revision?.rev).toBe(moved);
     expect(await running(LAB)).toBe(await fleet.buildAt(moved, LAB));
     expect(await running(LAB)).not.toBe(before);
@@ -134,7 +135,7 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
       },
     };
     const result = await bot.engine.deploy([HALL, DESK], { until: 'switch', restart: 'no' }, pushing);
-    expect(result.status, JSON.stringify(result.hosts)).toBe('ok');
+    expect(result.status, outcomeOf(result)).toBe('ok');
     expect(pushed).not.toBe('');
     expect(pushed).not.toBe(atStart);
     expect(result.revision?.rev).toBe(atStart);
@@ -148,9 +149,9 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
 
   it('rolls a host back to an older commit of main like any deploy, and counts it as main', async () => {
     const result = await bot.engine.deploy([HALL], { until: 'switch', restart: 'no', ref: firstMain }, asker);
-    expect(result.status, JSON.stringify(result.hosts)).toBe('ok');
+    expect(result.status, outcomeOf(result)).toBe('ok');
     expect(result.revision).toMatchObject({ rev: firstMain, onDefault: true });
-    expect(result.hosts[0]?.switched?.changed).toBe(true);
+    expect(result.hosts[0]?.switched?.changed, outcomeOf(result)).toBe(true);
     expect(await running(HALL)).toBe(await fleet.buildAt(firstMain, HALL));
     expect(await statusText(HALL)).toMatch(/^behind main by 3 commits: /);
   });
@@ -176,13 +177,13 @@ describe.skipIf(unavailable !== null)('fleet revisions on the office, from a git
       expect(await running(DESK)).toBe(before);
       // Main goes anywhere, and a branch to a host tagged for experiments.
       const ok = await strict.engine.deploy([LAB], { until: 'plan', restart: 'no', ref: 'my-branch' }, asker);
-      expect(ok.status).toBe('ok');
+      expect(ok.status, outcomeOf(ok)).toBe('ok');
       const lab = await strict.engine.deploy(
         [LAB],
         { until: 'copy', restart: 'no', ref: 'my-branch' },
         asker,
       );
-      expect(lab.status).not.toBe('failed');
+      expect(lab.status, outcomeOf(lab)).not.toBe('failed');
     } finally {
       await strict.dispose();
     }
