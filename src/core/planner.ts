@@ -289,7 +289,25 @@ function coveringPeers(
       }
     }
   }
-  return chosen;
+  return withoutRedundant(chosen, held, wanted);
+}
+
+/**
+ * Greedy choice can leave a peer whose paths the peers chosen after it hold between them: drop each such peer,
+ * latest choice first, so that every peer left is the only one of them holding some path.
+ */
+function withoutRedundant(
+  chosen: number[],
+  held: readonly Uint8Array[],
+  wanted: readonly number[],
+): number[] {
+  const kept = [...chosen];
+  for (let k = kept.length - 1; k >= 0; k--) {
+    const others = kept.filter((_, j) => j !== k);
+    const needed = wanted.some((i) => held[kept[k]!]![i] && !others.some((p) => held[p]![i]));
+    if (!needed) kept.splice(k, 1);
+  }
+  return kept;
 }
 
 /**
