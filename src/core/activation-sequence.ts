@@ -126,7 +126,9 @@ export const DEFAULT_ACTIVATION: ActivationSettings = {
 export const REVERT_SCRIPT = [
   `d=${ACTIVATION_DIR}`,
   'if ! mv "$d/armed" "$d/reverting" 2>/dev/null; then',
-  '  [ "$2" = force ] && mv "$d/confirming" "$d/reverting" 2>/dev/null || exit 0',
+  '  if [ "$2" != force ] || ! mv "$d/confirming" "$d/reverting" 2>/dev/null; then',
+  '    echo "nothing to revert: the host had already reverted or confirmed"; exit 0',
+  '  fi',
   'fi',
   // A hanging activation is stopped first: its unit where systemd runs, its process group otherwise.
   'if [ -d /run/systemd/system ]; then',
@@ -158,8 +160,14 @@ export const ARM_SCRIPT = [
   'if [ -s "$d/sleeper.pid" ] && kill -0 "$(cat "$d/sleeper.pid")" 2>/dev/null; then',
   '  echo "a revert is already armed on this host" >&2; exit 1',
   'fi',
+  // A switch already running (by hand, or another tool) is not ours to stop: refuse before changing anything.
+  `if [ -d /run/systemd/system ] && systemctl is-active --quiet ${SWITCH_UNIT}.service; then`,
+  `  echo "Unit ${SWITCH_UNIT}.service was already loaded: another switch runs on this host" >&2; exit 1`,
+  'fi',
   'rm -f "$d/outcome" "$d/confirming" "$d/reverting"',
   'printf "%s\\n%s\\n" "$2" "$3" > "$d/armed" || exit 1',
+  // A host that never ran a system has nothing to return to: the marker alone, for confirm to take.
+  '[ -n "$2" ] || exit 0',
   'if [ -d /run/systemd/system ]; then',
   `  systemd-run --on-active="$1" --unit=${REVERT_UNIT} --collect --quiet sh -c "$4" ${REVERT_UNIT} "$2" && exit 0`,
   '  rm -f "$d/armed"; exit 1',
@@ -172,8 +180,9 @@ export const ARM_SCRIPT = [
 ].join('\n');
 
 /**
- * Confirms: $1 the new system. Wins the marker (or stops: the revert has begun, exit 3), disarms the timer,
- * sets the system profile, then makes the new system the boot default. Run as one host-side unit.
+ * Confirms: $1 the new system, $2 (a rollback) the existing generation that holds it. Wins the marker (or
+ * stops: the revert has begun, exit 3), disarms the timer, points the system profile at the new system (a new
+ * generation, or the older one a rollback returns to), then makes it the boot default. One host-side unit.
  */
 export const CONFIRM_SCRIPT = [
   `d=${ACTIVATION_DIR}`,
@@ -183,7 +192,11 @@ export const CONFIRM_SCRIPT = [
   'elif [ -s "$d/sleeper.pid" ]; then',
   '  kill -TERM -- "-$(cat "$d/sleeper.pid")" 2>/dev/null; rm -f "$d/sleeper.pid"',
   'fi',
-  `nix-env -p ${SYSTEM_PROFILE} --set "$1" || exit 1`,
+  'if [ -n "$2" ]; then',
+  `  nix-env -p ${SYSTEM_PROFILE} --switch-generation "$2" || exit 1`,
+  'else',
+  `  nix-env -p ${SYSTEM_PROFILE} --set "$1" || exit 1`,
+  'fi',
   '"$1/bin/switch-to-configuration" boot || exit 1',
   'echo "confirmed $1" > "$d/outcome"',
   'rm -f "$d/confirming" "$d/activation.pid"',
@@ -198,8 +211,14 @@ const ACTIVATE_SCRIPT = [
 const sudo = (t: ActivationTarget, argv: Argv): Argv =>
   t.sudo ? ['sudo', '--non-interactive', '--', ...argv] : argv;
 
-export function armCommand(t: ActivationTarget, seconds: number, previous: StorePath, next: StorePath): Argv {
-  return sudo(t, ['sh', '-c', ARM_SCRIPT, 'signage-arm', `${seconds}`, previous, next, REVERT_SCRIPT]);
+/** Arms the revert to `previous`; with none (a host that never ran a system), only the marker is written. */
+export function armCommand(
+  t: ActivationTarget,
+  seconds: number,
+  previous: StorePath | null,
+  next: StorePath,
+): Argv {
+  return sudo(t, ['sh', '-c', ARM_SCRIPT, 'signage-arm', `${seconds}`, previous ?? '', next, REVERT_SCRIPT]);
 }
 
 /** `switch-to-configuration test` of the new system, through the fixed unit as a switch runs. */
@@ -209,8 +228,19 @@ export function activateCommand(t: ActivationTarget, system: StorePath): Argv {
 }
 
 /** One host-side unit, waited for and piped, so a dropped connection cannot stop it half-way. */
-export function confirmCommand(t: ActivationTarget, system: StorePath): Argv {
-  const script = ['sh', '-c', CONFIRM_SCRIPT, CONFIRM_UNIT, system];
+export function confirmCommand(
+  t: ActivationTarget,
+  system: StorePath,
+  generation: number | null = null,
+): Argv {
+  const script = [
+    'sh',
+    '-c',
+    CONFIRM_SCRIPT,
+    CONFIRM_UNIT,
+    system,
+    ...(generation === null ? [] : [`${generation}`]),
+  ];
   if (!t.systemd) return sudo(t, ['setsid', '--wait', ...script]);
   return sudo(t, [
     'systemd-run',
@@ -225,9 +255,21 @@ export function confirmCommand(t: ActivationTarget, system: StorePath): Argv {
   ]);
 }
 
-/** The bot's own revert: the same script the timer runs; `force` after a confirmation that failed. */
+/** The bot's own revert: the timer's script, in a unit of its own (a dropped connection cannot cut it); `force` after a failed confirmation. */
 export function revertCommand(t: ActivationTarget, previous: StorePath, force = false): Argv {
-  return sudo(t, ['sh', '-c', REVERT_SCRIPT, REVERT_UNIT, previous, ...(force ? ['force'] : [])]);
+  const script = ['sh', '-c', REVERT_SCRIPT, REVERT_UNIT, previous, ...(force ? ['force'] : [])];
+  if (!t.systemd) return sudo(t, ['setsid', '--wait', ...script]);
+  return sudo(t, [
+    'systemd-run',
+    `--unit=${REVERT_UNIT}-now`,
+    '--collect',
+    '--no-ask-password',
+    '--pipe',
+    '--wait',
+    '--quiet',
+    '--service-type=exec',
+    ...script,
+  ]);
 }
 
 /** Stops the timer once the bot's own revert is done (it would do nothing; a stale timer only confuses). */

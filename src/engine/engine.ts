@@ -183,7 +183,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayRestart(opts.restart, asker);
       return inRun('rollback', targets, asker, true, (scope) =>
         eachHost(targets, async (t) => {
-          const rolled = await rollbackHost(scope, t);
+          const rolled = await rollbackHost(deps, scope, t);
           return afterChange(deps, scope, t, opts.restart, {
             host: t.name,
             status: 'ok',

@@ -78,7 +78,7 @@ describe('the activation sequence', () => {
   });
 
   it('only the confirm and revert scripts set the profile; arming touches neither profile nor boot', () => {
-    expect(ARM_SCRIPT).not.toMatch(/nix-env|switch-to-configuration|profiles/);
+    expect(ARM_SCRIPT).not.toMatch(/nix-env|bin\/switch-to-configuration|profiles/);
     expect(CONFIRM_SCRIPT.indexOf('mv "$d/armed"')).toBeLessThan(CONFIRM_SCRIPT.indexOf('nix-env'));
     expect(CONFIRM_SCRIPT.indexOf('nix-env')).toBeLessThan(CONFIRM_SCRIPT.indexOf('boot'));
     expect(REVERT_SCRIPT).toContain('"$1/bin/switch-to-configuration" test');

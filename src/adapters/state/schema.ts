@@ -106,6 +106,25 @@ CREATE INDEX audit_by_host ON audit (host, at);
 CREATE INDEX audit_by_run ON audit (run_id, at);
 `,
   },
+  {
+    version: 2,
+    description: 'activations: what is being activated where, recorded before the revert is armed',
+    sql: `
+CREATE TABLE activations (
+  id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  previous TEXT,
+  next TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  outcome TEXT CHECK (outcome IN ('confirmed', 'reverted', 'reverted-by-host', 'unchanged', 'unknown')),
+  settled_at INTEGER,
+  detail TEXT
+) STRICT;
+CREATE INDEX activations_open ON activations (outcome, host);
+`,
+  },
 ];
 
 /** The version this code writes and understands. */
