@@ -12,6 +12,7 @@ import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from 
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
+import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
 
@@ -51,6 +52,8 @@ export interface Engine {
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
   overlap(selectors: readonly string[], of: OverlapSource, asker: Asker): Promise<OverlapResult>;
+  /** At start: looks at the hosts of activations a stopped process left open, and says how each ended. */
+  settleActivations(actor: Actor): Promise<readonly Settled[]>;
 }
 
 const VERB_BY_UNTIL: Record<Until, string> = {
@@ -210,5 +213,6 @@ export function createEngine(deps: EngineDeps): Engine {
     status: (selectors, asker) =>
       statusOf(deps, selectors.length === 0 ? deps.hosts : resolve(selectors), asker),
     overlap: (selectors, of, asker) => overlapOf(deps, resolve(selectors), of, asker),
+    settleActivations: (actor) => settleActivations(deps, actor),
   };
 }
