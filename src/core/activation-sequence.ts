@@ -134,7 +134,7 @@ export const REVERT_SCRIPT = [
   'if [ -d /run/systemd/system ]; then',
   `  systemctl stop ${SWITCH_UNIT}.service 2>/dev/null`,
   'elif [ -s "$d/activation.pid" ]; then',
-  '  kill -TERM -- "-$(cat "$d/activation.pid")" 2>/dev/null',
+  '  env kill -s TERM -- "-$(cat "$d/activation.pid")" 2>/dev/null',
   'fi',
   'rm -f "$d/activation.pid"',
   'if [ "$2" = force ]; then',
@@ -190,7 +190,7 @@ export const CONFIRM_SCRIPT = [
   'if [ -d /run/systemd/system ]; then',
   `  systemctl stop ${REVERT_UNIT}.timer 2>/dev/null`,
   'elif [ -s "$d/sleeper.pid" ]; then',
-  '  kill -TERM -- "-$(cat "$d/sleeper.pid")" 2>/dev/null; rm -f "$d/sleeper.pid"',
+  '  env kill -s TERM -- "-$(cat "$d/sleeper.pid")" 2>/dev/null; rm -f "$d/sleeper.pid"',
   'fi',
   'if [ -n "$2" ]; then',
   `  nix-env -p ${SYSTEM_PROFILE} --switch-generation "$2" || exit 1`,
@@ -278,7 +278,7 @@ export function disarmCommand(t: ActivationTarget): Argv {
   return sudo(t, [
     'sh',
     '-c',
-    `f=${ACTIVATION_DIR}/sleeper.pid; [ -s "$f" ] && kill -TERM -- "-$(cat "$f")" 2>/dev/null; rm -f "$f"; exit 0`,
+    `f=${ACTIVATION_DIR}/sleeper.pid; [ -s "$f" ] && env kill -s TERM -- "-$(cat "$f")" 2>/dev/null; rm -f "$f"; exit 0`,
   ]);
 }
 

@@ -195,13 +195,15 @@ export async function activate(
   } finally {
     if (fresh !== null) await (fresh as FreshAccess).close();
   }
-  if (recordId !== null) {
-    deps.store.endActivation(recordId, recordedOutcome(state), failure ?? revert, deps.now());
+  // One the host settles by itself stays open: the next look (settleActivations) says how it ended.
+  const outcome = recordedOutcome(state);
+  if (recordId !== null && outcome !== null) {
+    deps.store.endActivation(recordId, outcome, failure ?? revert, deps.now());
   }
   return { end: state, failure, revert };
 }
 
-function recordedOutcome(end: Terminal): ActivationOutcome {
+function recordedOutcome(end: Terminal): ActivationOutcome | null {
   switch (end) {
     case 'confirmed':
       return 'confirmed';
@@ -209,10 +211,9 @@ function recordedOutcome(end: Terminal): ActivationOutcome {
       return 'reverted';
     case 'unchanged':
       return 'unchanged';
-    // The host settles these by itself; the record stays open so the next look can tell how.
     case 'host-reverts':
     case 'host-settles':
-      return 'unknown';
+      return null;
   }
 }
 

@@ -35,7 +35,8 @@ let
     {
       none = "";
       kiosk = "rm -f \"$o/active/display-manager.service\"; echo 'display-manager.service: main process exited' >&2";
-      sshd = "(sleep 1; signage-office-host sshd-down) </dev/null >/dev/null 2>&1 &";
+      # sshd crashes and takes every session with it, this activation's own included.
+      sshd = "(setsid signage-office-host sshd-down </dev/null >/dev/null 2>&1 &); sleep 5";
       network = "(sleep 1; signage-office-host link-down) </dev/null >/dev/null 2>&1 &";
       hang = "sleep 100000";
     }

@@ -28,7 +28,7 @@ case "$1" in
     for arg in "$@"; do
       u=$(unit "$arg")
       if live "$u"; then
-        kill -TERM -- "-$(cat "$o/units/$u")" 2>/dev/null
+        env kill -s TERM -- "-$(cat "$o/units/$u")" 2>/dev/null
         rm -f "$o/units/$u"
         echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) stopped $u" >> "$o/timers.log"
       else
