@@ -45,6 +45,8 @@ export function activationTarget(host: HostSpec, facts: HostFacts): ActivationTa
   return { sudo: host.user !== 'root', systemd: facts.systemd };
 }
 
+/** New connections tried after activation before the host counts as lost. */
+const RECONNECT_ATTEMPTS = 3;
 /** Pause between two tries of a health check that has not passed yet. */
 const CHECK_RETRY_MS = 2000;
 /** Output of a failed step kept for the message. */
@@ -129,18 +131,25 @@ export async function activate(
       }
     },
     async reconnect() {
-      fresh = scope.fresh(host);
-      try {
-        const facts = await fresh.probe();
-        if (facts.currentSystem !== toplevel) {
-          return fail(
-            `after activation ${host.name} runs ${facts.currentSystem ?? 'nothing'}, not ${toplevel}`,
-          );
+      // A busy host or link may miss one connect timeout; a dead sshd or network misses all of them.
+      let why = '';
+      for (let attempt = 1; attempt <= RECONNECT_ATTEMPTS; attempt++) {
+        if (fresh !== null) await (fresh as FreshAccess).close();
+        fresh = scope.fresh(host);
+        try {
+          const facts = await fresh.probe();
+          if (facts.currentSystem !== toplevel) {
+            return fail(
+              `after activation ${host.name} runs ${facts.currentSystem ?? 'nothing'}, not ${toplevel}`,
+            );
+          }
+          return 'ok';
+        } catch (e) {
+          why = messageOf(e);
+          scope.log(`new connection, attempt ${attempt} of ${RECONNECT_ATTEMPTS}: ${why}`, host.name);
         }
-        return 'ok';
-      } catch (e) {
-        return lost(`no new SSH connection to ${host.name} after activation: ${messageOf(e)}`);
       }
+      return lost(`no new SSH connection to ${host.name} after activation: ${why}`);
     },
     async health() {
       for (const check of settings.checks) {

@@ -164,8 +164,8 @@ describe.skipIf(unavailable !== null)('rollouts that meet trouble', () => {
     try {
       const result = await bot.engine.deploy(['all'], { until: 'switch', restart: 'no' }, quiet);
       const byHost = new Map(result.hosts.map((h) => [h.host, h]));
-      expect(byHost.get(TRIO[0]!)!.status).toBe('ok');
-      expect(byHost.get(TRIO[1]!)!.status).toBe('ok');
+      expect(byHost.get(TRIO[0]!)!.status, byHost.get(TRIO[0]!)!.error).toBe('ok');
+      expect(byHost.get(TRIO[1]!)!.status, byHost.get(TRIO[1]!)!.error).toBe('ok');
       expect(byHost.get(TRIO[2]!)!.status).toBe('failed');
       expect(byHost.get(TRIO[2]!)!.error).toMatch(/unreachable/);
       expect(result.status).toBe('failed');
