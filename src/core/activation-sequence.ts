@@ -119,12 +119,20 @@ export const DEFAULT_ACTIVATION: ActivationSettings = {
 };
 
 /**
+ * `ours FILE WORD`: the pid recorded in FILE is still the process that wrote it (its command line names WORD),
+ * not a later one that was given the same pid: only then is its process group ended.
+ */
+const OURS =
+  'ours() { [ -s "$1" ] && tr "\\0" " " 2>/dev/null < "/proc/$(cat "$1")/cmdline" | grep -q -- "$2"; }';
+
+/**
  * The revert, run by the timer or at once by the bot. $1 is the previous system; $2 is `force` when the bot
  * reverts after a confirmation that failed half-way (the profile may then already point at the new system).
  * Only the one who renames `armed` acts: a confirmed activation is never undone.
  */
 export const REVERT_SCRIPT = [
   `d=${ACTIVATION_DIR}`,
+  OURS,
   'if ! mv "$d/armed" "$d/reverting" 2>/dev/null; then',
   '  if [ "$2" != force ] || ! mv "$d/confirming" "$d/reverting" 2>/dev/null; then',
   '    echo "nothing to revert: the host had already reverted or confirmed"; exit 0',
@@ -133,7 +141,7 @@ export const REVERT_SCRIPT = [
   // A hanging activation is stopped first: its unit where systemd runs, its process group otherwise.
   'if [ -d /run/systemd/system ]; then',
   `  systemctl stop ${SWITCH_UNIT}.service 2>/dev/null`,
-  'elif [ -s "$d/activation.pid" ]; then',
+  'elif ours "$d/activation.pid" switch-to-configuration; then',
   '  env kill -s TERM -- "-$(cat "$d/activation.pid")" 2>/dev/null',
   'fi',
   'rm -f "$d/activation.pid"',
@@ -157,7 +165,8 @@ export const REVERT_SCRIPT = [
 export const ARM_SCRIPT = [
   `d=${ACTIVATION_DIR}`,
   'mkdir -p "$d" || exit 1',
-  'if [ -s "$d/sleeper.pid" ] && kill -0 "$(cat "$d/sleeper.pid")" 2>/dev/null; then',
+  OURS,
+  'if ours "$d/sleeper.pid" signage-activation; then',
   '  echo "a revert is already armed on this host" >&2; exit 1',
   'fi',
   // A switch already running (by hand, or another tool) is not ours to stop: refuse before changing anything.
@@ -186,10 +195,11 @@ export const ARM_SCRIPT = [
  */
 export const CONFIRM_SCRIPT = [
   `d=${ACTIVATION_DIR}`,
+  OURS,
   'mv "$d/armed" "$d/confirming" 2>/dev/null || { echo "the host had already begun to revert" >&2; exit 3; }',
   'if [ -d /run/systemd/system ]; then',
   `  systemctl stop ${REVERT_UNIT}.timer 2>/dev/null`,
-  'elif [ -s "$d/sleeper.pid" ]; then',
+  'elif ours "$d/sleeper.pid" signage-activation; then',
   '  env kill -s TERM -- "-$(cat "$d/sleeper.pid")" 2>/dev/null; rm -f "$d/sleeper.pid"',
   'fi',
   'if [ -n "$2" ]; then',
@@ -278,7 +288,7 @@ export function disarmCommand(t: ActivationTarget): Argv {
   return sudo(t, [
     'sh',
     '-c',
-    `f=${ACTIVATION_DIR}/sleeper.pid; [ -s "$f" ] && env kill -s TERM -- "-$(cat "$f")" 2>/dev/null; rm -f "$f"; exit 0`,
+    `${OURS}; f=${ACTIVATION_DIR}/sleeper.pid; ours "$f" signage-activation && env kill -s TERM -- "-$(cat "$f")" 2>/dev/null; rm -f "$f"; exit 0`,
   ]);
 }
 

@@ -216,6 +216,35 @@ describe.skipIf(unavailable !== null)('activation that confirms or reverts itsel
     expect(await office.bootDefault(B)).toBe(previous);
   });
 
+  it('stops an activation that hangs and brings the previous system back', async () => {
+    const previous = await running(A);
+    await office.fleet.setRevision(8);
+    await office.fleet.setFault(A, 8, 'hang');
+    try {
+      const result = await bot.engine.deploy([A], { until: 'restart', restart: 'ask' }, asker);
+      expect(result.status).toBe('failed');
+      expect(result.hosts[0]!.notConfirmed).toMatch(/^(reverted|host-reverts)$/);
+      expect(result.hosts[0]!.error).toContain('switch-to-configuration test');
+      await until(
+        'A runs its previous system',
+        (REVERT_A + 60) * 1000,
+        async () => (await running(A)) === previous,
+      );
+      // The hanging activation's unit was stopped, not left to hang on.
+      const unit = ['systemctl', 'is-active', 'nixos-rebuild-switch-to-configuration'];
+      await until(
+        'the hanging unit is stopped',
+        30_000,
+        async () => (await office.onHost(A, unit)).exitCode === 3,
+      );
+      expect(await profile(A)).toBe(previous);
+      expect(await office.bootDefault(A)).toBe(previous);
+      expect(bot.store.pendingApprovals().filter((a) => a.runId === result.runId)).toEqual([]);
+    } finally {
+      await office.fleet.setFault(A, 8, null);
+    }
+  });
+
   it('says "interrupted switch" and exits 1 when the profile points at a system that never ran', async () => {
     await office.fleet.setRevision(7);
     const copied = await bot.engine.deploy([A], { until: 'copy', restart: 'no' }, asker);

@@ -14,7 +14,12 @@ export const SYSTEMCTL = `#!/bin/sh
 o=/run/signage-office
 mkdir -p "$o/units" "$o/active"
 unit() { case "$1" in *.*) echo "$1" ;; *) echo "$1.service" ;; esac; }
-live() { [ -s "$o/units/$1" ] && kill -0 "$(cat "$o/units/$1")" 2>/dev/null; }
+# A recorded pid counts only while it is a process of this host (its mount namespace): office hosts share the
+# builder's pids, and a stale record must never reach another host's or the builder's processes.
+live() {
+  p=$(cat "$o/units/$1" 2>/dev/null) && [ -n "$p" ] &&
+    [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$(readlink /proc/$$/ns/mnt)" ]
+}
 case "$1" in
   is-active)
     shift; quiet=
