@@ -1,4 +1,4 @@
-// `npm run bench [-- --only deploy,planner,ssh,slack] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
+// `npm run bench [-- --only deploy,planner,ssh,slack,activation] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
 // [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10]`: the benchmarks side by side, then one summary table.
 // A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
 import { existsSync } from 'node:fs';
@@ -8,15 +8,16 @@ import { z } from 'zod';
 import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { officeUnavailable } from '../test/office/index.ts';
 import { officeNixVersions } from '../test/office/nix-versions.ts';
+import { benchActivation } from './activation.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlannerCases, plannerRows } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
-const SECTIONS = ['deploy', 'planner', 'ssh', 'slack'] as const;
+const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'activation'] as const;
 type Section = (typeof SECTIONS)[number];
-const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack'];
+const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation'];
 
 const flagsSchema = z.object({
   only: z
@@ -152,6 +153,22 @@ async function main(): Promise<number> {
       `ack latency over ${r.commands} commands, worst / p50`,
       `${ms(r.worstMs)} / ${ms(r.p50Ms)}`,
     ]);
+  });
+
+  await section('activation', 'e. Activation: confirm-or-revert against the plain switch', async () => {
+    const a = await benchActivation({ rounds: f.reps, log: (l) => console.log(`  ${l}`) });
+    const extra = a.sequenceMs - a.plainMs;
+    console.log(
+      `median of ${a.rounds}: plain switch ${ms(a.plainMs)}; activation to confirmed ${ms(a.activationToConfirmedMs)}; whole switch stage ${ms(a.sequenceMs)} (${ms(extra)} more than the plain switch)`,
+    );
+    summary.push(
+      ['activation', 'activation to confirmed', ms(a.activationToConfirmedMs)],
+      [
+        'activation',
+        'switch: plain / confirm-or-revert (extra)',
+        `${ms(a.plainMs)} / ${ms(a.sequenceMs)} (+${ms(extra)})`,
+      ],
+    );
   });
 
   heading('Summary');

@@ -15,7 +15,9 @@ export default defineVerb({
     .object({ positionals: selectors(0), values: z.object({}).strict() })
     .transform(({ positionals }) => ({ targets: positionals })),
   run: (ctx, args) => ctx.engine.status(args.targets, ctx),
-  // 0 when every host answered and runs what was deployed; 1 when one is unreachable or out of sync.
+  // 0 when every host answered and runs what was deployed (or was never deployed by the bot); 1 when one is
+  // unreachable, behind, drifted, unconfirmed (an activation not confirmed or an interrupted switch) or has
+  // a reboot pending.
   exitCode: (rows) =>
     rows.every((r) => r.reachable && (r.sync === 'in-sync' || r.sync === 'never-deployed')) ? 0 : 1,
   renderText: statusText,

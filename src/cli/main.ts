@@ -101,6 +101,9 @@ async function runVerb(
   try {
     if (!verb.offline) composed = await opts.compose(opts.configFile);
     const engine = composed?.engine as Engine;
+    // An activation a stopped process left open is settled first: the host says how it ended.
+    if (composed)
+      for (const s of await engine.settleActivations(actor)) io.stderr.write(`signage: ${s.message}\n`);
     const canAsk = !json && io.stdin.isTTY === true;
     const ctx = {
       engine,

@@ -38,6 +38,11 @@ export interface HostFacts {
   /** e.g. `2.8.0`, from `nix-store --version`; null when Nix did not answer. */
   readonly nixVersion: string | null;
   readonly uptimeSeconds: number | null;
+  /** Targets of the running and booted systems' `kernel` links: a reboot is pending when they differ. */
+  readonly currentKernel: string | null;
+  readonly bootedKernel: string | null;
+  /** An activation mid-way on the host (see activation-sequence.ts): waiting for confirmation, or past it. */
+  readonly activationMarker: 'armed' | 'confirming' | 'reverting' | null;
   /** Things the probe saw but could not use, e.g. a current system outside the store. */
   readonly notes: readonly string[];
 }
@@ -55,6 +60,9 @@ export const PROBE_SECTIONS = [
   'systemd',
   'nix-version',
   'uptime',
+  'current-kernel',
+  'booted-kernel',
+  'activation',
 ] as const;
 
 export type ProbeSection = (typeof PROBE_SECTIONS)[number];
@@ -84,6 +92,10 @@ export const PROBE_SCRIPT = [
   's systemd; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi',
   's nix-version; nix-store --version 2>/dev/null',
   's uptime; cat /proc/uptime 2>/dev/null',
+  's current-kernel; readlink /run/current-system/kernel 2>/dev/null',
+  's booted-kernel; readlink /run/booted-system/kernel 2>/dev/null',
+  's activation',
+  'for f in armed confirming reverting; do [ -e "/run/signage-activation/$f" ] && echo "$f"; done',
   's end',
   'exit 0',
 ].join('\n');
@@ -161,6 +173,12 @@ export function parseProbeOutput(stdout: string): ProbeParse {
   const uptime = /^(\d+(?:\.\d+)?)/.exec(uptimeLine);
   const uptimeSeconds = uptime ? Math.floor(Number(uptime[1])) : null;
 
+  const kernel = (name: 'current-kernel' | 'booted-kernel') => {
+    const k = line(name);
+    return k === '' ? null : k;
+  };
+  const marker = line('activation');
+
   return {
     ok: true,
     facts: {
@@ -174,6 +192,10 @@ export function parseProbeOutput(stdout: string): ProbeParse {
       systemd: line('systemd') === 'yes',
       nixVersion,
       uptimeSeconds,
+      currentKernel: kernel('current-kernel'),
+      bootedKernel: kernel('booted-kernel'),
+      activationMarker:
+        marker === 'armed' || marker === 'confirming' || marker === 'reverting' ? marker : null,
       notes,
     },
   };

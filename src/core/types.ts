@@ -1,6 +1,8 @@
 // Value types shared by the pure core, the engine and the adapters. No I/O here, and no imports from
 // adapters, front ends or `node:*` (see DESIGN in the README).
 
+import type { ActivationSettings } from './activation-sequence.ts';
+
 /** An absolute Nix store path, `/nix/store/<hash>-<name>`. Validated where it enters (see storepath.ts). */
 export type StorePath = string;
 
@@ -31,6 +33,8 @@ export interface HostSpec {
   readonly tags: readonly string[];
   /** argv run on the host after an approval, e.g. `systemctl restart display-manager.service`. */
   readonly restartCommand: readonly string[];
+  /** Revert time and health checks for activation; the kiosk defaults when absent. */
+  readonly activation?: ActivationSettings;
 }
 
 /** Where a store path comes from in a plan: a peer host by name, or the builder over the uplink. */

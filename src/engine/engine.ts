@@ -14,6 +14,7 @@ import { afterChange, decideRestart, expireRestarts, type RestartDecision, runSt
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
+import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
 
@@ -65,6 +66,8 @@ export interface Engine {
     asker: Asker,
     opts?: RefOption,
   ): Promise<OverlapResult>;
+  /** At start: looks at the hosts of activations a stopped process left open, and says how each ended. */
+  settleActivations(actor: Actor): Promise<readonly Settled[]>;
 }
 
 const VERB_BY_UNTIL: Record<Until, string> = {
@@ -215,7 +218,7 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayRestart(opts.restart, asker);
       return inRun('rollback', targets, asker, true, (scope) =>
         eachHost(targets, async (t) => {
-          const rolled = await rollbackHost(scope, t);
+          const rolled = await rollbackHost(deps, scope, t);
           return afterChange(deps, scope, t, opts.restart, {
             host: t.name,
             status: 'ok',
@@ -248,5 +251,6 @@ export function createEngine(deps: EngineDeps): Engine {
         of === 'running' ? undefined : await revisionFor(deps, opts.ref ?? null, targets, asker, false);
       return overlapOf(deps, targets, of, asker, revision);
     },
+    settleActivations: (actor) => settleActivations(deps, actor),
   };
 }

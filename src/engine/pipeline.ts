@@ -2,6 +2,7 @@
 // switch, ask for the restart, restart. Verbs stop it early: `plan` after planning, `copy` after copying,
 // `switch` after switching.
 import { keepStagedCommand } from '../core/activation.ts';
+import type { Terminal } from '../core/activation-sequence.ts';
 import type { PlanSummary } from '../core/events.ts';
 import { summary } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -12,7 +13,7 @@ import { hintOf, messageOf } from './errors.ts';
 import { planHost } from './plan-host.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
-import { switchHost } from './switch.ts';
+import { ActivationFailed, switchHost } from './switch.ts';
 
 export type Until = 'plan' | 'copy' | 'switch' | 'restart';
 
@@ -39,6 +40,8 @@ export interface HostOutcome {
   readonly restarted?: boolean;
   readonly error?: string;
   readonly hint?: string;
+  /** A new system that was not confirmed, and how the host got (or gets) back to its previous one. */
+  readonly notConfirmed?: Terminal;
 }
 
 export async function runPipeline(
@@ -78,5 +81,11 @@ export async function runPipeline(
 /** A host's outcome when something went wrong: the message, and what to do next where known. */
 export function failedOutcome(host: string, e: unknown): HostOutcome {
   const hint = hintOf(e);
-  return { host, status: 'failed', error: messageOf(e), ...(hint ? { hint } : {}) };
+  return {
+    host,
+    status: 'failed',
+    error: messageOf(e),
+    ...(hint ? { hint } : {}),
+    ...(e instanceof ActivationFailed ? { notConfirmed: e.end } : {}),
+  };
 }

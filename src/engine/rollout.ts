@@ -121,13 +121,27 @@ async function rolloutSite(
     const builderStep = p.steps.find((s) => s.source.kind === 'builder');
     return { host: t.name, uplinkPaths: builderStep?.paths ?? [], uplinkBytes: builderStep?.bytes ?? 0 };
   });
+  // A new system that a host could not confirm stops the rollout as a failed canary does: it would likely
+  // fail the same way on the hosts still to come. An unreachable or busy host fails alone.
+  let stoppedBy: HostOutcome | null = null;
   for (const batch of fleetBatches(uplink, deps.limits.parallelHosts)) {
-    await Promise.all(
+    if (stoppedBy !== null) {
+      const why = `${stoppedBy.host} did not confirm the new system`;
+      for (const name of batch) {
+        for (const stage of ['plan', 'copy', 'switch', 'restart'] as const) scope.skip(name, stage, why);
+        outcomes.set(name, { host: name, status: 'skipped', error: `${why}: ${stoppedBy.error ?? ''}` });
+      }
+      continue;
+    }
+    const done = await Promise.all(
       batch.map(async (name) => {
         const spec = rest.find((t) => t.name === name)!;
-        outcomes.set(name, await runPipeline(deps, scope, spec, { ...opts, built: builds.get(name)! }));
+        const outcome = await runPipeline(deps, scope, spec, { ...opts, built: builds.get(name)! });
+        outcomes.set(name, outcome);
+        return outcome;
       }),
     );
+    stoppedBy = done.find((o) => o.notConfirmed !== undefined) ?? null;
   }
   return { hosts: [...outcomes.values()], canaries: [canary] };
 }

@@ -3,7 +3,7 @@
 // (nothing to do is not the same as done) or failed, with its duration and bytes.
 import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
-import type { ExecOptions, ExecResult } from '../core/ports/hosts.ts';
+import type { ExecOptions, ExecResult, HostConnection } from '../core/ports/hosts.ts';
 import type { RunStatus } from '../core/ports/state.ts';
 import type { Revision } from '../core/revision.ts';
 import type { HostSpec, StageName, StorePath } from '../core/types.ts';
@@ -42,6 +42,14 @@ export interface HostAccess {
   exec(host: HostSpec, argv: readonly string[], opts?: HostExecOptions): Promise<ExecResult>;
   probe(host: HostSpec): Promise<HostFacts>;
   validPaths(host: HostSpec, paths: readonly StorePath[]): Promise<ReadonlySet<StorePath>>;
+  /** A new connection of its own (see HostsPort.fresh), audited like the others; the caller closes it. */
+  fresh(host: HostSpec): FreshAccess;
+}
+
+export interface FreshAccess {
+  exec(argv: readonly string[], opts?: HostExecOptions): Promise<ExecResult>;
+  probe(): Promise<HostFacts>;
+  close(): Promise<void>;
 }
 
 export interface RunScope extends HostAccess {
@@ -221,22 +229,39 @@ export function hostAccess(
     }
   };
 
+  const execOn = async (
+    conn: HostConnection,
+    host: HostSpec,
+    argv: readonly string[],
+    opts: Omit<HostExecOptions, 'forward'>,
+  ): Promise<ExecResult> => {
+    const { onStderrLine, allowFailure, ...rest } = opts;
+    const result = await audited(host, argv, () =>
+      conn.exec(argv, {
+        ...rest,
+        ...(signal ? { signal } : {}),
+        ...(onStderrLine ? { onStderr: onStderrLine } : {}),
+      }),
+    );
+    if (result.exitCode !== 0 && !allowFailure) {
+      throw new HostCommandFailed(host.name, argv, result.exitCode, result.stderr);
+    }
+    return result;
+  };
+
   return {
     record: audited,
-    async exec(host, argv, opts = {}) {
-      const { onStderrLine, allowFailure, ...rest } = opts;
-      const conn = deps.remote.connection(host);
-      const result = await audited(host, argv, () =>
-        conn.exec(argv, {
-          ...rest,
-          ...(signal ? { signal } : {}),
-          ...(onStderrLine ? { onStderr: onStderrLine } : {}),
-        }),
-      );
-      if (result.exitCode !== 0 && !allowFailure) {
-        throw new HostCommandFailed(host.name, argv, result.exitCode, result.stderr);
-      }
-      return result;
+    exec(host, argv, opts = {}) {
+      return execOn(deps.remote.connection(host), host, argv, opts);
+    },
+    fresh(host) {
+      const conn = deps.remote.fresh(host);
+      return {
+        exec: (argv, opts = {}) => execOn(conn, host, argv, opts),
+        probe: () =>
+          audited(host, ['(probe over a new connection)'], () => conn.probe(signal ? { signal } : {})),
+        close: () => conn.close(),
+      };
     },
     probe: (host) =>
       audited(host, ['(probe: current and booted system, generations, free space)'], () =>

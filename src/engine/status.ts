@@ -27,7 +27,7 @@ export interface HostStatusRow {
   readonly error?: string;
   readonly facts?: HostFacts;
   readonly sync?: SyncState;
-  /** The booted system differs from the running one: a reboot would change the kernel or initrd. */
+  /** The booted system's kernel differs from the running one's: a reboot would change the kernel. */
   readonly rebootPending?: boolean;
   readonly deployed: { readonly toplevel: StorePath; readonly at: string; readonly runId: string } | null;
   readonly lastRun: {
@@ -128,13 +128,16 @@ export async function statusOf(
             facts,
             sync: syncState({
               current: facts.currentSystem,
+              profile: facts.profileSystem,
+              currentKernel: facts.currentKernel,
+              bootedKernel: facts.bootedKernel,
               deployed: deployment?.toplevel ?? null,
               generations: facts.generations,
             }),
             rebootPending:
-              facts.bootedSystem !== null &&
-              facts.currentSystem !== null &&
-              facts.bootedSystem !== facts.currentSystem,
+              facts.bootedKernel !== null &&
+              facts.currentKernel !== null &&
+              facts.bootedKernel !== facts.currentKernel,
           };
         } catch (e) {
           return { ...base, reachable: false, error: messageOf(e) };

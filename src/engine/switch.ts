@@ -1,20 +1,16 @@
-// Switch and rollback stages, as `nixos-rebuild switch --target-host` and `--rollback` do them. After a
-// switch the engine checks what the host now runs instead of trusting an exit status, records the deployment
-// and keeps a GC root for it on the builder.
-import {
-  type ActivationTarget,
-  checkSystemCommand,
-  dropStagedCommand,
-  rollbackProfileCommand,
-  SYSTEM_PROFILE,
-  setProfileCommand,
-  switchCommand,
-} from '../core/activation.ts';
-import type { HostFacts } from '../core/host-facts.ts';
+// Switch and rollback stages. Both go through the confirm-or-revert activation (activate.ts): the new system
+// runs with `test`, is checked over a fresh connection and by the host's health checks, and only then becomes
+// the profile and boot default; otherwise the previous system comes back. After a confirmed switch the
+// deployment is recorded and the builder keeps a GC root for the system.
+import { dropStagedCommand } from '../core/activation.ts';
+import type { Terminal } from '../core/activation-sequence.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
+import { type ActivationResult, activate, activationTarget } from './activate.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, messageOf } from './errors.ts';
 import type { RunScope } from './run-scope.ts';
+
+export { activationTarget } from './activate.ts';
 
 export interface Switched {
   readonly toplevel: StorePath;
@@ -23,11 +19,35 @@ export interface Switched {
   readonly changed: boolean;
 }
 
-/** Switches can take minutes on a Pi (services restart); the per-command timeout must allow it. */
-const SWITCH_TIMEOUT_MS = 15 * 60_000;
+/** An activation that was not confirmed: the host runs (or will run) its previous system again. */
+export class ActivationFailed extends EngineError {
+  override readonly name = 'ActivationFailed';
+  readonly end: Terminal;
+  constructor(host: string, result: ActivationResult, what: string) {
+    super(activationMessage(host, result, what), activationHint(result.end));
+    this.end = result.end;
+  }
+}
 
-export function activationTarget(host: HostSpec, facts: HostFacts): ActivationTarget {
-  return { sudo: host.user !== 'root', systemd: facts.systemd };
+function activationMessage(host: string, r: ActivationResult, what: string): string {
+  const why = r.failure ?? 'no reason given';
+  switch (r.end) {
+    case 'reverted':
+      return `${what} on ${host} not confirmed: ${why}; ${r.revert ?? 'reverted'}`;
+    case 'host-reverts':
+      return `${what} on ${host} not confirmed: ${why}; ${r.revert ?? 'the host reverts by itself'}`;
+    case 'host-settles':
+      return `${what} on ${host}: ${why}; the host finishes confirming by itself or reverts`;
+    default:
+      return `${what} on ${host} refused: ${why}`;
+  }
+}
+
+function activationHint(end: Terminal): string {
+  if (end === 'host-reverts' || end === 'host-settles')
+    return 'check it with `signage status` once the revert time has passed';
+  if (end === 'reverted') return 'the previous system runs again; fix the configuration and deploy again';
+  return 'look at the host: `signage status` and its journal';
 }
 
 export function switchHost(
@@ -48,33 +68,19 @@ export function switchHost(
         detail: 'already running this system',
       };
     }
-    const t = activationTarget(host, before);
-    const check = await scope.exec(host, checkSystemCommand(toplevel), { allowFailure: true });
-    if (check.exitCode !== 0) {
-      throw new EngineError(
-        `${toplevel} is not a NixOS system (it has no nixos-version); refusing to activate it`,
-      );
-    }
-    await scope.exec(host, setProfileCommand(t, toplevel));
-    await scope.exec(host, switchCommand(t, toplevel), {
-      timeoutMs: SWITCH_TIMEOUT_MS,
-      onStderrLine: (line) => scope.log(line, host.name),
-    });
-    const after = await scope.probe(host);
-    if (after.currentSystem !== toplevel) {
-      throw new EngineError(
-        `switch-to-configuration finished but ${host.name} runs ${after.currentSystem ?? 'nothing'}, not ${toplevel}`,
-        'look at the host: `signage status` and its journal',
-      );
-    }
+    // An interrupted switch left the host running the new system unconfirmed: the profile's is the good one.
+    const back = previous === toplevel ? before.profileSystem : previous;
+    const result = await activate(deps, scope, host, before, { toplevel, previous: back });
+    if (result.end !== 'confirmed') throw new ActivationFailed(host.name, result, 'the switch');
     deps.store.recordDeployment({ host: host.name, toplevel, runId: scope.runId, at: deps.now() });
     // The profile holds the system now; a root left by an earlier `copy` would only keep old paths alive.
-    await scope.exec(host, dropStagedCommand(t));
+    await scope.exec(host, dropStagedCommand(activationTarget(host, before)));
     await keepBuilderRoot(deps, scope, host, toplevel);
+    const after = await scope.probe(host);
     return {
       outcome: 'ok',
       value: { toplevel, previous, changed: true },
-      detail: `generation ${after.currentGeneration ?? '?'}${previous ? `, was ${previous}` : ''}`,
+      detail: `confirmed; generation ${after.currentGeneration ?? '?'}${previous ? `, was ${previous}` : ''}`,
     };
   });
 }
@@ -102,31 +108,32 @@ export interface RolledBack {
   readonly generation: number | null;
 }
 
-export function rollbackHost(scope: RunScope, host: HostSpec): Promise<RolledBack> {
+/** Back to the generation before the current one, through the same confirm-or-revert activation. */
+export function rollbackHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Promise<RolledBack> {
   return scope.stage(host.name, 'rollback', async () => {
     const before = await scope.probe(host);
     const current = before.currentGeneration;
     const older = before.generations.filter((g) => current === null || g.number < current);
-    if (older.length === 0) {
+    const target = older.at(-1);
+    if (target === undefined) {
       throw new EngineError(
         `${host.name} has no generation before ${current ?? 'its current one'} to roll back to`,
       );
     }
-    const t = activationTarget(host, before);
-    await scope.exec(host, rollbackProfileCommand(t));
-    // The profile now points at the previous generation: activate whatever it points at.
-    await scope.exec(host, switchCommand(t, SYSTEM_PROFILE), {
-      timeoutMs: SWITCH_TIMEOUT_MS,
-      onStderrLine: (line) => scope.log(line, host.name),
+    const result = await activate(deps, scope, host, before, {
+      toplevel: target.path,
+      previous: before.currentSystem,
+      generation: target.number,
     });
+    if (result.end !== 'confirmed') throw new ActivationFailed(host.name, result, 'the rollback');
     const after = await scope.probe(host);
-    if (after.currentSystem === null || after.currentSystem !== after.profileSystem) {
+    if (after.currentSystem !== target.path || after.profileSystem !== target.path) {
       throw new EngineError(`rollback on ${host.name} left it running ${after.currentSystem ?? 'nothing'}`);
     }
     return {
       outcome: 'ok',
-      value: { from: before.currentSystem, to: after.currentSystem, generation: after.currentGeneration },
-      detail: `now generation ${after.currentGeneration ?? '?'} (${after.currentSystem})`,
+      value: { from: before.currentSystem, to: target.path, generation: after.currentGeneration },
+      detail: `confirmed; now generation ${after.currentGeneration ?? '?'} (${target.path})`,
     };
   });
 }

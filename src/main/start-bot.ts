@@ -132,6 +132,12 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     throw error;
   }
 
+  // Activations a stopped process left open: the hosts say how they ended, and the run messages show it.
+  for (const s of await composed.engine.settleActivations({ kind: 'schedule', job: 'start' })) {
+    if (s.outcome === null) log.warn(`activation: ${s.message}`);
+    else log.info(`activation: ${s.message}`);
+  }
+
   // Runs the previous process left running can never finish; their messages must not say "running" forever.
   const interrupted = composed.store
     .recentRuns({ limit: INTERRUPTED_LOOKBACK })

@@ -39,6 +39,8 @@ export function fleetChanges(previous: Snapshot, rows: readonly HostStatusRow[])
 const WORDS: Record<Condition, string> = {
   unreachable: 'unreachable',
   'in-sync': 'in sync',
+  'reboot-pending': 'reboot pending (the booted kernel is not the running one)',
+  unconfirmed: 'unconfirmed (an activation not confirmed, or an interrupted switch)',
   behind: 'behind (an older generation than deployed)',
   drifted: 'drifted (not what was deployed)',
   'never-deployed': 'never deployed by the bot',

@@ -3,6 +3,7 @@
 // after a restart of the bot), the final result and the log. A run taken up again by an answer or an expiry
 // finds its message through the state store, and the picture is rebuilt from the stages recorded there; so
 // is the last picture of a run that a stopped bot left unfinished.
+import { activationNote } from '../core/activation-note.ts';
 import type { EngineEvent, ProgressSink } from '../core/events.ts';
 import type { SlackMessageRef, StateStore } from '../core/ports/state.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
@@ -315,6 +316,13 @@ function recordedEvents(store: StateStore, runId: string): EngineEvent[] {
       ...(run.revision ? { revision: run.revision } : {}),
     },
   ];
+  const activations = store.activationsOf(runId);
+  /** What became of an activation the stopped bot left mid-way, as its host told the next start. */
+  const settled = (host: string): string => {
+    const a = activations.filter((x) => x.host === host).at(-1);
+    const note = a ? activationNote(a) : null;
+    return note ? `; ${note}` : '';
+  };
   for (const stage of store.stagesOf(runId)) {
     if (stage.status === 'running') {
       events.push({ type: 'stage.started', runId, host: stage.host, stage: stage.stage });
@@ -329,7 +337,7 @@ function recordedEvents(store: StateStore, runId: string): EngineEvent[] {
       durationMs: stage.durationMs ?? 0,
       ...(stage.bytes === null ? {} : { bytes: stage.bytes }),
       ...(stage.status === 'interrupted'
-        ? { detail: 'interrupted: the bot stopped during this stage' }
+        ? { detail: `interrupted: the bot stopped during this stage${settled(stage.host)}` }
         : stage.detail === null
           ? {}
           : { detail: stage.detail }),

@@ -17,11 +17,20 @@ import type { SlackMessage } from './verb.ts';
 
 const SYNC_TEXT: Record<SyncState, string> = {
   'in-sync': 'in sync',
+  'reboot-pending': 'reboot pending (in sync, but the booted kernel is not the running one)',
+  unconfirmed: 'interrupted switch (the system profile is not what runs)',
   behind: 'behind (older generation than deployed)',
   drifted: 'drifted (not what was deployed)',
   'never-deployed': 'never deployed by the bot',
   'no-system': 'no NixOS system',
 };
+
+/** An unconfirmed host is mid-activation when the host holds the marker, else its switch was interrupted. */
+function syncText(row: HostStatusRow): string {
+  if (row.sync === 'unconfirmed' && row.facts?.activationMarker)
+    return `activation not confirmed (${row.facts.activationMarker}; the host reverts by itself unless confirmed)`;
+  return SYNC_TEXT[row.sync ?? 'no-system'];
+}
 
 /** "nixos-system-baard-entrance-26.05.2.signage" reads better as its version than as a hash. */
 function shortSystem(path: string | null | undefined): string {
@@ -34,9 +43,11 @@ export function statusLines(row: HostStatusRow): string[] {
   if (!row.reachable) return [`unreachable: ${row.error ?? 'no answer'}`];
   const f = row.facts!;
   const lines = [
-    `${SYNC_TEXT[row.sync ?? 'no-system']}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
+    `${syncText(row)}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
   ];
   if (row.revision) lines.push(`fleet: ${row.revision.text}`);
+  if (row.sync === 'unconfirmed')
+    lines.push(`profile ${shortSystem(f.profileSystem)}: what it would boot and roll back from`);
   if (row.rebootPending)
     lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
   if (f.store)

@@ -27,8 +27,22 @@ let
     ];
   };
   version = "26.05.${toString revision}.signage";
+  # A system that fails the way screens fail, chosen per host and revision in fleet.json (`faults`): the kiosk
+  # does not start, sshd does not come back, the network goes down, or activation hangs. The undoing comes
+  # from the previous system's activation, which brings the link and sshd up again.
+  fault = (host.faults or { }).${toString revision} or "none";
+  faultScript =
+    {
+      none = "";
+      kiosk = "rm -f \"$o/active/display-manager.service\"; echo 'display-manager.service: main process exited' >&2";
+      # sshd crashes and takes every session with it, this activation's own included.
+      sshd = "(setsid signage-office-host sshd-down </dev/null >/dev/null 2>&1 &); sleep 5";
+      network = "(sleep 1; signage-office-host link-down) </dev/null >/dev/null 2>&1 &";
+      hang = "sleep 100000";
+    }
+    .${fault};
   toplevel = blob {
-    name = "nixos-system-${host.name}-${version}";
+    name = "nixos-system-${host.name}-${version}${if fault == "none" then "" else "-${fault}"}";
     kib = 8;
     deps = [
       systemPath
@@ -44,17 +58,30 @@ let
       ln -s ${etc} "$out/etc"
       ln -s ${pkgs.linux} "$out/kernel"
       mkdir -p "$out/bin"
-      cat > "$out/bin/switch-to-configuration" <<SCRIPT
+      cat > "$out/bin/switch-to-configuration" <<'STC'
       #!/bin/sh
-      set -e
-      case "\$1" in
-        switch|test) ln -sfn $out /run/current-system ;;
-        boot|dry-activate) ;;
+      # test: activate (point /run/current-system here, bring up the host's link and sshd, start the kiosk);
+      # boot: make this the boot default (a file in the host's persistent /nix); switch: both.
+      o=/run/signage-office
+      case "$1" in
+        switch|boot|test|dry-activate) ;;
         *) echo "usage: switch-to-configuration switch|boot|test|dry-activate" >&2; exit 100 ;;
       esac
-      mkdir -p /run/signage-office
-      echo "\$(date -u +%Y-%m-%dT%H:%M:%SZ) \$1 $out" >> /run/signage-office/switch.log
-      SCRIPT
+      mkdir -p "$o/active"
+      echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $1 @out@" >> "$o/switch.log"
+      if [ "$1" = test ] || [ "$1" = switch ]; then
+        ln -sfn @out@ /run/current-system
+        if command -v signage-office-host >/dev/null; then signage-office-host up; fi
+        touch "$o/active/display-manager.service"
+        ${faultScript}
+      fi
+      if [ "$1" = boot ] || [ "$1" = switch ]; then
+        mkdir -p /nix/var/signage-office
+        ln -sfn @out@ /nix/var/signage-office/boot-default
+      fi
+      exit 0
+      STC
+      sed -i "s|@out@|$out|g" "$out/bin/switch-to-configuration"
       chmod +x "$out/bin/switch-to-configuration"
     '';
   };

@@ -2,6 +2,7 @@
 // from the first over the LAN, proven by the uplink's byte counter; the switch, the restart question, rollback,
 // and a busy host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIRM_SCRIPT } from '../../src/core/activation-sequence.ts';
 import type { EngineEvent } from '../../src/core/events.ts';
 import type { Asker } from '../../src/engine/engine.ts';
 import { HostBusy } from '../../src/engine/errors.ts';
@@ -55,7 +56,12 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     expect(current.stdout.trim()).toBe(toplevel);
     const profile = await office.onHost(A, ['readlink', '-f', '/nix/var/nix/profiles/system']);
     expect(profile.stdout.trim()).toBe(toplevel);
-    expect(await office.switchLog(A)).toHaveLength(1);
+    // Activated with `test`, then made the boot default with `boot` once confirmed.
+    expect((await office.switchLog(A)).map((l) => l.split(' ').slice(1).join(' '))).toEqual([
+      `test ${toplevel}`,
+      `boot ${toplevel}`,
+    ]);
+    expect(await office.bootDefault(A)).toBe(toplevel);
     // The restart waits for an answer: nothing was restarted.
     expect(await office.systemctlLog(A)).toEqual([]);
     const asked = events.find((e) => e.type === 'approval.requested');
@@ -146,7 +152,10 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
   it('records every command it ran on a host in the audit log', () => {
     const log = bot.store.auditLog({ host: A, limit: 500 });
     const commands = log.map((e) => e.argv.join(' '));
-    expect(commands.some((c) => c.startsWith('nix-env -p /nix/var/nix/profiles/system --set'))).toBe(true);
+    // The profile is set by the confirm script, one host-side unit run with the new system as its parameter.
+    const confirm = log.find((e) => e.argv.includes(CONFIRM_SCRIPT));
+    expect(confirm?.exitCode).toBe(0);
+    expect(commands.some((c) => c.startsWith('sh -c'))).toBe(true);
     expect(commands).toContain('systemctl restart display-manager.service');
     expect(log.every((e) => e.actor.kind === 'cli')).toBe(true);
   });
@@ -170,26 +179,33 @@ describe.skipIf(unavailable !== null)('a host that runs systemd', () => {
     expect(result.hosts[0]?.error).toBeUndefined();
     const log = await office.onHost('baard-lobby', ['cat', '/run/signage-office/systemd-run.log']);
     expect(log.stdout).toContain('--unit=nixos-rebuild-switch-to-configuration');
-    expect(log.stdout).toContain(`${result.hosts[0]!.toplevel}/bin/switch-to-configuration switch`);
+    expect(log.stdout).toContain(`${result.hosts[0]!.toplevel}/bin/switch-to-configuration test`);
+    expect(log.stdout).toContain('--unit=signage-confirm');
   });
 
   it('refuses to switch while another switch unit runs on the host', async () => {
     // A manual switch in progress holds the unit name.
-    await office.onHost('baard-lobby', [
-      'mkdir',
-      '-p',
-      '/run/signage-office/units/nixos-rebuild-switch-to-configuration',
+    const manual = await office.onHost('baard-lobby', [
+      'systemd-run',
+      '--unit=nixos-rebuild-switch-to-configuration',
+      'sleep',
+      '300',
     ]);
+    expect(manual.exitCode).toBe(0);
+    const running = (await office.onHost('baard-lobby', ['readlink', '/run/current-system'])).stdout.trim();
     await office.fleet.setRevision(2);
     try {
       const result = await bot.engine.deploy(['baard-lobby'], { until: 'switch', restart: 'no' }, asker);
       expect(result.status).toBe('failed');
       expect(result.hosts[0]!.error).toContain('already loaded');
+      // Refused before anything changed: the manual switch goes on, the host runs what it ran.
+      const active = ['systemctl', 'is-active', '--quiet', 'nixos-rebuild-switch-to-configuration'];
+      expect((await office.onHost('baard-lobby', active)).exitCode).toBe(0);
+      expect((await office.onHost('baard-lobby', ['readlink', '/run/current-system'])).stdout.trim()).toBe(
+        running,
+      );
     } finally {
-      await office.onHost('baard-lobby', [
-        'rmdir',
-        '/run/signage-office/units/nixos-rebuild-switch-to-configuration',
-      ]);
+      await office.onHost('baard-lobby', ['systemctl', 'stop', 'nixos-rebuild-switch-to-configuration']);
       await office.fleet.setRevision(1);
     }
   });

@@ -164,8 +164,8 @@ describe.skipIf(unavailable !== null)('rollouts that meet trouble', () => {
     try {
       const result = await bot.engine.deploy(['all'], { until: 'switch', restart: 'no' }, quiet);
       const byHost = new Map(result.hosts.map((h) => [h.host, h]));
-      expect(byHost.get(TRIO[0]!)!.status).toBe('ok');
-      expect(byHost.get(TRIO[1]!)!.status).toBe('ok');
+      expect(byHost.get(TRIO[0]!)!.status, byHost.get(TRIO[0]!)!.error).toBe('ok');
+      expect(byHost.get(TRIO[1]!)!.status, byHost.get(TRIO[1]!)!.error).toBe('ok');
       expect(byHost.get(TRIO[2]!)!.status).toBe('failed');
       expect(byHost.get(TRIO[2]!)!.error).toMatch(/unreachable/);
       expect(result.status).toBe('failed');
@@ -181,11 +181,13 @@ describe.skipIf(unavailable !== null)('rollouts that meet trouble', () => {
     await trio.fleet.setRevision(2);
     // Every host has a switch in progress, so whichever is the canary fails to switch.
     for (const h of TRIO) {
-      await trio.onHost(h, [
-        'mkdir',
-        '-p',
-        '/run/signage-office/units/nixos-rebuild-switch-to-configuration',
+      const held = await trio.onHost(h, [
+        'systemd-run',
+        '--unit=nixos-rebuild-switch-to-configuration',
+        'sleep',
+        '300',
       ]);
+      expect(held.exitCode).toBe(0);
     }
     const running = new Map<string, string>();
     for (const h of TRIO)
@@ -211,7 +213,7 @@ describe.skipIf(unavailable !== null)('rollouts that meet trouble', () => {
       ).not.toContain('nix-env');
     } finally {
       for (const h of TRIO) {
-        await trio.onHost(h, ['rmdir', '/run/signage-office/units/nixos-rebuild-switch-to-configuration']);
+        await trio.onHost(h, ['systemctl', 'stop', 'nixos-rebuild-switch-to-configuration']);
       }
       await trio.fleet.setRevision(1);
       await bot.dispose();

@@ -252,6 +252,7 @@ describe.skipIf(unavailable !== null)('a peer step with more than 1,000 roots', 
           },
         };
       },
+      fresh: (host) => real.fresh(host),
       closeAll: () => real.closeAll(),
     };
     const opened = openStateStore({ stateDir, now: new Date() });

@@ -11,7 +11,11 @@ export interface FleetHost {
   /** Touch-screen hosts carry one extra shared package: overlap is then more than all-or-nothing. */
   readonly touch?: boolean;
   readonly url?: string;
+  /** Revisions (as strings) at which this host's system fails, and how (see test/fleet/host.nix). */
+  readonly faults?: Readonly<Record<string, Fault>>;
 }
+
+export type Fault = 'kiosk' | 'sshd' | 'network' | 'hang';
 
 export interface Fleet {
   readonly dir: string;
@@ -21,6 +25,8 @@ export interface Fleet {
   revision(): number;
   /** "A change" to deploy: a new kiosk browser and application for everyone, new host-specific paths. */
   setRevision(revision: number): Promise<void>;
+  /** Makes `host`'s system at `revision` fail in the given way (null: healthy again). */
+  setFault(host: string, revision: number, fault: Fault | null): Promise<void>;
   installable(host: string): string;
   /** Builds a host's toplevel with plain `nix build`, independently of the project's Nix adapter. */
   build(host: string): Promise<string>;
@@ -37,10 +43,23 @@ export async function makeFleet(
   }
   const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
   let revision = opts.revision;
+  const faults = new Map<string, Record<string, Fault>>();
   const write = () =>
     writeFile(
       join(dir, 'fleet.json'),
-      `${JSON.stringify({ system, scale: opts.scale, revision, hosts }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          system,
+          scale: opts.scale,
+          revision,
+          hosts: hosts.map((h) => {
+            const own = { ...h.faults, ...faults.get(h.name) };
+            return Object.keys(own).length > 0 ? { ...h, faults: own } : h;
+          }),
+        },
+        null,
+        2,
+      )}\n`,
     );
   await write();
   const flakeRef = `path:${dir}`;
@@ -53,6 +72,13 @@ export async function makeFleet(
     revision: () => revision,
     async setRevision(next) {
       revision = next;
+      await write();
+    },
+    async setFault(host, rev, fault) {
+      const own = { ...faults.get(host) };
+      if (fault === null) delete own[String(rev)];
+      else own[String(rev)] = fault;
+      faults.set(host, own);
       await write();
     },
     installable,

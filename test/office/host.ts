@@ -8,6 +8,7 @@ import { prepareServing, servingSshdConfig, startDaemon } from './nix-serve.ts';
 import { type NixRelease, nixPathPrefix } from './nix-versions.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
+import { installSystemd } from './systemd.ts';
 
 export interface OfficeHost {
   readonly name: string;
@@ -24,37 +25,6 @@ export interface OfficeHost {
   /** The Nix its sshd's PATH finds first (nix-versions.ts); Debian's 2.8 when unset. */
   readonly nix?: NixRelease;
 }
-
-// Records what it was asked to do: there is no systemd in the office.
-const SYSTEMCTL = `#!/bin/sh
-mkdir -p /run/signage-office
-echo "$*" >> /run/signage-office/systemctl.log
-`;
-
-// Runs the command the way a transient unit would, refusing a second unit of the same name while one runs:
-// the property nixos-rebuild relies on to stop two switches overlapping.
-const SYSTEMD_RUN = `#!/bin/sh
-mkdir -p /run/signage-office/units
-echo "$*" >> /run/signage-office/systemd-run.log
-unit=run-$$
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --unit=*) unit=\${1#--unit=}; shift ;;
-    -E|--setenv|-p|--property) shift 2 ;;
-    --) shift; break ;;
-    -*) shift ;;
-    *) break ;;
-  esac
-done
-if ! mkdir "/run/signage-office/units/$unit" 2>/dev/null; then
-  echo "Failed to start transient service unit: Unit $unit.service was already loaded or has a fragment file." >&2
-  exit 1
-fi
-"$@"
-status=$?
-rmdir "/run/signage-office/units/$unit"
-exit $status
-`;
 
 export function sshdPidFile(host: OfficeHost): string {
   return join(host.dir, 'run', 'sshd.pid');
@@ -105,11 +75,7 @@ export async function prepareHost(
       '',
     ].join('\n'),
   );
-  await writeFile(d('bin/systemctl'), SYSTEMCTL, { mode: 0o755 });
-  if (host.systemd) {
-    await writeFile(d('bin/systemd-run'), SYSTEMD_RUN, { mode: 0o755 });
-    await mkdir(d('run/systemd/system'), { recursive: true });
-  }
+  await installSystemd(host);
   await newHostKey(host);
 }
 

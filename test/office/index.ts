@@ -1,4 +1,4 @@
-export type { Fleet, FleetHost } from './fleet.ts';
+export type { Fault, Fleet, FleetHost } from './fleet.ts';
 export {
   DEFAULT_HOSTS,
   type Office,

@@ -31,6 +31,7 @@ import { authorizeHostKeys, daemonPidFile } from './nix-serve.ts';
 import { chooseNix, describeOfficeNix, NIX_BIN_DIRS, type NixRelease } from './nix-versions.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
+import { bootDefault, rebootHost } from './systemd.ts';
 
 export type { OfficeHost } from './host.ts';
 
@@ -87,6 +88,12 @@ export interface Office {
   /** Lines the host's switch-to-configuration and systemctl recorded. */
   switchLog(name: string): Promise<string[]>;
   systemctlLog(name: string): Promise<string[]>;
+  /** Transient timers armed, fired, stopped and finished on the host (see systemd.ts). */
+  timerLog(name: string): Promise<string[]>;
+  /** What the host boots: its last `switch-to-configuration boot`; null before any. */
+  bootDefault(name: string): Promise<string | null>;
+  /** Power-cycles a host: its processes end, /run is emptied, it comes up on its boot default. */
+  rebootHost(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,10 +154,11 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
 
     const fleet = await makeFleet(
       join(record.dir, 'fleet'),
-      specs.map(({ name, touch, url }) => ({
+      specs.map(({ name, touch, url, faults }) => ({
         name,
         ...(touch === undefined ? {} : { touch }),
         ...(url ? { url } : {}),
+        ...(faults ? { faults } : {}),
       })),
       { scale: opts.scale ?? 0.1, revision: opts.revision ?? 1 },
     );
@@ -207,6 +215,9 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
       },
       switchLog: (name) => logLines(name, 'switch.log'),
       systemctlLog: (name) => logLines(name, 'systemctl.log'),
+      timerLog: (name) => logLines(name, 'timers.log'),
+      bootDefault: (name) => bootDefault(byName(name)),
+      rebootHost: (name) => rebootHost(byName(name)),
       async close() {
         if (closed) return;
         closed = true;

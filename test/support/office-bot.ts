@@ -12,6 +12,9 @@ export interface OfficeBotOptions {
   readonly tags?: (host: string) => string[];
   readonly slack?: Record<string, unknown>;
   readonly limits?: Record<string, unknown>;
+  readonly activation?: Record<string, unknown>;
+  /** Per host, its own `activation` settings. */
+  readonly hostActivation?: (host: string) => Record<string, unknown> | undefined;
   readonly schedule?: Record<string, unknown>;
   readonly stateDir?: string;
   /** The fleet flake to configure instead of the office's plain directory (a git repository's URL). */
@@ -39,10 +42,16 @@ export function officeConfig(
     hosts: Object.fromEntries(
       office.hosts.map((h) => [
         h.name,
-        { address: h.address, site: opts.site?.(h.name) ?? 'baard', tags: opts.tags?.(h.name) ?? [] },
+        {
+          address: h.address,
+          site: opts.site?.(h.name) ?? 'baard',
+          tags: opts.tags?.(h.name) ?? [],
+          ...(opts.hostActivation?.(h.name) ? { activation: opts.hostActivation(h.name) } : {}),
+        },
       ]),
     ),
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.activation ? { activation: opts.activation } : {}),
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),

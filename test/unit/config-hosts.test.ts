@@ -3,6 +3,7 @@ import { resolveHosts } from '../../src/adapters/config/hosts.ts';
 import { parseConfig } from '../../src/adapters/config/parse.ts';
 import { formatConfigError } from '../../src/adapters/config/problems.ts';
 import type { Config } from '../../src/adapters/config/schema.ts';
+import { DEFAULT_ACTIVATION } from '../../src/core/activation-sequence.ts';
 
 function config(extra: string): Config {
   const r = parseConfig(
@@ -33,6 +34,7 @@ describe('the fleet from the flake and the configuration', () => {
         site: 'office',
         tags: [],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+        activation: DEFAULT_ACTIVATION,
       })),
     });
   });
@@ -69,6 +71,7 @@ hosts:
         site: 'baard',
         tags: ['screen', 'lobby', 'door'],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+        activation: DEFAULT_ACTIVATION,
       },
       {
         name: 'baard-lobby',
@@ -79,6 +82,7 @@ hosts:
         site: 'baard',
         tags: ['screen', 'lobby'],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
+        activation: DEFAULT_ACTIVATION,
       },
       {
         name: 'oslo-canteen',
@@ -89,8 +93,45 @@ hosts:
         site: 'oslo',
         tags: ['screen', 'lobby'],
         restartCommand: ['systemctl', 'restart', 'cage.service'],
+        activation: DEFAULT_ACTIVATION,
       },
     ]);
+  });
+
+  it("gives each host the most specific activation settings: its own, its tags', the defaults", () => {
+    const r = resolveHosts(
+      config(`activation:
+  revertSeconds: 120
+  tags:
+    lobby:
+      revertSeconds: 200
+      checks:
+        - {name: page, argv: [curl, -fsS, http://127.0.0.1/], timeoutSeconds: 10}
+    door:
+      revertSeconds: 90
+      checks:
+        - {name: lock, argv: [systemctl, is-active, door.service]}
+hosts:
+  baard-entrance:
+    tags: [lobby, door]
+  baard-lobby:
+    tags: [lobby]
+    activation:
+      checks: []
+`),
+      FLAKE_HOSTS,
+    );
+    if (!r.ok) throw new Error(formatConfigError(r.error));
+    const by = new Map(r.value.map((h) => [h.name, h.activation]));
+    expect(by.get('baard-entrance')).toEqual({
+      revertSeconds: 200,
+      checks: [
+        { name: 'page', argv: ['curl', '-fsS', 'http://127.0.0.1/'], timeoutSeconds: 10 },
+        { name: 'lock', argv: ['systemctl', 'is-active', 'door.service'], timeoutSeconds: 60 },
+      ],
+    });
+    expect(by.get('baard-lobby')).toEqual({ revertSeconds: 200, checks: [] });
+    expect(by.get('oslo-canteen')).toEqual({ revertSeconds: 120, checks: DEFAULT_ACTIVATION.checks });
   });
 
   it('refuses an override for a host the flake lacks, listing the ones it has', () => {

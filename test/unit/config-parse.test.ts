@@ -40,10 +40,23 @@ hosts:
     site: baard-2
     restartCommand: [systemctl, restart, display-manager.service]
   baard-lobby:
+    activation:
+      revertSeconds: 600
 limits:
   parallelHosts: 8
   parallelPeerCopies: 2
   approvalTimeoutMinutes: 45
+activation:
+  revertSeconds: 240
+  checks:
+    - name: kiosk
+      argv: [systemctl, is-active, --quiet, cage-tty1.service]
+  tags:
+    lobby:
+      checks:
+        - name: kiosk page
+          argv: [curl, -fsS, http://127.0.0.1:8080/]
+          timeoutSeconds: 20
 slack:
   mode: http
   port: 8080
@@ -103,6 +116,17 @@ describe('a valid configuration', () => {
       },
       hosts: {},
       limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
+      activation: {
+        revertSeconds: 300,
+        checks: [
+          {
+            name: 'display manager active',
+            argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
+            timeoutSeconds: 60,
+          },
+        ],
+        tags: {},
+      },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
     } satisfies Config);
@@ -138,9 +162,26 @@ describe('a valid configuration', () => {
           site: 'baard-2',
           restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         },
-        'baard-lobby': {},
+        'baard-lobby': { activation: { revertSeconds: 600 } },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
+      activation: {
+        revertSeconds: 240,
+        checks: [
+          {
+            name: 'kiosk',
+            argv: ['systemctl', 'is-active', '--quiet', 'cage-tty1.service'],
+            timeoutSeconds: 60,
+          },
+        ],
+        tags: {
+          lobby: {
+            checks: [
+              { name: 'kiosk page', argv: ['curl', '-fsS', 'http://127.0.0.1:8080/'], timeoutSeconds: 20 },
+            ],
+          },
+        },
+      },
       slack: {
         mode: 'http',
         port: 8080,
@@ -191,14 +232,14 @@ describe('a bad configuration', () => {
       'a misspelt field',
       `${MINIMAL}hosts:\n  baard-entrance:\n    adress: x\n`,
       [
-        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
       ],
     ],
     [
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, slack, schedule, refs)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs)',
       ],
     ],
     [
@@ -415,7 +456,7 @@ limits:
     expect(lines(text)).toEqual([
       '3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       '9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
       '12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
     ]);
     const r = parseConfig(text, '/etc/signage/signage.yml');
@@ -424,7 +465,7 @@ limits:
         '/etc/signage/signage.yml: 4 problems in the configuration:',
         '  /etc/signage/signage.yml:3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
         '  /etc/signage/signage.yml:9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
         '  /etc/signage/signage.yml:12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
       ].join('\n'),
     );

@@ -27,6 +27,9 @@ describe('parseProbeOutput', () => {
       systemd: 'yes',
       'nix-version': 'nix-store (Nix) 2.24.10',
       uptime: '3600.52 7000.10',
+      'current-kernel': '/nix/store/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-linux-6.6.52/bzImage',
+      'booted-kernel': '/nix/store/jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-linux-6.6.51/bzImage',
+      activation: 'armed',
     });
     const parsed = parseProbeOutput(out);
     expect(parsed).toEqual({
@@ -45,6 +48,9 @@ describe('parseProbeOutput', () => {
         systemd: true,
         nixVersion: '2.24.10',
         uptimeSeconds: 3600,
+        currentKernel: '/nix/store/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-linux-6.6.52/bzImage',
+        bootedKernel: '/nix/store/jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-linux-6.6.51/bzImage',
+        activationMarker: 'armed',
         notes: [],
       },
     });
@@ -70,6 +76,9 @@ describe('parseProbeOutput', () => {
       systemd: false,
       nixVersion: '2.8.0',
       uptimeSeconds: 12,
+      currentKernel: null,
+      bootedKernel: null,
+      activationMarker: null,
       notes: [],
     });
   });

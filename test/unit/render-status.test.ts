@@ -2,7 +2,7 @@
 // limits however large the fleet (checked with the fake Slack's own validator).
 import { describe, expect, it } from 'vitest';
 import type { HostStatusRow } from '../../src/engine/status.ts';
-import { statusSlack } from '../../src/verbs/render-status.ts';
+import { statusSlack, statusText } from '../../src/verbs/render-status.ts';
 import type { SlackMessage } from '../../src/verbs/verb.ts';
 import { messageProblems } from '../support/fake-slack/index.ts';
 
@@ -26,6 +26,9 @@ function row(host: string, over: Partial<HostStatusRow> = {}): HostStatusRow {
       systemd: true,
       nixVersion: '2.8.0',
       uptimeSeconds: 100,
+      currentKernel: `${sys('linux')}/bzImage`,
+      bootedKernel: `${sys('linux')}/bzImage`,
+      activationMarker: null,
       notes: [],
     },
     sync: 'in-sync',
@@ -68,6 +71,23 @@ describe('statusSlack', () => {
     expect(msg.blocks!.length).toBeLessThanOrEqual(50);
     expect(sections(msg)[0]).toContain('*pi-299*\ndrifted');
     expect(JSON.stringify(msg.blocks)).toMatch(/…and 253 more hosts, all in sync/);
+  });
+
+  it('tells an activation not confirmed from an interrupted switch, and names the profile', () => {
+    const base = row('baard-entrance');
+    const unconfirmed = (marker: 'armed' | null) =>
+      statusText([
+        row('baard-entrance', {
+          sync: 'unconfirmed',
+          facts: { ...base.facts!, profileSystem: sys('other'), activationMarker: marker },
+        }),
+      ]);
+    expect(unconfirmed(null)).toContain('interrupted switch (the system profile is not what runs)');
+    expect(unconfirmed(null)).toContain('profile nixos-system-other');
+    expect(unconfirmed('armed')).toContain('activation not confirmed (armed; the host reverts by itself');
+    expect(statusText([row('baard-entrance', { sync: 'reboot-pending', rebootPending: true })])).toContain(
+      'reboot pending',
+    );
   });
 
   it('takes a title of its own', () => {

@@ -38,7 +38,16 @@ describe('opening the state file', () => {
     expect(schemaVersion(db)).toBe(CURRENT_SCHEMA_VERSION);
     expect(CURRENT_SCHEMA_VERSION).toBe(MIGRATIONS.length);
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
-    expect(tables(db)).toEqual(['approvals', 'audit', 'deployments', 'locks', 'run_hosts', 'runs', 'stages']);
+    expect(tables(db)).toEqual([
+      'activations',
+      'approvals',
+      'audit',
+      'deployments',
+      'locks',
+      'run_hosts',
+      'runs',
+      'stages',
+    ]);
     db.close();
   });
 

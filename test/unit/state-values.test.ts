@@ -3,7 +3,13 @@
 // a type fails here until a migration teaches the schema about it.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/events.ts';
-import type { ApprovalStatus, Decision, RunStatus, StageStatus } from '../../src/core/ports/state.ts';
+import type {
+  ActivationOutcome,
+  ApprovalStatus,
+  Decision,
+  RunStatus,
+  StageStatus,
+} from '../../src/core/ports/state.ts';
 import type { StageName, StageOutcome } from '../../src/core/types.ts';
 import { openOrThrow, tempDirs } from '../fixtures/state/temp.ts';
 
@@ -29,6 +35,13 @@ const RUN_ENDS = {
   'awaiting-approval': true,
   interrupted: true,
 } as const satisfies Record<Exclude<RunStatus, 'running'>, true>;
+const ACTIVATION_OUTCOMES = {
+  confirmed: true,
+  reverted: true,
+  'reverted-by-host': true,
+  unchanged: true,
+  unknown: true,
+} as const satisfies Record<ActivationOutcome, true>;
 const DECISIONS = { approved: true, denied: true } as const satisfies Record<Decision, true>;
 const ACTORS: Record<Actor['kind'], Actor> = {
   slack: { kind: 'slack', userId: 'U0A', channelId: 'C0B' },
@@ -40,6 +53,26 @@ const keys = <T extends string>(record: Record<T, true>) => Object.keys(record) 
 const now = new Date('2025-03-01T09:00:00Z');
 
 describe('every value of the state types is stored and read back', () => {
+  it('activation outcomes, and open activations', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });
+    const begin = (next: string) =>
+      store.beginActivation({
+        host: 'lobby',
+        runId: run.id,
+        previous: null,
+        next,
+        startedAt: now,
+        deadline: new Date(now.getTime() + 300_000),
+      });
+    for (const outcome of keys(ACTIVATION_OUTCOMES))
+      store.endActivation(begin(outcome).id, outcome, null, now);
+    const open = begin('open');
+    expect(store.activationsOf(run.id).map((a) => a.outcome)).toEqual([...keys(ACTIVATION_OUTCOMES), null]);
+    expect(store.openActivations().map((a) => a.id)).toEqual([open.id]);
+    close();
+  });
+
   it('stage names with every outcome, and running stages', () => {
     const { store, close } = openOrThrow(dirs.make());
     const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });

@@ -1,9 +1,10 @@
 // The fleet: every host the flake defines, with the configuration's defaults and per-host overrides filled
 // in. An override for a host the flake lacks is an error (a typo would otherwise configure nothing).
+import type { ActivationSettings } from '../../core/activation-sequence.ts';
 import type { HostSpec } from '../../core/types.ts';
 import { NAME_PATTERN } from './fields.ts';
 import { type ConfigProblem, type ConfigResult, failure } from './problems.ts';
-import type { Config } from './schema.ts';
+import type { Config, HostOverride } from './schema.ts';
 
 export function resolveHosts(
   config: Config,
@@ -43,6 +44,7 @@ export function resolveHosts(
     value: names.map((name): HostSpec => {
       const own = config.hosts[name] ?? {};
       const address = own.address ?? name;
+      const tags = [...new Set([...d.tags, ...(own.tags ?? [])])];
       return {
         name,
         address,
@@ -50,9 +52,36 @@ export function resolveHosts(
         port: own.port ?? d.port,
         user: own.user ?? d.user,
         site: own.site ?? d.site,
-        tags: [...new Set([...d.tags, ...(own.tags ?? [])])],
+        tags,
         restartCommand: [...(own.restartCommand ?? d.restartCommand)],
+        activation: activationOf(config, own.activation, tags),
       };
     }),
+  };
+}
+
+/**
+ * A host's own setting wins, then its tags' (checks of every tag that sets them, in tag order; the longest
+ * revert time of those that set one), then the configuration's `activation` defaults.
+ */
+function activationOf(
+  config: Config,
+  own: HostOverride['activation'],
+  tags: readonly string[],
+): ActivationSettings {
+  const byTag = tags.flatMap((t) => {
+    const a = config.activation.tags[t];
+    return a ? [a] : [];
+  });
+  const tagChecks = byTag.flatMap((a) => a.checks ?? []);
+  const tagRevert = byTag.flatMap((a) => (a.revertSeconds === undefined ? [] : [a.revertSeconds]));
+  const checks =
+    own?.checks ??
+    (byTag.some((a) => a.checks !== undefined) ? tagChecks : undefined) ??
+    config.activation.checks;
+  return {
+    revertSeconds:
+      own?.revertSeconds ?? (tagRevert.length > 0 ? Math.max(...tagRevert) : config.activation.revertSeconds),
+    checks: checks.map((c) => ({ name: c.name, argv: [...c.argv], timeoutSeconds: c.timeoutSeconds })),
   };
 }

@@ -1,6 +1,7 @@
 // The configuration file's shape, with its defaults. Every mapping is strict: a misspelt field is an error
 // that lists the known ones, not a setting silently ignored. docs/configuration.md documents each field.
 import { z } from 'zod';
+import { DEFAULT_ACTIVATION } from '../../core/activation-sequence.ts';
 import { checkGitRef } from '../../core/revision.ts';
 import {
   address,
@@ -77,6 +78,29 @@ const defaults = strict({
   restartCommand: argv.default([...DEFAULT_RESTART_COMMAND]),
 });
 
+// What a new system must pass before it is confirmed, and how long the host waits for that before reverting
+// by itself. Per tag and per host; the most specific setting wins (a host's own, then its tags', then these).
+const healthCheck = strict({
+  name: z.string().min(1).max(80),
+  argv,
+  timeoutSeconds: intIn(1, 3600).default(60),
+});
+
+const activationOverride = strict({
+  revertSeconds: intIn(5, 3600).optional(),
+  checks: z.array(healthCheck).optional(),
+});
+
+const activation = strict({
+  revertSeconds: intIn(5, 3600).default(DEFAULT_ACTIVATION.revertSeconds),
+  checks: z.array(healthCheck).default(DEFAULT_ACTIVATION.checks.map((c) => ({ ...c, argv: [...c.argv] }))),
+  tags: z
+    .record(name('tag'), activationOverride)
+    .nullable()
+    .transform((v) => v ?? {})
+    .default({}),
+});
+
 const hostOverride = strict({
   address: address.optional(),
   lanAddress: address.optional(),
@@ -85,6 +109,7 @@ const hostOverride = strict({
   site: name('site').optional(),
   tags: z.array(name('tag')).optional(),
   restartCommand: argv.optional(),
+  activation: activationOverride.optional(),
 });
 
 /** `hosts: {name: }` with nothing under a name means no overrides. */
@@ -152,6 +177,7 @@ export const configSchema = strict({
   defaults: section(defaults),
   hosts: section(hosts),
   limits: section(limits),
+  activation: section(activation),
   slack: slack.optional(),
   schedule: section(schedule),
   refs: section(refs),

@@ -1,7 +1,7 @@
 // The hosts port over SSH: one pooled connection per host, strict host keys, no agent forwarded, commands
 // quoted word for word and ended on the host when they time out or are cancelled.
 import { isHostAddress, isSshUser } from '../../core/endpoint.ts';
-import type { HostConnection, HostsPort } from '../../core/ports/hosts.ts';
+import type { FreshConnection, HostConnection, HostsPort } from '../../core/ports/hosts.ts';
 import type { HostSpec } from '../../core/types.ts';
 import { invalidRequest } from './errors.ts';
 import { type ExecTarget, execOn } from './exec.ts';
@@ -30,6 +30,20 @@ export function createSshHosts(settings: SshSettingsInput): SshHosts {
         exec: (argv, execOpts) => (problem ? refuse() : execOn(target, argv, execOpts)),
         probe: (probeOpts) => (problem ? refuse() : probe(target, probeOpts)),
         validPaths: (paths, pathOpts) => (problem ? refuse() : validPaths(target, paths, pathOpts)),
+      };
+    },
+    fresh(host: HostSpec): FreshConnection {
+      const own = new ConnectionPool(parsed);
+      const target: ExecTarget = { host, pool: own, settings: parsed };
+      const problem = specProblem(host);
+      const refuse = () =>
+        Promise.reject(invalidRequest(host, problem ?? '', 'fix the host in the configuration'));
+      return {
+        host,
+        exec: (argv, execOpts) => (problem ? refuse() : execOn(target, argv, execOpts)),
+        probe: (probeOpts) => (problem ? refuse() : probe(target, probeOpts)),
+        validPaths: (paths, pathOpts) => (problem ? refuse() : validPaths(target, paths, pathOpts)),
+        close: () => own.closeAll(),
       };
     },
     closeAll: () => pool.closeAll(),

@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Recovery, StateStore } from '../../core/ports/state.ts';
+import { activationsPort } from './activations.ts';
 import { approvalsPort } from './approvals.ts';
 import { auditPort } from './audit.ts';
 import { deploymentsPort } from './deployments.ts';
@@ -69,6 +70,7 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
       ...runsPort(db, owner),
       ...stagesPort(db),
       ...deploymentsPort(db),
+      ...activationsPort(db),
       ...locksPort(db),
       ...approvalsPort(db),
       ...auditPort(db),

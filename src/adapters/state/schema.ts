@@ -115,6 +115,25 @@ ALTER TABLE deployments ADD COLUMN revision TEXT;
 CREATE INDEX deployments_by_toplevel ON deployments (host, toplevel, at);
 `,
   },
+  {
+    version: 3,
+    description: 'activations: what is being activated where, recorded before the revert is armed',
+    sql: `
+CREATE TABLE activations (
+  id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  previous TEXT,
+  next TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  outcome TEXT CHECK (outcome IN ('confirmed', 'reverted', 'reverted-by-host', 'unchanged', 'unknown')),
+  settled_at INTEGER,
+  detail TEXT
+) STRICT;
+CREATE INDEX activations_open ON activations (outcome, host);
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

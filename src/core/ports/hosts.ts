@@ -49,7 +49,17 @@ export interface HostsPort {
    * bot's credentials never leave the bot's box (hosts reach their peers with their own keys).
    */
   connection(host: HostSpec): HostConnection;
+  /**
+   * A connection of its own, opened anew and never shared with or taken from the pool: what confirms that a
+   * host still accepts new SSH logins after an activation (a pooled connection would outlive a dead sshd).
+   */
+  fresh(host: HostSpec): FreshConnection;
   closeAll(): Promise<void>;
+}
+
+export interface FreshConnection extends HostConnection {
+  /** Closes it; the caller always does, whatever happened. */
+  close(): Promise<void>;
 }
 
 // ---- failures ------------------------------------------------------------------------------------------

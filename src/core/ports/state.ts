@@ -127,6 +127,42 @@ export interface DeploymentsPort {
   readonly deploymentOf: (host: string, toplevel: string) => DeploymentRecord | undefined;
 }
 
+// ---- activations --------------------------------------------------------------------------------
+
+/**
+ * How an activation ended: confirmed; reverted by the bot; reverted by the host's own timer; refused before
+ * anything changed; or unknown (the host could not be asked: it settles by itself, status shows how).
+ */
+export type ActivationOutcome = 'confirmed' | 'reverted' | 'reverted-by-host' | 'unchanged' | 'unknown';
+
+export interface NewActivation {
+  readonly host: string;
+  readonly runId: string;
+  /** What ran before, and what the revert brings back; null on a host that had no system. */
+  readonly previous: string | null;
+  readonly next: string;
+  readonly startedAt: Date;
+  /** When the host reverts by itself unless confirmed. */
+  readonly deadline: Date;
+}
+
+export interface ActivationRecord extends NewActivation {
+  readonly id: number;
+  /** null while open: the process activating it has not said how it ended. */
+  readonly outcome: ActivationOutcome | null;
+  readonly settledAt: Date | null;
+  readonly detail: string | null;
+}
+
+export interface ActivationsPort {
+  /** Recorded before the revert is armed, so that whoever starts next finds an activation a crash left. */
+  readonly beginActivation: (activation: NewActivation) => ActivationRecord;
+  readonly endActivation: (id: number, outcome: ActivationOutcome, detail: string | null, now: Date) => void;
+  /** Activations no one has ended, oldest first. */
+  readonly openActivations: () => readonly ActivationRecord[];
+  readonly activationsOf: (runId: string) => readonly ActivationRecord[];
+}
+
 // ---- locks ---------------------------------------------------------------------------------------
 
 export interface LockHold {
@@ -234,7 +270,13 @@ export interface AuditPort {
 
 // ---- the whole store -----------------------------------------------------------------------------
 
-export type StateStore = RunsPort & StagesPort & DeploymentsPort & LocksPort & ApprovalsPort & AuditPort;
+export type StateStore = RunsPort &
+  StagesPort &
+  DeploymentsPort &
+  ActivationsPort &
+  LocksPort &
+  ApprovalsPort &
+  AuditPort;
 
 /** What opening the store found left over by a process that died mid-run, and cleaned up. */
 export interface Recovery {

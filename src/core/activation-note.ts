@@ -1,0 +1,21 @@
+// How an activation left open by a stopped process ended, in words for the run's message and the terminal.
+import { ACTIVATION_DIR } from './activation-sequence.ts';
+import type { ActivationRecord } from './ports/state.ts';
+
+/** What an interrupted run's message says of a host's activation, once settled (or not yet). */
+export function activationNote(a: ActivationRecord): string | null {
+  switch (a.outcome) {
+    case null:
+      return `not yet known: unless confirmed, the host reverts by itself at ${a.deadline.toISOString()}`;
+    case 'reverted-by-host':
+      return `reverted by itself to ${a.previous ?? 'its previous system'}`;
+    case 'reverted':
+      return a.detail ?? `reverted to ${a.previous ?? 'its previous system'}`;
+    case 'confirmed':
+      return `confirmed ${a.next}`;
+    case 'unchanged':
+      return null;
+    case 'unknown':
+      return a.detail ?? `unknown: look in ${ACTIVATION_DIR} on the host`;
+  }
+}
