@@ -4,7 +4,7 @@
 import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ExecOptions, ExecResult } from '../core/ports/hosts.ts';
-import type { RunStatus } from '../core/ports/state.ts';
+import type { LockHold, RunStatus } from '../core/ports/state.ts';
 import type { HostSpec, StageName, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { HostBusy, HostCommandFailed, messageOf } from './errors.ts';
@@ -59,6 +59,7 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
   const { store } = deps;
   const signal = req.signal ?? new AbortController().signal;
   const run = store.createRun({ verb: req.verb, hosts: req.hosts, actor: req.actor, now: deps.now() });
+  let tookOver: readonly LockHold[] = [];
   if (req.lock) {
     const locked = store.acquireLocks(req.hosts, run.id, req.actor, deps.now());
     if (!locked.ok) {
@@ -69,9 +70,17 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
       );
       throw new HostBusy(who.join('; '), 'wait for that run to finish, or check it with `status`');
     }
+    tookOver = locked.tookOver ?? [];
   }
   const scope = runScope(deps, run.id, req.actor, req.onEvent, signal);
   scope.emit({ type: 'run.started', runId: run.id, verb: req.verb, hosts: req.hosts });
+  for (const h of tookOver) {
+    scope.log(
+      `took over ${h.host} from run ${h.runId} of ${actorName(h.holder)} (since ${h.since.toISOString()}): ` +
+        'its process is gone, so that run is marked interrupted; check what it left with `status`',
+      h.host,
+    );
+  }
   return scope;
 }
 

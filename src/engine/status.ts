@@ -50,6 +50,8 @@ export async function statusOf(
 ): Promise<HostStatusRow[]> {
   const access = hostAccess(deps, null, asker.actor, asker.signal);
   const limit = limitConcurrency(16);
+  // A run whose process died is not "running": it is marked interrupted (and its locks freed) before reading.
+  deps.store.recoverDeadRuns(deps.now());
   const pending = deps.store.pendingApprovals();
   return Promise.all(
     hosts.map((host) =>

@@ -69,7 +69,7 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
       ...runsPort(db, owner),
       ...stagesPort(db),
       ...deploymentsPort(db),
-      ...locksPort(db),
+      ...locksPort(db, ownerAlive),
       ...approvalsPort(db),
       ...auditPort(db),
     };
