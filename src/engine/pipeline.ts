@@ -8,7 +8,7 @@ import type { HostSpec, StorePath } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
 import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
-import { hintOf, messageOf } from './errors.ts';
+import { hintOf, Interrupted, messageOf, StateError } from './errors.ts';
 import { planHost } from './plan-host.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
@@ -39,6 +39,10 @@ export interface HostOutcome {
   readonly restarted?: boolean;
   readonly error?: string;
   readonly hint?: string;
+  /** Stopped at a safe point by a request to stop (a signal, a closed output, the bot stopping). */
+  readonly interrupted?: boolean;
+  /** Stopped because the state database could not record a command: the run's failure, not the host's. */
+  readonly stateFailure?: boolean;
 }
 
 export async function runPipeline(
@@ -63,6 +67,7 @@ export async function runPipeline(
       return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
     }
     const switched = await switchHost(deps, scope, host, built.toplevel);
+    // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
     if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
     if (!switched.changed) {
@@ -78,5 +83,12 @@ export async function runPipeline(
 /** A host's outcome when something went wrong: the message, and what to do next where known. */
 export function failedOutcome(host: string, e: unknown): HostOutcome {
   const hint = hintOf(e);
-  return { host, status: 'failed', error: messageOf(e), ...(hint ? { hint } : {}) };
+  return {
+    host,
+    status: 'failed',
+    error: messageOf(e),
+    ...(hint ? { hint } : {}),
+    ...(e instanceof Interrupted ? { interrupted: true } : {}),
+    ...(e instanceof StateError ? { stateFailure: true } : {}),
+  };
 }

@@ -221,8 +221,21 @@ export interface AuditRecord extends AuditEntry {
   readonly error: string | null;
 }
 
+/** How a command recorded by `auditStart` ended. */
+export interface AuditEnd {
+  readonly exitCode: number | null;
+  readonly durationMs: number;
+  readonly error?: string | null;
+}
+
 export interface AuditPort {
   readonly audit: (entry: AuditEntry) => void;
+  /**
+   * Records a command before it runs (no command runs on a host unless the log can say so) and returns its
+   * entry's id; until `auditEnd`, the entry says the command did not report an end.
+   */
+  readonly auditStart: (entry: Omit<AuditEntry, 'exitCode' | 'durationMs' | 'error'>) => number;
+  readonly auditEnd: (id: number, end: AuditEnd) => void;
   /** Newest first. */
   readonly auditLog: (query: {
     readonly host?: string;
