@@ -2,28 +2,34 @@
 // `--json` for scripts, and exit codes scripts can rely on:
 //   0 done · 1 a host failed (or, for status, is unreachable or out of sync) · 2 bad command or configuration
 //   3 a host is busy with another run · 4 a restart question is still open · 5 not allowed · 70 internal error
+//   129, 130, 143 stopped by SIGHUP, SIGINT, SIGTERM · 141 output closed (EPIPE): the run stopped at a safe point
 import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { Actor } from '../core/events.ts';
 import { TargetError } from '../core/targets.ts';
 import type { Engine, RunResult } from '../engine/engine.ts';
-import { EngineError, HostBusy, hintOf, NotApprover } from '../engine/errors.ts';
+import { EngineError, HostBusy, hintOf, NotApprover, StateError } from '../engine/errors.ts';
 import { type AnyVerb, parseCommand } from '../verbs/parse.ts';
 import { verbs } from '../verbs/registry.ts';
 import { UsageError } from '../verbs/usage-error.ts';
 import { askPending } from './ask.ts';
 import { type Output, terminalProgress } from './progress.ts';
+import { STOP_EXIT_CODES, type StopCause, watchStopRequests } from './stop-requests.ts';
 
 export interface CliIo {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly stdin: Readable & { isTTY?: boolean };
   readonly stdoutStream: Writable;
+  /** Watched with stdout for a closed pipe (EPIPE). */
+  readonly stderrStream?: Writable;
 }
 
 /** Builds the engine from the configuration; the composition root provides it. */
-export type EngineFactory = (configFile: string) => Promise<{ engine: Engine; close: () => Promise<void> }>;
+export type EngineFactory = (
+  configFile: string,
+) => Promise<{ engine: Engine; close: () => Promise<void>; warnings?: readonly string[] }>;
 
 const GLOBAL_HELP = `usage: signage [--config FILE] [--json] VERB [ARGS...]
 
@@ -94,12 +100,13 @@ async function runVerb(
   const { io, json } = opts;
   const actor: Actor = { kind: 'cli', user: userInfo().username };
   const progress = terminalProgress(io.stderr);
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSigint);
+  const stops = watchStopRequests(process, [io.stdoutStream, ...(io.stderrStream ? [io.stderrStream] : [])]);
   let composed: Awaited<ReturnType<EngineFactory>> | undefined;
+  let result: unknown;
+  let failure: { e: unknown } | undefined;
   try {
     if (!verb.offline) composed = await opts.compose(opts.configFile);
+    for (const w of composed?.warnings ?? []) io.stderr.write(`signage: warning: ${w}\n`);
     const engine = composed?.engine as Engine;
     // An activation a stopped process left open is settled first: the host says how it ended.
     if (composed)
@@ -109,25 +116,61 @@ async function runVerb(
       engine,
       actor,
       onEvent: json ? () => {} : progress.onEvent,
-      signal: controller.signal,
+      signal: stops.signal,
       canAsk,
     };
-    let result = await verb.run(ctx, args);
-    progress.done();
-    if (canAsk && isRunResult(result)) {
-      result = await askPending(engine, result, ctx, { input: io.stdin, output: io.stdoutStream });
+    if (!stops.signal.aborted) {
+      result = await verb.run(ctx, args);
+      progress.done();
+      if (canAsk && isRunResult(result) && !stops.signal.aborted) {
+        result = await askPending(engine, result, ctx, { input: io.stdin, output: io.stdoutStream });
+      }
     }
-    io.stdout.write(
-      json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`,
-    );
-    return verb.exitCode(result);
   } catch (e) {
     progress.done();
-    return reportError(e, verb, io, json);
+    failure = { e };
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stops.dispose();
     await composed?.close();
   }
+  const cause = stops.cause();
+  if (cause !== null) return reportStop(cause, verb, result, failure, io, json);
+  if (failure) return reportError(failure.e, verb, io, json);
+  io.stdout.write(
+    json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`,
+  );
+  return verb.exitCode(result);
+}
+
+/** One line on stderr about the stop (the result, if any, as JSON for scripts), and 128 + the signal. */
+function reportStop(
+  cause: StopCause,
+  verb: AnyVerb,
+  result: unknown,
+  failure: { e: unknown } | undefined,
+  io: CliIo,
+  json: boolean,
+): number {
+  const code = STOP_EXIT_CODES[cause];
+  const why = cause === 'EPIPE' ? 'its output was closed' : `interrupted by ${cause}`;
+  let what: string;
+  if (isRunResult(result)) {
+    const done =
+      result.status === 'awaiting-approval'
+        ? 'waits for its restart question'
+        : `is recorded as ${result.status}`;
+    what = `run ${result.runId} stopped at a safe point and ${done}; its hosts are free unless a question is open (check them with \`signage status\`)`;
+  } else if (failure) {
+    what = failure.e instanceof Error ? failure.e.message : String(failure.e);
+  } else {
+    what = 'stopped before it changed anything';
+  }
+  if (json && isRunResult(result))
+    io.stdout.write(
+      `${JSON.stringify({ ...(verb.renderJson(result) as object), exitCode: code }, null, 2)}\n`,
+    );
+  io.stderr.write(`signage ${verb.name}: ${why}: ${what}\n`);
+  return code;
 }
 
 /** Index of the verb: the first word that is neither a flag nor the value of --config. */
@@ -153,6 +196,7 @@ function isRunResult(x: unknown): x is RunResult {
 export function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError || e instanceof TargetError || (e as { name?: string })?.name === 'ConfigError')
     return 2;
+  if (e instanceof StateError) return 2;
   if (e instanceof HostBusy) return 3;
   if (e instanceof NotApprover) return 5;
   if (e instanceof EngineError) return 1;

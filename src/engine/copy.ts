@@ -73,6 +73,8 @@ async function executePlan(
   let peersDone = false;
   for (let round = 0; round <= REPLANS && !peersDone; round++) {
     const failedNow = await runPeerWaves(deps, scope, target, p, sizes, add);
+    // A copy cut short by a stop request is no peer's failure: nothing is planned again.
+    scope.checkpoint(`the next copy step to ${target.name}`);
     if (failedNow.length === 0) {
       peersDone = true;
       break;
@@ -92,6 +94,7 @@ async function executePlan(
       paths.length > 0 ? { wave: 0, source: { kind: 'builder' }, roots, paths, bytes: 0 } : undefined;
   }
   if (builderStep && builderStep.roots.length > 0) {
+    scope.checkpoint(`the builder's copy to ${target.name}`);
     add('builder', await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes));
   }
 
@@ -148,6 +151,7 @@ async function runPeerWaves(
         ),
     );
     if (failedNow.length > 0) return failedNow;
+    scope.checkpoint(`the next copy step to ${target.name}`);
   }
   return [];
 }

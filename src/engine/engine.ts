@@ -7,7 +7,7 @@ import { resolveTargets } from '../core/targets.ts';
 import type { HostSpec } from '../core/types.ts';
 import { buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
-import { NotApprover } from './errors.ts';
+import { NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
@@ -137,15 +137,25 @@ export function createEngine(deps: EngineDeps): Engine {
     // Questions may have been answered, or may have expired, while other hosts were still working.
     hosts = hosts.map((h) => answered(h));
     const failed = hosts.some((h) => h.status === 'failed');
-    const status = runStatusNow(deps, scope.runId, failed);
+    const settled = runStatusNow(deps, scope.runId, failed);
+    // Stopped at a safe point on request: recorded as interrupted (its locks freed), unless a question is open.
+    const status =
+      settled !== 'awaiting-approval' && hosts.some((h) => h.interrupted) ? 'interrupted' : settled;
     const lanBytes = hosts.reduce((s, h) => s + (h.copy?.lanBytes ?? 0), 0);
     const uplinkBytes = hosts.reduce((s, h) => s + (h.copy?.uplinkBytes ?? 0), 0);
-    scope.finish(status, {
-      failed,
-      lanBytes,
-      uplinkBytes,
-      hosts: hosts.map((h) => ({ host: h.host, status: h.status })),
-    });
+    const stateFailure = hosts.find((h) => h.stateFailure);
+    try {
+      scope.finish(status, {
+        failed,
+        lanBytes,
+        uplinkBytes,
+        hosts: hosts.map((h) => ({ host: h.host, status: h.status })),
+      });
+    } catch (e) {
+      throw stateFailure ? new StateError(stateFailure.error ?? '') : new StateError(e);
+    }
+    // The state database failed under the run: that, not any host, is what the run came to.
+    if (stateFailure) throw new StateError(stateFailure.error ?? '');
     return {
       runId: scope.runId,
       verb,

@@ -31,6 +31,37 @@ export class HostCommandFailed extends EngineError {
   }
 }
 
+/**
+ * The state database cannot record what the bot does (damaged, read-only, gone): nothing more is run on any
+ * host, because the audit log could not say so. Never a host's fault.
+ */
+export class StateError extends EngineError {
+  override readonly name = 'StateError';
+  /** From SQLite's error, or (a string) the message of a StateError reported earlier. */
+  constructor(cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      typeof cause === 'string' || cause instanceof StateError
+        ? why
+        : `the state database cannot record commands (SQLite: ${why}), so nothing more is run on any host`,
+      'this is not a host problem: stop the bot and every signage command, check the state file (it may be damaged, read-only or full), then run again',
+    );
+  }
+}
+
+/** The run was asked to stop (a signal, a closed output, the bot stopping) and stopped at a safe point. */
+export class Interrupted extends EngineError {
+  override readonly name = 'Interrupted';
+}
+
+/** Why a run was asked to stop, from its signal's reason: `SIGINT`, `EPIPE`, ... or a plain "stop". */
+export function stopReason(signal: AbortSignal): string {
+  const r = signal.reason as unknown;
+  if (typeof r === 'string') return r;
+  if (r instanceof Error && r.message && r.name !== 'AbortError') return r.message;
+  return 'a request to stop';
+}
+
 export class NotApprover extends EngineError {
   override readonly name: string = 'NotApprover';
 }

@@ -34,7 +34,10 @@ export async function queryHoldings(
       scope.log(`peer ${peer.name} left out: ${messageOf(e)}`, target.name);
     }
   });
-  held.set(target.name, await targetHeld);
-  await Promise.all(peerAnswers);
+  // Every answer is awaited, the target's failure included: a peer query left running after the target failed
+  // would write to the audit log after the run ended, or after the store closed.
+  const [targetAnswer] = await Promise.allSettled([targetHeld, ...peerAnswers]);
+  if (targetAnswer.status === 'rejected') throw targetAnswer.reason;
+  held.set(target.name, targetAnswer.value as ReadonlySet<StorePath>);
   return { held, unreachable };
 }

@@ -9,7 +9,7 @@ import type { HostSpec, StorePath } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
 import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
-import { hintOf, messageOf } from './errors.ts';
+import { hintOf, Interrupted, messageOf, StateError } from './errors.ts';
 import { planHost } from './plan-host.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
@@ -42,6 +42,10 @@ export interface HostOutcome {
   readonly hint?: string;
   /** A new system that was not confirmed, and how the host got (or gets) back to its previous one. */
   readonly notConfirmed?: Terminal;
+  /** Stopped at a safe point by a request to stop (a signal, a closed output, the bot stopping). */
+  readonly interrupted?: boolean;
+  /** Stopped because the state database could not record a command: the run's failure, not the host's. */
+  readonly stateFailure?: boolean;
 }
 
 export async function runPipeline(
@@ -66,6 +70,7 @@ export async function runPipeline(
       return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
     }
     const switched = await switchHost(deps, scope, host, built.toplevel);
+    // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
     if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
     if (!switched.changed) {
@@ -87,5 +92,7 @@ export function failedOutcome(host: string, e: unknown): HostOutcome {
     error: messageOf(e),
     ...(hint ? { hint } : {}),
     ...(e instanceof ActivationFailed ? { notConfirmed: e.end } : {}),
+    ...(e instanceof Interrupted ? { interrupted: true } : {}),
+    ...(e instanceof StateError ? { stateFailure: true } : {}),
   };
 }

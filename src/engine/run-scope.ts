@@ -1,14 +1,15 @@
 // A run: one request carried out (a deploy, a switch, a rollback...). It holds the hosts' locks, records its
 // stages and every command it runs on a host, and reports progress as events. Each stage ends ok, noop
 // (nothing to do is not the same as done) or failed, with its duration and bytes.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ExecOptions, ExecResult, HostConnection } from '../core/ports/hosts.ts';
-import type { RunStatus } from '../core/ports/state.ts';
+import type { LockHold, RunStatus } from '../core/ports/state.ts';
 import type { Revision } from '../core/revision.ts';
 import type { HostSpec, StageName, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
-import { HostBusy, HostCommandFailed, messageOf } from './errors.ts';
+import { HostBusy, HostCommandFailed, Interrupted, messageOf, StateError, stopReason } from './errors.ts';
 
 export interface RunRequest {
   readonly verb: string;
@@ -57,6 +58,8 @@ export interface RunScope extends HostAccess {
   readonly actor: Actor;
   readonly revision: Revision | null;
   readonly signal: AbortSignal;
+  /** A safe point: throws Interrupted when the run was asked to stop, naming what comes next. */
+  checkpoint(next: string): void;
   emit(event: EngineEvent): void;
   log(message: string, host?: string): void;
   stage<T>(host: string, stage: StageName, work: () => Promise<StageDone<T>>): Promise<T>;
@@ -75,6 +78,7 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
     now: deps.now(),
     ...(req.revision ? { revision: req.revision } : {}),
   });
+  let tookOver: readonly LockHold[] = [];
   if (req.lock) {
     const locked = store.acquireLocks(req.hosts, run.id, req.actor, deps.now());
     if (!locked.ok) {
@@ -85,6 +89,7 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
       );
       throw new HostBusy(who.join('; '), 'wait for that run to finish, or check it with `status`');
     }
+    tookOver = locked.tookOver ?? [];
   }
   if (req.revision && req.lock) {
     // The audit log says, per host, which exact fleet revision this run put there: the locked flake URL.
@@ -108,6 +113,13 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
     hosts: req.hosts,
     ...(req.revision ? { revision: req.revision } : {}),
   });
+  for (const h of tookOver) {
+    scope.log(
+      `took over ${h.host} from run ${h.runId} of ${actorName(h.holder)} (since ${h.since.toISOString()}): ` +
+        'its process is gone, so that run is marked interrupted; check what it left with `status`',
+      h.host,
+    );
+  }
   return scope;
 }
 
@@ -123,6 +135,18 @@ export function joinRun(
 ): RunScope | undefined {
   const run = deps.store.getRun(runId);
   return run ? runScope(deps, runId, actor, onEvent, new AbortController().signal, run.revision) : undefined;
+}
+
+/**
+ * Stages that change what a host runs are never cut short by a request to stop: their host commands run to
+ * their end (or their own time limit), and the run stops at the next safe point after them.
+ */
+const UNINTERRUPTIBLE: ReadonlySet<StageName> = new Set(['switch', 'rollback', 'restart']);
+const shielded = new AsyncLocalStorage<boolean>();
+
+/** The signal a host command honours: none inside an uninterruptible stage. */
+function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal && shielded.getStore() !== true ? { signal } : {};
 }
 
 function runScope(
@@ -141,19 +165,24 @@ function runScope(
       // A front end that fails to render must not fail the deploy it reports on.
     }
   };
+  const checkpoint = (next: string) => {
+    if (signal.aborted) throw new Interrupted(`stopped before ${next}: ${stopReason(signal)}`);
+  };
   return {
     runId,
     actor,
     revision,
     signal,
+    checkpoint,
     emit,
     log: (message, host) => emit({ type: 'log', runId, message, ...(host ? { host } : {}) }),
     async stage(host, stage, work) {
+      checkpoint(`the ${stage} stage of ${host}`);
       const startedAt = deps.now();
       store.startStage({ runId, host, stage, now: startedAt });
       emit({ type: 'stage.started', runId, host, stage });
       try {
-        const done = await work();
+        const done = UNINTERRUPTIBLE.has(stage) ? await shielded.run(true, work) : await work();
         const durationMs = deps.now().getTime() - startedAt.getTime();
         store.recordStage({
           runId,
@@ -174,7 +203,12 @@ function runScope(
           ...pick(done),
         });
         return done.value;
-      } catch (e) {
+      } catch (caught) {
+        // Whatever a stop request cut short (a build, a copy) is reported as the interruption it is.
+        const e =
+          signal.aborted && !UNINTERRUPTIBLE.has(stage) && !(caught instanceof Interrupted)
+            ? new Interrupted(`stopped during the ${stage} stage of ${host}: ${stopReason(signal)}`)
+            : caught;
         const durationMs = deps.now().getTime() - startedAt.getTime();
         const detail = messageOf(e);
         store.recordStage({ runId, host, stage, outcome: 'failed', startedAt, durationMs, detail });
@@ -203,30 +237,34 @@ export function hostAccess(
   signal?: AbortSignal,
 ): HostAccess {
   const { store } = deps;
-  // Every command run on a host goes into the audit log, whether it succeeded, failed or never ran.
+  // Every command run on a host goes into the audit log before it runs, and how it ended once it has: a
+  // command the log cannot record is not run.
   const audited = async <T>(host: HostSpec, argv: readonly string[], work: () => Promise<T>): Promise<T> => {
     const at = deps.now();
-    const entry = { at, runId, host: host.name, actor, argv };
+    let id: number;
     try {
-      const result = await work();
-      const exit = isExecResult(result) ? result : null;
-      store.audit({
-        ...entry,
-        exitCode: exit ? exit.exitCode : 0,
-        durationMs: deps.now().getTime() - at.getTime(),
-        // Whole: the store masks secrets before it cuts the excerpt.
-        error: exit && exit.exitCode !== 0 ? exit.stderr : null,
-      });
-      return result;
+      id = store.auditStart({ at, runId, host: host.name, actor, argv });
     } catch (e) {
-      store.audit({
-        ...entry,
-        exitCode: null,
-        durationMs: deps.now().getTime() - at.getTime(),
-        error: messageOf(e),
-      });
+      throw new StateError(e);
+    }
+    const end = (exitCode: number | null, error: string | null) => {
+      try {
+        store.auditEnd(id, { exitCode, durationMs: deps.now().getTime() - at.getTime(), error });
+      } catch (e) {
+        throw new StateError(e);
+      }
+    };
+    let result: T;
+    try {
+      result = await work();
+    } catch (e) {
+      end(null, messageOf(e));
       throw e;
     }
+    const exit = isExecResult(result) ? result : null;
+    // Whole: the store masks secrets before it cuts the excerpt.
+    end(exit ? exit.exitCode : 0, exit && exit.exitCode !== 0 ? exit.stderr : null);
+    return result;
   };
 
   const execOn = async (
@@ -239,7 +277,7 @@ export function hostAccess(
     const result = await audited(host, argv, () =>
       conn.exec(argv, {
         ...rest,
-        ...(signal ? { signal } : {}),
+        ...signalOption(signal),
         ...(onStderrLine ? { onStderr: onStderrLine } : {}),
       }),
     );
@@ -258,20 +296,19 @@ export function hostAccess(
       const conn = deps.remote.fresh(host);
       return {
         exec: (argv, opts = {}) => execOn(conn, host, argv, opts),
-        probe: () =>
-          audited(host, ['(probe over a new connection)'], () => conn.probe(signal ? { signal } : {})),
+        probe: () => audited(host, ['(probe over a new connection)'], () => conn.probe(signalOption(signal))),
         close: () => conn.close(),
       };
     },
     probe: (host) =>
       audited(host, ['(probe: current and booted system, generations, free space)'], () =>
-        deps.remote.connection(host).probe(signal ? { signal } : {}),
+        deps.remote.connection(host).probe(signalOption(signal)),
       ),
     validPaths: (host, paths) =>
       audited(
         host,
         ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} paths on stdin)`],
-        () => deps.remote.connection(host).validPaths(paths, signal ? { signal } : {}),
+        () => deps.remote.connection(host).validPaths(paths, signalOption(signal)),
       ),
   };
 }

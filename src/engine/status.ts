@@ -15,7 +15,7 @@ import { type SyncState, syncState } from '../core/sync.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import type { Asker } from './engine.ts';
-import { messageOf } from './errors.ts';
+import { messageOf, StateError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
 import { hostAccess } from './run-scope.ts';
 
@@ -92,10 +92,17 @@ export async function statusOf(
 ): Promise<HostStatusRow[]> {
   const access = hostAccess(deps, null, asker.actor, asker.signal);
   const limit = limitConcurrency(16);
+  // A run whose process died is not "running": it is marked interrupted (and its locks freed) before reading.
+  try {
+    deps.store.recoverDeadRuns(deps.now());
+  } catch (e) {
+    throw new StateError(e);
+  }
   const pending = deps.store.pendingApprovals();
   // Read while the hosts are probed, not before.
   const head = headOf(deps);
-  return Promise.all(
+  // Every probe is awaited before anything is thrown: none may write to the store after status returned.
+  const settled = await Promise.allSettled(
     hosts.map((host) =>
       limit(async (): Promise<HostStatusRow> => {
         const deployment = deps.store.lastDeployment(host.name);
@@ -140,9 +147,14 @@ export async function statusOf(
               facts.bootedKernel !== facts.currentKernel,
           };
         } catch (e) {
+          // The bot's own state failing is never reported as a host being unreachable.
+          if (e instanceof StateError) throw e;
           return { ...base, reachable: false, error: messageOf(e) };
         }
       }),
     ),
   );
+  const rejected = settled.find((r) => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<HostStatusRow>).value);
 }

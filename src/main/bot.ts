@@ -3,6 +3,7 @@
 // $SIGNAGE_CONFIG, then ./signage.yml. Logs go to stderr, one line per event ($SIGNAGE_LOG_LEVEL: debug, info,
 // warn, error). Exit status: 0 stopped by a signal, 1 could not start, 2 bad configuration or credentials.
 import { parseArgs } from 'node:util';
+import { guardedWrite } from '../cli/stop-requests.ts';
 import { isLogLevel, lineLogger } from './log.ts';
 import { type RunningBot, StartupError, startBot } from './start-bot.ts';
 
@@ -10,7 +11,8 @@ const USAGE = 'usage: node src/main/bot.ts [--config FILE]   (default: $SIGNAGE_
 
 async function main(): Promise<number> {
   const levelName = process.env.SIGNAGE_LOG_LEVEL ?? 'info';
-  const log = lineLogger((line) => process.stderr.write(line), isLogLevel(levelName) ? levelName : 'info');
+  // A log pipe that closes must not take the bot down in the middle of a deploy.
+  const log = lineLogger(guardedWrite(process.stderr), isLogLevel(levelName) ? levelName : 'info');
   if (!isLogLevel(levelName))
     log.warn(`SIGNAGE_LOG_LEVEL=${levelName} is not debug, info, warn or error; using info`);
 
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
         process.exit(130);
       }
       stopping = true;
+      // Runs in flight stop at their next safe point (a host's switch finishes first) and say so in Slack.
       log.info(`${signal}: stopping (Slack first, then the schedule, then the engine)`);
       bot.stop().then(
         () => {
@@ -71,6 +74,7 @@ async function main(): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
   });
 }
 

@@ -28,6 +28,8 @@ export interface Composed {
   readonly store: StateStore;
   /** What start-up found left over by a process that died mid-run, already cleaned up. */
   readonly recovered: { readonly interruptedRuns: number; readonly freedLocks: number };
+  /** About the state itself, for a person to read (a database made anew after it was lost). */
+  readonly warnings: readonly string[];
   close(): Promise<void>;
 }
 
@@ -157,6 +159,7 @@ export async function composeFromConfig(
         interruptedRuns: opened.state.recovered.interruptedRuns.length,
         freedLocks: opened.state.recovered.freedLocks.length,
       },
+      warnings: opened.state.warnings,
       close,
     };
   } catch (e) {

@@ -99,6 +99,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     if (error instanceof ConfigError) throw new StartupError(error.message);
     throw error;
   });
+  for (const w of composed.warnings) log.warn(`state: ${w}`);
   const { interruptedRuns, freedLocks } = composed.recovered;
   if (interruptedRuns + freedLocks > 0) {
     log.warn(

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateStore } from '../../src/adapters/state/open.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { officeConfig } from '../support/office-bot.ts';
+import { expectExit } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -33,20 +34,20 @@ describe('signage without a configuration', () => {
 
   it('lists the verbs with --help', async () => {
     const out = await signage(['--help']);
-    expect(out.exitCode).toBe(0);
+    expectExit(out, 0);
     for (const verb of ['deploy', 'status', 'plan', 'overlap', 'rollback', 'restart'])
       expect(out.stdout).toContain(verb);
   });
 
   it('suggests the verb meant, and exits 2', async () => {
     const out = await signage(['deplyo', 'baard-entrance']);
-    expect(out.exitCode).toBe(2);
+    expectExit(out, 2);
     expect(out.stderr).toContain('unknown verb "deplyo" (did you mean deploy?)');
   });
 
   it('refuses host names that are not host names before reading anything', async () => {
     const out = await signage(['deploy', 'baard-entrance;reboot']);
-    expect(out.exitCode).toBe(2);
+    expectExit(out, 2);
     expect(out.stderr).toContain('expected a host name, @tag or all');
     expect(out.stderr).toContain('usage: signage deploy');
   });
@@ -58,7 +59,7 @@ describe('signage without a configuration', () => {
       'flake: /srv/fleet\nstateDir: /tmp/x\nlimits: { parallelHosts: 0 }\nhosts: { Bad_Name: {} }\n',
     );
     const out = await signage(['--config', file, 'status']);
-    expect(out.exitCode).toBe(2);
+    expectExit(out, 2);
     expect(out.stderr).toContain('limits.parallelHosts');
     expect(out.stderr).toContain('Bad_Name');
     expect(out.stderr).toContain('ssh.knownHostsFile');
@@ -79,7 +80,7 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
 
   it('suggests the nearest host for a typo', async () => {
     const out = await signage(['--config', config.file, 'deploy', 'baard-entrnace']);
-    expect(out.exitCode).toBe(2);
+    expectExit(out, 2);
     expect(out.stderr).toContain('unknown host baard-entrnace (did you mean baard-entrance?)');
   });
 
@@ -97,7 +98,7 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
 
   it('refuses to restart without anyone to ask unless told --yes', async () => {
     const refused = await signage(['--config', config.file, 'restart', A]);
-    expect(refused.exitCode).toBe(2);
+    expectExit(refused, 2);
     expect(refused.stderr).toContain('pass --yes');
     const done = await signage(['--config', config.file, 'restart', A, '--yes']);
     expect(done.exitCode, done.stderr).toBe(0);
@@ -106,14 +107,14 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
 
   it('reports status with an exit code: 1 while a host runs no system', async () => {
     const out = await signage(['--config', config.file, '--json', 'status']);
-    expect(out.exitCode).toBe(1);
+    expectExit(out, 1);
     const rows = JSON.parse(out.stdout) as { host: string; sync: string; reachable: boolean }[];
     expect(rows.map((r) => [r.host, r.reachable, r.sync])).toEqual([
       [A, true, 'in-sync'],
       [B, true, 'no-system'],
     ]);
     const text = await signage(['--config', config.file, 'status', A]);
-    expect(text.exitCode).toBe(0);
+    expectExit(text, 0);
     expect(text.stdout).toContain('in sync');
   });
 
@@ -131,16 +132,16 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     await office.fleet.setRevision(2);
     const no = await inTerminal(['--config', config.file, 'deploy', B], 'n');
     expect(no.stdout).toContain(`Restart the display manager on ${B}? [y/N]`);
-    expect(no.exitCode).toBe(0);
+    expectExit(no, 0);
     expect(await office.systemctlLog(B)).toEqual([]);
     // Ctrl-D at the prompt is a no, not a hang.
     await office.fleet.setRevision(4);
     const eof = await inTerminal(['--config', config.file, 'deploy', B], '\x04');
-    expect(eof.exitCode, eof.stdout).toBe(0);
+    expectExit(eof, 0);
     expect(await office.systemctlLog(B)).toEqual([]);
     await office.fleet.setRevision(3);
     const yes = await inTerminal(['--config', config.file, 'deploy', B], 'y');
-    expect(yes.exitCode, yes.stdout).toBe(0);
+    expectExit(yes, 0);
     expect(yes.stdout).toContain('display manager restarted');
     expect(await office.systemctlLog(B)).toEqual(['restart display-manager.service']);
     await office.fleet.setRevision(1);
@@ -155,7 +156,7 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     store.acquireLocks([B], run.id, holder, new Date());
     try {
       const out = await signage(['--config', config.file, 'switch', B]);
-      expect(out.exitCode).toBe(3);
+      expectExit(out, 3);
       expect(out.stderr).toContain(`${B} is being deployed by <@U0ALICE>`);
     } finally {
       store.finishRun(run.id, { status: 'ok', now: new Date() });

@@ -9,6 +9,7 @@ import { HostBusy } from '../../src/engine/errors.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { run } from '../office/run.ts';
 import { officeEngine } from '../support/office-bot.ts';
+import { expectHost, expectRun, expectStoredRun } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
 const A = 'baard-entrance';
@@ -44,7 +45,7 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     const result = await bot.engine.deploy([A], { until: 'restart', restart: 'ask' }, asker);
     const after = office.uplinkBytes();
     expect(result.hosts[0]?.error).toBeUndefined();
-    expect(result.status).toBe('awaiting-approval');
+    expectRun(result, 'awaiting-approval', bot.store);
     const toplevel = result.hosts[0]!.toplevel!;
     const sizes = await closureSizes(toplevel);
     // Everything came over the uplink: at least the closure's bytes, and not much more.
@@ -78,7 +79,7 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
     const second = await bot.engine.decide(id, 'approved', asker);
     expect(second.kind).toBe('already-decided');
     expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
-    expect(bot.store.getRun(pending[0]!.runId)?.status).toBe('ok');
+    expectStoredRun(bot.store, pending[0]!.runId, 'ok');
   });
 
   it('deploys a second host with the shared paths coming from the first over the LAN', async () => {
@@ -105,9 +106,9 @@ describe.skipIf(unavailable !== null)('deploying on the simulated office', () =>
 
   it('says so when the host already runs the system, and asks nothing', async () => {
     const result = await bot.engine.deploy([B], { until: 'restart', restart: 'ask' }, asker);
-    expect(result.hosts[0]!.status).toBe('noop');
+    expectHost(result, result.hosts[0]!.host, 'noop', bot.store);
     expect(result.hosts[0]!.plan!.lanBytes + result.hosts[0]!.plan!.uplinkBytes).toBe(0);
-    expect(result.status).toBe('ok');
+    expectRun(result, 'ok', bot.store);
   });
 
   it('switches to a new revision with a new generation, and rolls back to the previous one', async () => {
@@ -196,7 +197,7 @@ describe.skipIf(unavailable !== null)('a host that runs systemd', () => {
     await office.fleet.setRevision(2);
     try {
       const result = await bot.engine.deploy(['baard-lobby'], { until: 'switch', restart: 'no' }, asker);
-      expect(result.status).toBe('failed');
+      expectRun(result, 'failed', bot.store);
       expect(result.hosts[0]!.error).toContain('already loaded');
       // Refused before anything changed: the manual switch goes on, the host runs what it ran.
       const active = ['systemctl', 'is-active', '--quiet', 'nixos-rebuild-switch-to-configuration'];

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Asker } from '../../src/engine/engine.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { officeEngine } from '../support/office-bot.ts';
+import { expectRun, expectStoredRun } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
 const [A, B] = ['baard-entrance', 'baard-kitchen'];
@@ -26,7 +27,7 @@ describe.skipIf(unavailable !== null)('restart questions while runs work', () =>
 
   it('restarts both hosts when two questions of one run are answered at once', async () => {
     const asked = await bot.engine.restart([A, B], { restart: 'ask' }, quiet);
-    expect(asked.status).toBe('awaiting-approval');
+    expectRun(asked, 'awaiting-approval', bot.store);
     const ids = asked.hosts.map((h) => h.approvalId!);
     const answers = await Promise.all(ids.map((id) => bot.engine.decide(id, 'approved', quiet)));
     expect(answers.map((a) => [a.kind, a.restarted])).toEqual([
@@ -35,7 +36,7 @@ describe.skipIf(unavailable !== null)('restart questions while runs work', () =>
     ]);
     expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);
     expect(await office.systemctlLog(B)).toEqual(['restart display-manager.service']);
-    expect(bot.store.getRun(asked.runId)?.status).toBe('ok');
+    expectStoredRun(bot.store, asked.runId, 'ok');
     expect(bot.store.heldLocks()).toEqual([]);
   });
 
@@ -67,9 +68,9 @@ describe.skipIf(unavailable !== null)('restart questions while runs work', () =>
     expect(first.restarted).toBe(true);
     expect(await office.systemctlLog(first.host)).toHaveLength(2);
     // The run waits for the other answer only, and ends once it comes.
-    expect(result.status).toBe('awaiting-approval');
+    expectRun(result, 'awaiting-approval', bot.store);
     await bot.engine.decide(second.approvalId!, 'denied', quiet);
-    expect(bot.store.getRun(result.runId)?.status).toBe('ok');
+    expectStoredRun(bot.store, result.runId, 'ok');
     expect(await office.systemctlLog(second.host)).toHaveLength(1);
     expect(bot.store.heldLocks()).toEqual([]);
   });
@@ -86,10 +87,10 @@ describe.skipIf(unavailable !== null)('restart questions while runs work', () =>
     const result = await bot.engine.deploy([A, B], { until: 'restart', restart: 'ask' }, asker);
     expect(result.hosts.every((h) => h.error === undefined)).toBe(true);
     // Every question has expired: nothing waits, the run is over and holds no host.
-    expect(result.status).toBe('ok');
-    expect(bot.store.getRun(result.runId)?.status).toBe('ok');
+    expectRun(result, 'ok', bot.store);
+    expectStoredRun(bot.store, result.runId, 'ok');
     expect(bot.store.heldLocks()).toEqual([]);
     const again = await bot.engine.deploy([A], { until: 'switch', restart: 'no' }, quiet);
-    expect(again.status).toBe('ok');
+    expectRun(again, 'ok', bot.store);
   });
 });

@@ -6,6 +6,7 @@ import type { Asker } from '../../src/engine/engine.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { run } from '../office/run.ts';
 import { officeEngine } from '../support/office-bot.ts';
+import { expectRun } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
 const HOSTS = ['baard-entrance', 'baard-kitchen', 'baard-open-space'];
@@ -23,7 +24,7 @@ describe.skipIf(unavailable !== null)('reports on the simulated office', () => {
     office = await startOffice({ hosts: HOSTS.map((name, i) => ({ name, touch: i === 0 })), scale: 0.05 });
     bot = await officeEngine(office);
     const deployed = await bot.engine.deploy(HOSTS.slice(0, 2), { until: 'switch', restart: 'no' }, asker);
-    expect(deployed.status).toBe('ok');
+    expectRun(deployed, 'ok', bot.store);
   });
   afterAll(async () => {
     await bot?.dispose();

@@ -51,6 +51,50 @@ describe('crash recovery', () => {
     again.close();
   });
 
+  it('a lock whose holder died after this store was opened is taken over, and said so; a live holder is not', async () => {
+    const dir = dirs.make();
+    // This process opened the store first (the bot), so opening cannot have cleaned up after the child.
+    const bot = openOrThrow(dir, reopened);
+    const child = startFixture('crash-child.ts', [dir, 'running', started, 'lobby']);
+    const { runId } = JSON.parse(await child.nextLine()) as { runId: string };
+    const actor = { kind: 'cli', user: 'tester' } as const;
+
+    const refused = bot.store.createRun({ verb: 'deploy', hosts: ['lobby'], actor, now: reopened });
+    const busy = bot.store.acquireLocks(['lobby'], refused.id, actor, reopened);
+    expect(busy.ok).toBe(false);
+    expect(bot.store.getRun(runId)?.status).toBe('running');
+
+    process.kill(child.pid, 'SIGKILL');
+    await child.exited();
+    const mine = bot.store.createRun({ verb: 'deploy', hosts: ['lobby'], actor, now: reopened });
+    const taken = bot.store.acquireLocks(['lobby'], mine.id, actor, reopened);
+    expect(taken).toEqual({
+      ok: true,
+      tookOver: [
+        { host: 'lobby', runId, holder: { kind: 'cli', user: 'crash-child' }, since: new Date(started) },
+      ],
+    });
+    expect(bot.store.getRun(runId)?.status).toBe('interrupted');
+    expect(bot.store.stagesOf(runId).map((s) => s.status)).toEqual(['interrupted']);
+    expect(bot.store.heldLocks().map((l) => [l.host, l.runId])).toEqual([['lobby', mine.id]]);
+    bot.close();
+  });
+
+  it("status-time recovery marks a dead process's run interrupted without taking any lock", async () => {
+    const dir = dirs.make();
+    const bot = openOrThrow(dir, reopened);
+    const child = startFixture('crash-child.ts', [dir, 'running', started, 'lobby']);
+    const { runId } = JSON.parse(await child.nextLine()) as { runId: string };
+    expect(bot.store.recoverDeadRuns(reopened).interruptedRuns).toEqual([]);
+    process.kill(child.pid, 'SIGKILL');
+    await child.exited();
+    const swept = bot.store.recoverDeadRuns(reopened);
+    expect(swept.interruptedRuns.map((r) => r.id)).toEqual([runId]);
+    expect(swept.freedLocks.map((l) => l.host)).toEqual(['lobby']);
+    expect(bot.store.lastRunFor('lobby')?.status).toBe('interrupted');
+    bot.close();
+  });
+
   it('a run waiting for approval outlives its process, with its locks and its open question', async () => {
     const dir = dirs.make();
     const child = startFixture('crash-child.ts', [dir, 'awaiting', started, 'lobby']);

@@ -61,6 +61,12 @@ const RULES: readonly {
     message: (e) => `the copy involving ${e} ran out of disk space`,
     hint: 'free space on the destination (nix-collect-garbage) and try again',
   },
+  {
+    kind: 'unreachable',
+    test: /Timeout, server \S+ not responding|client_loop: send disconnect/,
+    message: (e) => `the SSH connection to ${e} stopped answering in the middle of the copy`,
+    hint: 'check that the host is up and its network steady; the paths copied so far are kept, so run the deploy again',
+  },
 ];
 
 /**
@@ -78,5 +84,12 @@ export function diagnoseCopyFailure(lines: readonly string[], endpoint: string):
     if (rule.test.test(all)) return { kind: rule.kind, message: rule.message(endpoint), hint: rule.hint };
   }
   const nix = firstNixError(lines);
-  return nix === null ? null : { kind: 'other', message: nix, hint: '' };
+  if (nix === null) return null;
+  // Nix's own words ("writing to file: Broken pipe") rarely say why: the other end's last words do.
+  const others = texts.filter((t) => t.trim() !== '' && !t.includes(nix)).slice(-3);
+  return {
+    kind: 'other',
+    message: others.length > 0 ? `${nix} (the other end said: ${others.join(' / ')})` : nix,
+    hint: '',
+  };
 }

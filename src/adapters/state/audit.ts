@@ -30,6 +30,9 @@ export function auditOf(row: Row): AuditRecord {
   };
 }
 
+/** What an entry says until its command reports how it ended (a process killed meanwhile leaves it so). */
+export const UNFINISHED = 'no end was recorded: the bot stopped, or lost its state database, while this ran';
+
 export function auditPort(db: DatabaseSync): AuditPort {
   const insert = db.prepare(`
     INSERT INTO audit (at, run_id, host, actor, argv, exit_code, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -37,7 +40,35 @@ export function auditPort(db: DatabaseSync): AuditPort {
   const query = db.prepare(`
     SELECT * FROM audit WHERE (?1 IS NULL OR host = ?1) AND (?2 IS NULL OR run_id = ?2)
     ORDER BY at DESC, id DESC LIMIT ?3`);
+  const update = db.prepare('UPDATE audit SET exit_code = ?, duration_ms = ?, error = ? WHERE id = ?');
+  const checkExit = (exitCode: number | null) => {
+    if (exitCode !== null && !Number.isInteger(exitCode)) {
+      throw new TypeError(`state: an exit code must be a whole number or null, got ${exitCode}`);
+    }
+  };
   return {
+    auditStart(entry) {
+      const done = insert.run(
+        ms(entry.at),
+        entry.runId,
+        entry.host,
+        actorJson(entry.actor),
+        JSON.stringify(entry.argv.map(maskSecrets)),
+        null,
+        0,
+        UNFINISHED,
+      );
+      return Number(done.lastInsertRowid);
+    },
+    auditEnd(id, end) {
+      checkExit(end.exitCode);
+      update.run(
+        end.exitCode,
+        Math.max(0, Math.round(end.durationMs)),
+        end.error === undefined || end.error === null ? null : errorExcerpt(end.error),
+        id,
+      );
+    },
     audit(entry) {
       const exitCode = entry.exitCode;
       if (exitCode !== null && !Number.isInteger(exitCode)) {

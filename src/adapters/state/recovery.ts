@@ -18,8 +18,23 @@ function ownerOf(row: Row): ProcessOwner | null {
 }
 
 export function recover(db: DatabaseSync, now: Date, alive: (owner: ProcessOwner) => boolean): Recovery {
-  const at = ms(now);
+  const sweep = deadRunSweeper(db, alive);
+  return immediate(db, () => sweep(now));
+}
+
+/**
+ * The same clean-up, to run inside a transaction the caller holds: opening the store, taking locks (a lock
+ * whose run's process died is taken over, not refused), and reading status (a dead run is not "running").
+ * With `runIds`, only those runs are looked at.
+ */
+export function deadRunSweeper(
+  db: DatabaseSync,
+  alive: (owner: ProcessOwner) => boolean,
+): (now: Date, runIds?: readonly string[]) => Recovery {
   const running = db.prepare(`SELECT * FROM runs WHERE status = 'running' ORDER BY started_at, rowid`);
+  const runningOf = db.prepare(`
+    SELECT * FROM runs WHERE status = 'running' AND id IN (SELECT value FROM json_each(?))
+    ORDER BY started_at, rowid`);
   const interruptRun = db.prepare(
     `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ? AND status = 'running' RETURNING *`,
   );
@@ -31,10 +46,12 @@ export function recover(db: DatabaseSync, now: Date, alive: (owner: ProcessOwner
     DELETE FROM locks WHERE run_id NOT IN (SELECT id FROM runs WHERE status IN ('running', 'awaiting-approval'))
     RETURNING *`);
 
-  return immediate(db, () => {
+  return (now, runIds) => {
+    const at = ms(now);
     const interruptedRuns: RunRecord[] = [];
     const interruptedStages: StageRecord[] = [];
-    for (const row of running.all() as Row[]) {
+    const rows = (runIds ? runningOf.all(JSON.stringify(runIds)) : running.all()) as Row[];
+    for (const row of rows) {
       const owner = ownerOf(row);
       if (owner !== null && alive(owner)) continue;
       const run = interruptRun.get(at, row.id as string) as Row | undefined;
@@ -47,5 +64,5 @@ export function recover(db: DatabaseSync, now: Date, alive: (owner: ProcessOwner
       .map(lockOf)
       .sort((a, b) => (a.host < b.host ? -1 : 1));
     return { interruptedRuns, interruptedStages, freedLocks };
-  });
+  };
 }

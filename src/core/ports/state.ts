@@ -172,8 +172,13 @@ export interface LockHold {
   readonly since: Date;
 }
 
-/** All or nothing: on refusal no host was locked, and `held` names who holds each busy host. */
-export type LockResult = { readonly ok: true } | { readonly ok: false; readonly held: readonly LockHold[] };
+/**
+ * All or nothing: on refusal no host was locked, and `held` names who holds each busy host. `tookOver` names
+ * locks whose run's process was gone: that run was marked interrupted and its hosts taken over.
+ */
+export type LockResult =
+  | { readonly ok: true; readonly tookOver?: readonly LockHold[] }
+  | { readonly ok: false; readonly held: readonly LockHold[] };
 
 export interface LocksPort {
   /** One deploy per host: locks every host for the run, or none. Re-acquiring the run's own locks is fine. */
@@ -181,6 +186,8 @@ export interface LocksPort {
   /** Frees the run's locks and returns the hosts freed. */
   readonly releaseLocks: (runId: string) => readonly string[];
   readonly heldLocks: () => readonly LockHold[];
+  /** Marks runs whose process is gone as interrupted and frees their locks, as opening the store does. */
+  readonly recoverDeadRuns: (now: Date) => Recovery;
 }
 
 // ---- approvals -----------------------------------------------------------------------------------
@@ -258,8 +265,21 @@ export interface AuditRecord extends AuditEntry {
   readonly error: string | null;
 }
 
+/** How a command recorded by `auditStart` ended. */
+export interface AuditEnd {
+  readonly exitCode: number | null;
+  readonly durationMs: number;
+  readonly error?: string | null;
+}
+
 export interface AuditPort {
   readonly audit: (entry: AuditEntry) => void;
+  /**
+   * Records a command before it runs (no command runs on a host unless the log can say so) and returns its
+   * entry's id; until `auditEnd`, the entry says the command did not report an end.
+   */
+  readonly auditStart: (entry: Omit<AuditEntry, 'exitCode' | 'durationMs' | 'error'>) => number;
+  readonly auditEnd: (id: number, end: AuditEnd) => void;
   /** Newest first. */
   readonly auditLog: (query: {
     readonly host?: string;
