@@ -2,7 +2,9 @@
 // `--json` for scripts, and exit codes scripts can rely on:
 //   0 done · 1 a host failed (or, for status, is unreachable or out of sync) · 2 bad command or configuration
 //   3 a host is busy with another run · 4 a restart question is still open · 5 not allowed · 70 internal error
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { Actor } from '../core/events.ts';
@@ -82,14 +84,30 @@ export async function runCli(
     io.stderr.write(`signage: ${parsed.message}\n`);
     return 2;
   }
-  const configFile = globals.config ?? env.SIGNAGE_CONFIG ?? 'signage.yml';
-  return runVerb(parsed.verb, parsed.args, { json, configFile, io, compose });
+  const config = chooseConfig(globals.config, env);
+  return runVerb(parsed.verb, parsed.args, { json, config, io, compose });
+}
+
+interface ConfigChoice {
+  /** Absolute, so every message names the very file that was tried. */
+  readonly file: string;
+  /** Where the name came from, for the message when the file is missing. */
+  readonly from: string;
+}
+
+function chooseConfig(flag: string | undefined, env: NodeJS.ProcessEnv): ConfigChoice {
+  if (flag !== undefined) return { file: resolve(flag), from: 'named by --config' };
+  if (env.SIGNAGE_CONFIG) return { file: resolve(env.SIGNAGE_CONFIG), from: 'named by $SIGNAGE_CONFIG' };
+  return {
+    file: resolve('signage.yml'),
+    from: 'the default (./signage.yml in the current directory), as neither --config nor $SIGNAGE_CONFIG is set',
+  };
 }
 
 async function runVerb(
   verb: AnyVerb,
   args: unknown,
-  opts: { json: boolean; configFile: string; io: CliIo; compose: EngineFactory },
+  opts: { json: boolean; config: ConfigChoice; io: CliIo; compose: EngineFactory },
 ): Promise<number> {
   const { io, json } = opts;
   const actor: Actor = { kind: 'cli', user: userInfo().username };
@@ -99,7 +117,7 @@ async function runVerb(
   process.once('SIGINT', onSigint);
   let composed: Awaited<ReturnType<EngineFactory>> | undefined;
   try {
-    if (!verb.offline) composed = await opts.compose(opts.configFile);
+    if (!verb.offline) composed = await opts.compose(opts.config.file);
     const engine = composed?.engine as Engine;
     const canAsk = !json && io.stdin.isTTY === true;
     const ctx = {
@@ -120,7 +138,8 @@ async function runVerb(
     return verb.exitCode(result);
   } catch (e) {
     progress.done();
-    return reportError(e, verb, io, json);
+    const missing = !verb.offline && !existsSync(opts.config.file);
+    return reportError(e, verb, io, json, missing ? `${opts.config.file} is ${opts.config.from}` : undefined);
   } finally {
     process.removeListener('SIGINT', onSigint);
     await composed?.close();
@@ -156,10 +175,10 @@ export function exitCodeOf(e: unknown): number {
   return 70;
 }
 
-function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean): number {
+function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean, context?: string): number {
   const code = exitCodeOf(e);
   const message = e instanceof Error ? e.message : String(e);
-  const hint = hintOf(e);
+  const hint = [hintOf(e), context].filter((h) => h !== undefined).join('; ') || undefined;
   if (json) {
     io.stdout.write(
       `${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code }, null, 2)}\n`,

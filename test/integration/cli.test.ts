@@ -1,6 +1,6 @@
 // The terminal front end as a user runs it: `node bin/signage.ts ...` as a child process against the simulated
 // office, checking what it prints and the exit codes scripts rely on.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,11 +13,18 @@ const unavailable = officeUnavailable();
 const ROOT = join(import.meta.dirname, '..', '..');
 const [A, B] = ['baard-entrance', 'baard-kitchen'];
 
-function signage(args: string[]) {
+function signage(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
   return execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), ...args], {
     reject: false,
     stdin: 'ignore',
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: opts.env, extendEnv: false } : {}),
   });
+}
+
+/** The environment of a shell with no Node 24 on PATH: only the system's own programs. */
+function systemEnv(): Record<string, string> {
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
 }
 
 describe('signage without a configuration', () => {
@@ -49,6 +56,73 @@ describe('signage without a configuration', () => {
     expect(out.exitCode).toBe(2);
     expect(out.stderr).toContain('expected a host name, @tag or all');
     expect(out.stderr).toContain('usage: signage deploy');
+  });
+
+  it('runs from a checkout with bin/signage whatever Node the system has', async () => {
+    const out = await execa(join(ROOT, 'bin', 'signage'), ['--version'], {
+      reject: false,
+      env: systemEnv(),
+      extendEnv: false,
+      cwd: scratch,
+    });
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^signage \d+\.\d+\.\d+$/);
+  });
+
+  it('names the configuration file it tried, and how to choose another', async () => {
+    const out = await signage(['status'], { cwd: scratch, env: systemEnv() });
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain(`${join(scratch, 'signage.yml')}: no such file`);
+    expect(out.stderr).toContain('--config');
+    expect(out.stderr).toContain('$SIGNAGE_CONFIG');
+    expect(out.stderr).toContain('the default (./signage.yml in the current directory)');
+    const named = await signage(['status'], {
+      cwd: scratch,
+      env: { ...systemEnv(), SIGNAGE_CONFIG: 'elsewhere.yml' },
+    });
+    expect(named.stderr).toContain(`${join(scratch, 'elsewhere.yml')}: no such file`);
+    expect(named.stderr).toContain('named by $SIGNAGE_CONFIG');
+  });
+
+  it('looks for signage.yml where `npm run signage` was typed, not in the checkout', async () => {
+    const out = await execa('npm', ['--prefix', ROOT, 'run', '--silent', 'signage', '--', 'status'], {
+      reject: false,
+      cwd: scratch,
+      env: systemEnv(),
+      extendEnv: false,
+    });
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain(`${join(scratch, 'signage.yml')}: no such file`);
+  });
+
+  it('reports a bad flake setting as a configuration problem, exit 2, without a stack trace', async () => {
+    writeFileSync(join(scratch, 'known_hosts'), '');
+    writeFileSync(join(scratch, 'signing.key'), 'builder-1:AAAA\n');
+    mkdirSync(join(scratch, 'no-flake'), { recursive: true });
+    mkdirSync(join(scratch, 'broken'), { recursive: true });
+    writeFileSync(
+      join(scratch, 'broken', 'flake.nix'),
+      '{\n  outputs = { self }: {\n    nixosConfigurations = { a = 1;; };\n  };\n}\n',
+    );
+    const cases: [string, string][] = [
+      ['./missing', `${join(scratch, 'missing')} does not exist`],
+      ['./no-flake', `${join(scratch, 'no-flake')} holds no flake.nix`],
+      ['./signing.key', `${join(scratch, 'signing.key')} is a file`],
+      ['./broken', `${join(scratch, 'broken', 'flake.nix')}:3:`],
+    ];
+    for (const [flake, says] of cases) {
+      const file = join(scratch, 'flake-case.yml');
+      writeFileSync(
+        file,
+        `flake: ${flake}\nstateDir: ./state\nbuilder: { signingKeyFile: ./signing.key }\n` +
+          'ssh: { knownHostsFile: ./known_hosts, agentSocket: ./agent.sock }\nhosts: {}\n',
+      );
+      const out = await signage(['--config', file, 'hosts']);
+      expect(out.exitCode, out.stderr).toBe(2);
+      expect(out.stderr).toContain(`${file}: flake: `);
+      expect(out.stderr).toContain(says);
+      expect(out.stderr).not.toMatch(/^\s+at /m);
+    }
   });
 
   it('names every bad field of a bad configuration, and exits 2', async () => {
