@@ -11,7 +11,7 @@ import type { Actor } from '../core/events.ts';
 import { TargetError } from '../core/targets.ts';
 import type { Engine, RunResult } from '../engine/engine.ts';
 import { EngineError, HostBusy, hintOf, NotApprover } from '../engine/errors.ts';
-import { type AnyVerb, parseCommand } from '../verbs/parse.ts';
+import { type AnyVerb, flagProblem, parseCommand } from '../verbs/parse.ts';
 import { verbs } from '../verbs/registry.ts';
 import { UsageError } from '../verbs/usage-error.ts';
 import { askPending } from './ask.ts';
@@ -65,7 +65,8 @@ export async function runCli(
       strict: true,
     }).values;
   } catch (e) {
-    io.stderr.write(`signage: ${(e as Error).message.split('. ')[0]}\n${GLOBAL_HELP}\n`);
+    const flags = ['--config', '--json', '--help', '--version'];
+    io.stderr.write(`signage: ${flagProblem(e, flags)}\n${GLOBAL_HELP}\n`);
     return 2;
   }
   if (globals.version) {

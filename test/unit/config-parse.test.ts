@@ -434,6 +434,13 @@ limits:
     expect(r.ok ? '' : formatConfigError(r.error)).toMatch(/^signage\.yml:10: not valid YAML: /);
   });
 
+  it('says a file of several YAML documents must hold one, without naming the YAML library', () => {
+    const out = lines(`${MINIMAL}---\nstateDir: /srv/signage\n`);
+    expect(out).toEqual([
+      '8: the configuration file must hold one YAML document; this one has a second after a `---` line',
+    ]);
+  });
+
   it('refuses a field given twice', () => {
     expect(lines(`${MINIMAL}stateDir: /srv/signage\n`)).toEqual([
       '8: not valid YAML: Map keys must be unique',
