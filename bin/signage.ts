@@ -24,12 +24,16 @@ const code = await runCli(
     stdout: {
       write: (t) => process.stdout.write(t),
       isTTY: process.stdout.isTTY === true,
-      columns: process.stdout.columns,
+      get columns() {
+        return process.stdout.columns;
+      },
     },
     stderr: {
       write: (t) => process.stderr.write(t),
       isTTY: process.stderr.isTTY === true,
-      columns: process.stderr.columns,
+      get columns() {
+        return process.stderr.columns;
+      },
     },
     stdin: process.stdin,
     stdoutStream: process.stdout,

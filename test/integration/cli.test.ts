@@ -125,6 +125,40 @@ describe('signage without a configuration', () => {
     }
   });
 
+  it('shows the last lines of a failed build and how to read its whole log', async () => {
+    writeFileSync(join(scratch, 'known_hosts'), '');
+    writeFileSync(join(scratch, 'signing.key'), 'builder-1:AAAA\n');
+    mkdirSync(join(scratch, 'failing'), { recursive: true });
+    const nonce = `${process.pid}-${Date.now()}`;
+    writeFileSync(
+      join(scratch, 'failing', 'flake.nix'),
+      `{ outputs = { self }: { nixosConfigurations.pi.config.system.build.toplevel = derivation {
+          name = "toplevel"; system = "${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux"; builder = "/bin/sh";
+          args = [ "-c" "echo run ${nonce}; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo step $i; done; echo 'kiosk.conf: no such option' >&2; exit 1" ];
+        }; }; }\n`,
+    );
+    const file = join(scratch, 'failing.yml');
+    writeFileSync(
+      file,
+      'flake: ./failing\nstateDir: ./state\nbuilder: { signingKeyFile: ./signing.key }\n' +
+        'ssh: { knownHostsFile: ./known_hosts, agentSocket: ./agent.sock }\nhosts: { pi: { address: 127.0.0.1 } }\n',
+    );
+    const out = await signage(['--config', file, 'build', 'pi']);
+    expect(out.exitCode, out.stderr).toBe(1);
+    const drv = /builder for '(\/nix\/store\/[^']+\.drv)' failed/.exec(out.stdout)?.[1];
+    expect(drv, out.stdout).toBeDefined();
+    expect(out.stdout).toContain('its last 10 lines:');
+    expect(out.stdout).toContain('step 12');
+    expect(out.stdout).toContain('kiosk.conf: no such option');
+    expect(out.stdout).not.toContain(`run ${nonce}`);
+    expect(out.stdout).toContain(`the whole log: nix log ${drv}`);
+    // And that command does give the whole log.
+    const log = await execa('nix', ['--extra-experimental-features', 'nix-command', 'log', drv!], {
+      reject: false,
+    });
+    expect(log.stdout).toContain(`run ${nonce}`);
+  });
+
   it('names every bad field of a bad configuration, and exits 2', async () => {
     const file = join(scratch, 'signage.yml');
     writeFileSync(
