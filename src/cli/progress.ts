@@ -24,7 +24,7 @@ function bar(done: number, total: number, width = 20): string {
  * A line as rows that each fit the terminal (one column spare, so no row wraps by itself and the count of
  * rows to redraw stays true), continued under `indent` rather than cut off.
  */
-export function fit(line: string, columns: number, indent: number): string[] {
+export function fitRows(line: string, columns: number, indent: number): string[] {
   const room = Math.max(columns - 1, 10);
   const pad = Math.min(indent, Math.floor(room / 2));
   let chars = [...line];
@@ -57,10 +57,10 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
     for (const [host, l] of hosts) {
       // The first line of a long note only: the result below the bars gives the rest.
       const note = l.note.split('\n')[0]!;
-      lines.push(...fit(`${host.padEnd(width)}  ${l.stage.padEnd(8)} ${note}`, cols, width + 12));
+      lines.push(...fitRows(`${host.padEnd(width)}  ${l.stage.padEnd(8)} ${note}`, cols, width + 12));
       for (const [source, c] of l.copies) {
         lines.push(
-          ...fit(
+          ...fitRows(
             `${' '.repeat(width)}    ${bar(c.done, c.total)} ${formatBytes(c.done)} / ${formatBytes(c.total)} from ${source}`,
             cols,
             width + 4,

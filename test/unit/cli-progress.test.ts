@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fit, terminalProgress } from '../../src/cli/progress.ts';
+import { fitRows, terminalProgress } from '../../src/cli/progress.ts';
 import type { EngineEvent } from '../../src/core/events.ts';
 
 const runId = 'run-1';
@@ -92,9 +92,9 @@ describe('terminal progress in a narrow terminal', () => {
   });
 });
 
-describe('fit', () => {
+describe('fitRows', () => {
   it('splits on code points, never past the width', () => {
-    const rows = fit('é'.repeat(25), 11, 2);
+    const rows = fitRows('é'.repeat(25), 11, 2);
     expect(rows).toEqual(['éééééééééé', '  éééééééé', '  ééééééé']);
   });
 });
