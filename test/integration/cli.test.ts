@@ -1,7 +1,7 @@
 // The terminal front end as a user runs it: `node bin/signage.ts ...` as a child process against the simulated
 // office, checking what it prints and the exit codes scripts rely on.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,6 +240,7 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     const no = await inTerminal(['--config', config.file, 'deploy', B], 'n');
     expect(no.stdout).toContain(`Restart the display manager on ${B}? [y/N]`);
     expect(no.exitCode).toBe(0);
+    expect(no.stdout).toMatch(new RegExp(`${B}.*restart declined by ${userInfo().username}`));
     expect(await office.systemctlLog(B)).toEqual([]);
     // Ctrl-D at the prompt is a no, not a hang.
     await office.fleet.setRevision(4);
