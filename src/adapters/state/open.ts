@@ -9,6 +9,7 @@ import { approvalsPort } from './approvals.ts';
 import { auditPort } from './audit.ts';
 import { deploymentsPort } from './deployments.ts';
 import { locksPort } from './locks.ts';
+import { stateFileProblem } from './open-problem.ts';
 import { currentOwner, ownerAlive } from './owner.ts';
 import { recover } from './recovery.ts';
 import { runsPort } from './runs.ts';
@@ -47,7 +48,7 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     closeSync(openSync(file, 'a', 0o600));
   } catch (e) {
-    return { ok: false, file, message: `cannot create the state file: ${(e as Error).message}` };
+    return { ok: false, file, message: stateFileProblem(e, options.stateDir, file) };
   }
 
   let db: DatabaseSync;
