@@ -271,4 +271,26 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
       opened.state.close();
     }
   });
+
+  it('makes the host that changes the canary, not one with nothing to do', async () => {
+    // A still runs revision 1 (deployed above); B runs revision 3, so only B changes on going back to 1.
+    expect(office.fleet.revision()).toBe(1);
+    const out = await signage(['--config', config.file, 'deploy', `${A},${B}`, '--no-restart', '--json']);
+    expect(out.exitCode, out.stderr).toBe(0);
+    const result = JSON.parse(out.stdout) as {
+      canaries: string[];
+      hosts: { host: string; toplevel: string }[];
+    };
+    expect(result.canaries).toEqual([B]);
+    const b = result.hosts.find((h) => h.host === B)!;
+    const current = await office.onHost(B, ['readlink', '/run/current-system']);
+    expect(current.stdout.trim()).toBe(b.toplevel);
+    // For A, which had nothing to do, the last deploy is still the run that did something to it.
+    const status = await signage(['--config', config.file, '--json', 'status', A, B]);
+    const rows = JSON.parse(status.stdout) as { host: string; lastRun: { id: string } | null }[];
+    const runId = (JSON.parse(out.stdout) as { runId: string }).runId;
+    expect(rows.find((r) => r.host === B)?.lastRun?.id).toBe(runId);
+    expect(rows.find((r) => r.host === A)?.lastRun?.id).not.toBe(runId);
+    expect(rows.find((r) => r.host === A)?.lastRun).not.toBeNull();
+  });
 });
