@@ -1,5 +1,6 @@
 // `help [VERB]`: what the bot can do, generated from the verbs themselves so it cannot drift from them.
 import { z } from 'zod';
+import { nearest } from '../src/core/targets.ts';
 import { code, escapeMrkdwn, header, message, section } from '../src/slack/blocks/kit.ts';
 import { defineVerb } from '../src/verbs/define.ts';
 import { UsageError } from '../src/verbs/usage-error.ts';
@@ -22,10 +23,17 @@ export default defineVerb({
   usage: '[verb]',
   access: 'view',
   offline: true,
+  positional: 'verb',
   options: {},
   schema: z
     .object({
-      positionals: z.array(z.string().regex(/^[a-z]{1,20}$/, { error: 'expected a verb name' })).max(1),
+      positionals: z
+        .array(
+          z.string().regex(/^[a-z]{1,20}$/, {
+            error: (issue) => `expected the name of a verb, got ${JSON.stringify(issue.input)}`,
+          }),
+        )
+        .max(1, { error: 'name one verb at most' }),
       values: z.object({}).strict(),
     })
     .transform(({ positionals }) => ({ verb: positionals[0] })),
@@ -33,8 +41,13 @@ export default defineVerb({
     // Imported when run: the registry imports this file.
     const { verbs } = await import('../src/verbs/registry.ts');
     const chosen = args.verb ? verbs.filter((v) => v.name === args.verb) : verbs;
-    if (chosen.length === 0)
-      throw new UsageError(`no verb ${args.verb}; verbs: ${verbs.map((v) => v.name).join(', ')}`);
+    if (chosen.length === 0) {
+      const names = verbs.map((v) => v.name);
+      const near = nearest(args.verb ?? '', names);
+      throw new UsageError(
+        `no verb ${args.verb}${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}; verbs: ${names.join(', ')}`,
+      );
+    }
     return chosen.map(
       (v): HelpEntry => ({ name: v.name, usage: v.usage, summary: v.summary, access: v.access }),
     );

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Asker, Engine, RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { restartQuestion } from '../engine/restart.ts';
+import { actorName } from '../engine/run-scope.ts';
 
 export async function askPending(
   engine: Engine,
@@ -38,7 +39,12 @@ export async function askPending(
       } else if (decided.error) {
         updated.set(h.host, { ...h, status: 'failed', error: decided.error });
       } else {
-        updated.set(h.host, { ...h, status: 'ok', restarted: decided.restarted ?? false });
+        updated.set(h.host, {
+          ...h,
+          status: 'ok',
+          restarted: decided.restarted ?? false,
+          ...(yes ? {} : { restartDeclinedBy: actorName(asker.actor) }),
+        });
       }
     }
   } finally {

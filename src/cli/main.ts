@@ -3,14 +3,16 @@
 //   0 done · 1 a host failed (or, for status, is unreachable or out of sync) · 2 bad command or configuration
 //   3 a host is busy with another run · 4 a restart question is still open · 5 not allowed · 70 internal error
 //   129, 130, 143 stopped by SIGHUP, SIGINT, SIGTERM · 141 output closed (EPIPE): the run stopped at a safe point
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { Actor } from '../core/events.ts';
 import { TargetError } from '../core/targets.ts';
 import type { Engine, RunResult } from '../engine/engine.ts';
 import { EngineError, HostBusy, hintOf, NotApprover, StateError } from '../engine/errors.ts';
-import { type AnyVerb, parseCommand } from '../verbs/parse.ts';
+import { type AnyVerb, flagProblem, parseCommand } from '../verbs/parse.ts';
 import { verbs } from '../verbs/registry.ts';
 import { UsageError } from '../verbs/usage-error.ts';
 import { askPending } from './ask.ts';
@@ -69,7 +71,8 @@ export async function runCli(
       strict: true,
     }).values;
   } catch (e) {
-    io.stderr.write(`signage: ${(e as Error).message.split('. ')[0]}\n${GLOBAL_HELP}\n`);
+    const flags = ['--config', '--json', '--help', '--version'];
+    io.stderr.write(`signage: ${flagProblem(e, flags)}\n${GLOBAL_HELP}\n`);
     return 2;
   }
   if (globals.version) {
@@ -88,14 +91,30 @@ export async function runCli(
     io.stderr.write(`signage: ${parsed.message}\n`);
     return 2;
   }
-  const configFile = globals.config ?? env.SIGNAGE_CONFIG ?? 'signage.yml';
-  return runVerb(parsed.verb, parsed.args, { json, configFile, io, compose });
+  const config = chooseConfig(globals.config, env);
+  return runVerb(parsed.verb, parsed.args, { json, config, io, compose });
+}
+
+interface ConfigChoice {
+  /** Absolute, so every message names the very file that was tried. */
+  readonly file: string;
+  /** Where the name came from, for the message when the file is missing. */
+  readonly from: string;
+}
+
+function chooseConfig(flag: string | undefined, env: NodeJS.ProcessEnv): ConfigChoice {
+  if (flag !== undefined) return { file: resolve(flag), from: 'named by --config' };
+  if (env.SIGNAGE_CONFIG) return { file: resolve(env.SIGNAGE_CONFIG), from: 'named by $SIGNAGE_CONFIG' };
+  return {
+    file: resolve('signage.yml'),
+    from: 'the default (./signage.yml in the current directory), as neither --config nor $SIGNAGE_CONFIG is set',
+  };
 }
 
 async function runVerb(
   verb: AnyVerb,
   args: unknown,
-  opts: { json: boolean; configFile: string; io: CliIo; compose: EngineFactory },
+  opts: { json: boolean; config: ConfigChoice; io: CliIo; compose: EngineFactory },
 ): Promise<number> {
   const { io, json } = opts;
   const actor: Actor = { kind: 'cli', user: userInfo().username };
@@ -103,9 +122,9 @@ async function runVerb(
   const stops = watchStopRequests(process, [io.stdoutStream, ...(io.stderrStream ? [io.stderrStream] : [])]);
   let composed: Awaited<ReturnType<EngineFactory>> | undefined;
   let result: unknown;
-  let failure: { e: unknown } | undefined;
+  let failure: { e: unknown; note?: string } | undefined;
   try {
-    if (!verb.offline) composed = await opts.compose(opts.configFile);
+    if (!verb.offline) composed = await opts.compose(opts.config.file);
     for (const w of composed?.warnings ?? []) io.stderr.write(`signage: warning: ${w}\n`);
     const engine = composed?.engine as Engine;
     // An activation a stopped process left open is settled first: the host says how it ended.
@@ -128,14 +147,15 @@ async function runVerb(
     }
   } catch (e) {
     progress.done();
-    failure = { e };
+    const missing = !verb.offline && !existsSync(opts.config.file);
+    failure = { e, ...(missing ? { note: `${opts.config.file} is ${opts.config.from}` } : {}) };
   } finally {
     stops.dispose();
     await composed?.close();
   }
   const cause = stops.cause();
   if (cause !== null) return reportStop(cause, verb, result, failure, io, json);
-  if (failure) return reportError(failure.e, verb, io, json);
+  if (failure) return reportError(failure.e, verb, io, json, failure.note);
   io.stdout.write(
     json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`,
   );
@@ -203,10 +223,10 @@ export function exitCodeOf(e: unknown): number {
   return 70;
 }
 
-function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean): number {
+function reportError(e: unknown, verb: AnyVerb, io: CliIo, json: boolean, context?: string): number {
   const code = exitCodeOf(e);
   const message = e instanceof Error ? e.message : String(e);
-  const hint = hintOf(e);
+  const hint = [hintOf(e), context].filter((h) => h !== undefined).join('; ') || undefined;
   if (json) {
     io.stdout.write(
       `${JSON.stringify({ error: message, ...(hint ? { hint } : {}), exitCode: code }, null, 2)}\n`,

@@ -20,6 +20,23 @@ function bar(done: number, total: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+/**
+ * A line as rows that each fit the terminal (one column spare, so no row wraps by itself and the count of
+ * rows to redraw stays true), continued under `indent` rather than cut off.
+ */
+export function fitRows(line: string, columns: number, indent: number): string[] {
+  const room = Math.max(columns - 1, 10);
+  const pad = Math.min(indent, Math.floor(room / 2));
+  let chars = [...line];
+  const rows = [chars.slice(0, room).join('')];
+  chars = chars.slice(room);
+  while (chars.length > 0) {
+    rows.push(' '.repeat(pad) + chars.slice(0, room - pad).join(''));
+    chars = chars.slice(room - pad);
+  }
+  return rows;
+}
+
 export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => void; done: () => void } {
   const hosts = new Map<string, HostLine>();
   let drawn = 0;
@@ -34,15 +51,19 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
   };
   const render = () => {
     const width = Math.max(...[...hosts.keys()].map((h) => h.length), 4);
+    // Read at every redraw: the terminal may have been resized since the last one.
     const cols = out.columns ?? 100;
     const lines: string[] = [];
     for (const [host, l] of hosts) {
-      lines.push(`${host.padEnd(width)}  ${l.stage.padEnd(8)} ${l.note}`.slice(0, cols - 1));
+      // The first line of a long note only: the result below the bars gives the rest.
+      const note = l.note.split('\n')[0]!;
+      lines.push(...fitRows(`${host.padEnd(width)}  ${l.stage.padEnd(8)} ${note}`, cols, width + 12));
       for (const [source, c] of l.copies) {
         lines.push(
-          `${' '.repeat(width)}    ${bar(c.done, c.total)} ${formatBytes(c.done)} / ${formatBytes(c.total)} from ${source}`.slice(
-            0,
-            cols - 1,
+          ...fitRows(
+            `${' '.repeat(width)}    ${bar(c.done, c.total)} ${formatBytes(c.done)} / ${formatBytes(c.total)} from ${source}`,
+            cols,
+            width + 4,
           ),
         );
       }

@@ -15,13 +15,17 @@ export interface Canary {
 }
 
 /**
- * The host whose missing closure covers the most bytes other hosts also need and no host of the site holds
- * (each path counted once); ties by name. Undefined when there is no host. A host without holdings is taken
- * to hold nothing; hosts with holdings but no closure still count as holding their paths.
+ * Among the hosts that change, the one whose missing closure covers the most bytes other hosts also need and
+ * no host of the site holds (each path counted once); ties by name. A canary guards the others, so a host
+ * with nothing to change never is one: the hosts that change are `changing` when the caller knows (a host
+ * holding its whole closure may still run another system), else those that lack part of their closure.
+ * Undefined when no host changes. A host without holdings is taken to hold nothing; hosts with holdings but
+ * no closure still count as holding their paths.
  */
 export function chooseCanary(
   closures: Map<string, PathInfo[]>,
   holdings: Map<string, Set<StorePath>>,
+  changing?: ReadonlySet<string>,
 ): Canary | undefined {
   const sizes = new Map<StorePath, number>();
   const needers = new Map<StorePath, number>();
@@ -50,8 +54,13 @@ export function chooseCanary(
   const shared = new Set<StorePath>();
   for (const [p, count] of needers) if (count >= 2 && !heldSomewhere(p)) shared.add(p);
 
+  const lacksSome = (host: string) => {
+    const own = holdings.get(host);
+    return closures.get(host)!.some((i) => !own?.has(i.path));
+  };
+  const candidates = [...closures.keys()].filter((h) => (changing ? changing.has(h) : lacksSome(h)));
   let best: Canary | undefined;
-  for (const host of [...closures.keys()].sort(compareStrings)) {
+  for (const host of candidates.sort(compareStrings)) {
     let saved = 0;
     for (const p of new Set(closures.get(host)!.map((i) => i.path)))
       if (shared.has(p)) saved += sizes.get(p)!;

@@ -23,8 +23,9 @@ function select(sel: string, hosts: readonly HostSpec[]): readonly HostSpec[] {
     const tagged = hosts.filter((h) => h.tags.includes(tag));
     if (tagged.length > 0) return tagged;
     const tags = [...new Set(hosts.flatMap((h) => h.tags))].sort();
+    const meant = tag === 'all' ? ' (every host is `all`, without @)' : hint(tag, tags, '@');
     throw new TargetError(
-      `no host has the tag ${tag}${hint(tag, tags, '@')}; tags: ${tags.length ? tags.map((t) => `@${t}`).join(', ') : '(none)'}`,
+      `no host has the tag ${tag}${meant}; tags: ${tags.length ? tags.map((t) => `@${t}`).join(', ') : '(none)'}`,
     );
   }
   const host = hosts.find((h) => h.name === sel);
@@ -42,7 +43,15 @@ function hint(word: string, candidates: readonly string[], prefix: string): stri
 export function nearest(word: string, candidates: readonly string[], max = 3): string[] {
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
   return candidates
-    .map((c) => ({ c, d: c.startsWith(word) && word.length >= 3 ? 0.5 : distance(word, c) }))
+    .map((c) => ({
+      c,
+      d:
+        c.startsWith(word) && word.length >= 3
+          ? 0.5
+          : c.toLowerCase() === word.toLowerCase()
+            ? 0.25
+            : distance(word, c),
+    }))
     .filter((x) => x.d <= limit)
     .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
     .slice(0, max)

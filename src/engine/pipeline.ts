@@ -38,6 +38,8 @@ export interface HostOutcome {
   readonly switched?: { readonly previous: StorePath | null; readonly changed: boolean };
   readonly approvalId?: string;
   readonly restarted?: boolean;
+  /** Who answered no to the restart question. */
+  readonly restartDeclinedBy?: string;
   readonly error?: string;
   readonly hint?: string;
   /** A new system that was not confirmed, and how the host got (or gets) back to its previous one. */

@@ -87,7 +87,9 @@ async function rolloutSite(
 
   const closures = new Map<string, PathInfo[]>(ready.map((t) => [t.name, [...builds.get(t.name)!.closure]]));
   const holdings = new Map<string, Set<StorePath>>([...held].map(([h, s]) => [h, new Set(s)]));
-  const canary = chooseCanary(closures, holdings)?.host ?? ready[0]!.name;
+  const changing = await hostsThatChange(scope, ready, builds, holdings);
+  // No host changes: nothing to guard, any host may go first.
+  const canary = chooseCanary(closures, holdings, changing)?.host ?? ready[0]!.name;
   const canarySpec = ready.find((t) => t.name === canary)!;
   scope.log(`canary: ${canary}`);
   const first = await runPipeline(deps, scope, canarySpec, { ...opts, built: builds.get(canary)! });
@@ -144,6 +146,38 @@ async function rolloutSite(
     stoppedBy = done.find((o) => o.notConfirmed !== undefined) ?? null;
   }
   return { hosts: [...outcomes.values()], canaries: [canary] };
+}
+
+/**
+ * Hosts that lack part of their new closure change; so does a host that holds it all but does not run it
+ * (a copy without a switch, a rollback). Only those are probed; one whose probe fails counts as changing
+ * and fails in its own pipeline.
+ */
+async function hostsThatChange(
+  scope: RunScope,
+  hosts: readonly HostSpec[],
+  builds: ReadonlyMap<string, Built>,
+  holdings: ReadonlyMap<string, ReadonlySet<StorePath>>,
+): Promise<Set<string>> {
+  const changing = new Set<string>();
+  await Promise.all(
+    hosts.map(async (h) => {
+      const built = builds.get(h.name)!;
+      const own = holdings.get(h.name);
+      if (built.closure.some((p) => !own?.has(p.path))) {
+        changing.add(h.name);
+        return;
+      }
+      try {
+        const facts = await scope.probe(h);
+        if (facts.currentSystem !== built.toplevel || facts.profileSystem !== built.toplevel)
+          changing.add(h.name);
+      } catch {
+        changing.add(h.name);
+      }
+    }),
+  );
+  return changing;
 }
 
 /** Asks every host, none of which must answer: one that does not is reported, not fatal. */

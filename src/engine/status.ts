@@ -3,6 +3,7 @@
 // lock; each probe is one round trip and still goes into the audit log.
 import type { Actor } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
+import { touchedHost } from '../core/last-change.ts';
 import type { RunStatus } from '../core/ports/state.ts';
 import {
   describeRevision,
@@ -76,13 +77,18 @@ async function revisionRow(
   return { deployed, standing, text };
 }
 
-/** Verbs that change what a host runs: the "last deploy" status reports is the newest run of one of them. */
+/** Verbs that change what a host runs (and, of their runs, only those that did something to it): the "last deploy" status reports is the newest run of one of them. */
 const CHANGES = new Set(['deploy', 'switch', 'rollback', 'restart']);
 
 function lastChange(deps: EngineDeps, host: string) {
   return deps.store
     .recentRuns({ host, limit: 50 })
-    .find((r) => CHANGES.has(r.verb) && (r.summary as { refused?: unknown } | null)?.refused === undefined);
+    .find(
+      (r) =>
+        CHANGES.has(r.verb) &&
+        (r.summary as { refused?: unknown } | null)?.refused === undefined &&
+        (r.status === 'running' || touchedHost(deps.store.stagesOf(r.id), host)),
+    );
 }
 
 export async function statusOf(

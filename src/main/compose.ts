@@ -2,12 +2,14 @@
 // to the engine. Front ends (terminal, Slack, schedule) get an engine and nothing else.
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { flakeDirProblem, flakeEvalProblem } from '../adapters/config/flake-dir.ts';
 import { resolveHosts } from '../adapters/config/hosts.ts';
 import { loadConfig } from '../adapters/config/load.ts';
 import type { Env } from '../adapters/config/parse.ts';
 import { formatConfigError } from '../adapters/config/problems.ts';
 import type { Config } from '../adapters/config/schema.ts';
 import { nixBuilder, nixKnowledge } from '../adapters/nix/port.ts';
+import { NixError } from '../adapters/nix/run.ts';
 import { createSshHosts } from '../adapters/ssh/hosts.ts';
 import { peerKnownHostsFrom } from '../adapters/ssh/peer-known-hosts.ts';
 import { openStateStore } from '../adapters/state/open.ts';
@@ -102,7 +104,18 @@ export async function composeFromConfig(
       // No total time limit on copies: a first deploy over a slow uplink can take hours. SSH keepalives end a
       // copy whose host stopped answering.
     });
-    const names = await builder.listConfigurations();
+    const flakeProblem = await flakeDirProblem(config.flake);
+    if (flakeProblem) throw new ConfigError(`${configFile}: flake: ${flakeProblem}`);
+    let names: readonly string[];
+    try {
+      names = await builder.listConfigurations();
+    } catch (e) {
+      // Nix ran and refused the flake: the setting (or the flake it names) needs fixing, not the bot.
+      if (!(e instanceof NixError) || e.timedOut || e.aborted || e.exitCode === null) throw e;
+      throw new ConfigError(
+        `${configFile}: flake: ${flakeEvalProblem(config.flake, e.shortMessage, e.stderrTail)}`,
+      );
+    }
     const resolved = resolveHosts(config, names, configFile);
     if (!resolved.ok) throw new ConfigError(formatConfigError(resolved.error));
     const hosts = resolved.value;

@@ -6,20 +6,33 @@ import type { RestartPolicy } from '../engine/pipeline.ts';
 
 const LABEL = '[a-z0-9][a-z0-9-]{0,62}';
 
+const SELECTOR = new RegExp(`^(all|@${LABEL}|${LABEL})$`);
+
 /** A host name, `@tag` or `all`; anything else (quotes, `;`, `$(...)`, spaces) is refused. */
 export const selector = z
   .string()
-  .max(64, { error: 'is longer than any host name' })
-  .regex(new RegExp(`^(all|@${LABEL}|${LABEL})$`), {
-    error: (issue) =>
-      `expected a host name, @tag or all, got ${JSON.stringify(String(issue.input).slice(0, 40))}`,
+  .max(64, { error: (issue) => `${JSON.stringify(issue.input)} is longer than any host name`, abort: true })
+  .regex(SELECTOR, {
+    error: (issue) => {
+      const typed = String(issue.input);
+      // Host names are lower case (as DNS and NixOS's networking.hostName treat them).
+      const lower = typed.toLowerCase();
+      const hint = lower !== typed && SELECTOR.test(lower) ? `; host names are lower case: ${lower}` : '';
+      return `expected a host name, @tag or all, got ${JSON.stringify(typed)}${hint}`;
+    },
   });
 
+/** Host words as typed, `a,b` being two hosts as in `a b`. */
 export const selectors = (min: 0 | 1) =>
   z
-    .array(selector)
-    .min(min, { error: 'name a host, @tag or all' })
-    .max(200, { error: 'at most 200 hosts at once' });
+    .array(z.string())
+    .transform((words) => words.flatMap((w) => w.split(',')).filter((w) => w !== ''))
+    .pipe(
+      z
+        .array(selector)
+        .min(min, { error: 'name a host, @tag or all' })
+        .max(200, { error: 'at most 200 hosts at once' }),
+    );
 
 export const noPositionals = z.array(z.string()).max(0, { error: 'takes no host names' });
 

@@ -61,29 +61,41 @@ export function parseCommand(verbs: readonly AnyVerb[], tokens: readonly string[
     });
     tokensParsed = { positionals, values };
   } catch (e) {
-    return { ok: false, message: `${firstSentence(e)}\nusage: ${usageOf(verb, prefix)}` };
+    const flags = Object.keys(verb.options).map((f) => `--${f}`);
+    return { ok: false, message: `${flagProblem(e, flags)}\nusage: ${usageOf(verb, prefix)}` };
   }
   const result = verb.schema.safeParse(tokensParsed);
   if (!result.success)
-    return { ok: false, message: `${describeIssues(result.error)}\nusage: ${usageOf(verb, prefix)}` };
+    return {
+      ok: false,
+      message: `${describeIssues(result.error, verb.positional ?? 'host')}\nusage: ${usageOf(verb, prefix)}`,
+    };
   return { ok: true, verb, args: result.data };
 }
 
-function firstSentence(e: unknown): string {
+/** node:util's complaint about flags, with the nearest known flag for an unknown one. */
+export function flagProblem(e: unknown, known: readonly string[]): string {
   const message = e instanceof Error ? e.message : String(e);
   // node:util's messages explain `--` positionals at length; the first sentence is what a user needs.
-  return message.split('. ')[0]!.replace(/\.$/, '');
+  const first = message.split('. ')[0]!.replace(/\.$/, '');
+  const unknown = /^Unknown option '(-[^']*)'/.exec(message)?.[1];
+  if (unknown === undefined) return first;
+  const near = nearest(unknown.slice(0, 40), known);
+  const flags = known.length > 0 ? `; flags here: ${known.join(', ')}` : '; this verb takes no flags';
+  return `${first}${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}${flags}`;
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError, positional: string): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.map(String);
       const where =
         path[0] === 'positionals'
-          ? path.length > 1
-            ? `host ${Number(path[1]) + 1}`
-            : 'hosts'
+          ? positional !== 'host'
+            ? positional
+            : path.length > 1
+              ? `host ${Number(path[1]) + 1}`
+              : 'hosts'
           : path
               .slice(1)
               .map((p) => `--${p}`)

@@ -31,6 +31,7 @@ export function hostLine(h: HostOutcome): string {
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);
   if (h.switched) parts.push(h.switched.changed ? 'switched' : 'already running it');
   if (h.restarted) parts.push('display manager restarted');
+  if (h.restartDeclinedBy) parts.push(`restart declined by ${h.restartDeclinedBy}`);
   if (h.status === 'awaiting-approval')
     parts.push(`restart waits for an approver (question ${h.approvalId})`);
   if (h.error) parts.push(`error: ${h.error}${h.hint ? ` — ${h.hint}` : ''}`);

@@ -41,6 +41,8 @@ export interface Verb<Engine, Args, Result> {
   readonly access: Access;
   /** Runs without the engine (no configuration, no hosts): only `help`. */
   readonly offline?: boolean;
+  /** What the words after the verb are, for messages about one of them ("host 2: …"); `host` by default. */
+  readonly positional?: string;
   /** Flags, as `node:util` parseArgs takes them (strict: unknown flags are errors). */
   readonly options: ParseArgsOptionsConfig;
   /** Validates the parsed tokens into typed arguments; every message names the bad part. */

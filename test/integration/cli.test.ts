@@ -1,7 +1,7 @@
 // The terminal front end as a user runs it: `node bin/signage.ts ...` as a child process against the simulated
 // office, checking what it prints and the exit codes scripts rely on.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +14,18 @@ const unavailable = officeUnavailable();
 const ROOT = join(import.meta.dirname, '..', '..');
 const [A, B] = ['baard-entrance', 'baard-kitchen'];
 
-function signage(args: string[]) {
+function signage(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
   return execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), ...args], {
     reject: false,
     stdin: 'ignore',
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: opts.env, extendEnv: false } : {}),
   });
+}
+
+/** The environment of a shell with no Node 24 on PATH: only the system's own programs. */
+function systemEnv(): Record<string, string> {
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
 }
 
 describe('signage without a configuration', () => {
@@ -50,6 +57,107 @@ describe('signage without a configuration', () => {
     expectExit(out, 2);
     expect(out.stderr).toContain('expected a host name, @tag or all');
     expect(out.stderr).toContain('usage: signage deploy');
+  });
+
+  it('runs from a checkout with bin/signage whatever Node the system has', async () => {
+    const out = await execa(join(ROOT, 'bin', 'signage'), ['--version'], {
+      reject: false,
+      env: systemEnv(),
+      extendEnv: false,
+      cwd: scratch,
+    });
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^signage \d+\.\d+\.\d+$/);
+  });
+
+  it('names the configuration file it tried, and how to choose another', async () => {
+    const out = await signage(['status'], { cwd: scratch, env: systemEnv() });
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain(`${join(scratch, 'signage.yml')}: no such file`);
+    expect(out.stderr).toContain('--config');
+    expect(out.stderr).toContain('$SIGNAGE_CONFIG');
+    expect(out.stderr).toContain('the default (./signage.yml in the current directory)');
+    const named = await signage(['status'], {
+      cwd: scratch,
+      env: { ...systemEnv(), SIGNAGE_CONFIG: 'elsewhere.yml' },
+    });
+    expect(named.stderr).toContain(`${join(scratch, 'elsewhere.yml')}: no such file`);
+    expect(named.stderr).toContain('named by $SIGNAGE_CONFIG');
+  });
+
+  it('looks for signage.yml where `npm run signage` was typed, not in the checkout', async () => {
+    const out = await execa('npm', ['--prefix', ROOT, 'run', '--silent', 'signage', '--', 'status'], {
+      reject: false,
+      cwd: scratch,
+      env: systemEnv(),
+      extendEnv: false,
+    });
+    expect(out.exitCode).toBe(2);
+    expect(out.stderr).toContain(`${join(scratch, 'signage.yml')}: no such file`);
+  });
+
+  it('reports a bad flake setting as a configuration problem, exit 2, without a stack trace', async () => {
+    writeFileSync(join(scratch, 'known_hosts'), '');
+    writeFileSync(join(scratch, 'signing.key'), 'builder-1:AAAA\n');
+    mkdirSync(join(scratch, 'no-flake'), { recursive: true });
+    mkdirSync(join(scratch, 'broken'), { recursive: true });
+    writeFileSync(
+      join(scratch, 'broken', 'flake.nix'),
+      '{\n  outputs = { self }: {\n    nixosConfigurations = { a = 1;; };\n  };\n}\n',
+    );
+    const cases: [string, string][] = [
+      ['./missing', `${join(scratch, 'missing')} does not exist`],
+      ['./no-flake', `${join(scratch, 'no-flake')} holds no flake.nix`],
+      ['./signing.key', `${join(scratch, 'signing.key')} is a file`],
+      ['./broken', `${join(scratch, 'broken', 'flake.nix')}:3:`],
+    ];
+    for (const [flake, says] of cases) {
+      const file = join(scratch, 'flake-case.yml');
+      writeFileSync(
+        file,
+        `flake: ${flake}\nstateDir: ./state\nbuilder: { signingKeyFile: ./signing.key }\n` +
+          'ssh: { knownHostsFile: ./known_hosts, agentSocket: ./agent.sock }\nhosts: {}\n',
+      );
+      const out = await signage(['--config', file, 'hosts']);
+      expect(out.exitCode, out.stderr).toBe(2);
+      expect(out.stderr).toContain(`${file}: flake: `);
+      expect(out.stderr).toContain(says);
+      expect(out.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('shows the last lines of a failed build and how to read its whole log', async () => {
+    writeFileSync(join(scratch, 'known_hosts'), '');
+    writeFileSync(join(scratch, 'signing.key'), 'builder-1:AAAA\n');
+    mkdirSync(join(scratch, 'failing'), { recursive: true });
+    const nonce = `${process.pid}-${Date.now()}`;
+    writeFileSync(
+      join(scratch, 'failing', 'flake.nix'),
+      `{ outputs = { self }: { nixosConfigurations.pi.config.system.build.toplevel = derivation {
+          name = "toplevel"; system = "${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux"; builder = "/bin/sh";
+          args = [ "-c" "echo run ${nonce}; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo step $i; done; echo 'kiosk.conf: no such option' >&2; exit 1" ];
+        }; }; }\n`,
+    );
+    const file = join(scratch, 'failing.yml');
+    writeFileSync(
+      file,
+      'flake: ./failing\nstateDir: ./state\nbuilder: { signingKeyFile: ./signing.key }\n' +
+        'ssh: { knownHostsFile: ./known_hosts, agentSocket: ./agent.sock }\nhosts: { pi: { address: 127.0.0.1 } }\n',
+    );
+    const out = await signage(['--config', file, 'build', 'pi']);
+    expect(out.exitCode, out.stderr).toBe(1);
+    const drv = /builder for '(\/nix\/store\/[^']+\.drv)' failed/.exec(out.stdout)?.[1];
+    expect(drv, out.stdout).toBeDefined();
+    expect(out.stdout).toContain('its last 10 lines:');
+    expect(out.stdout).toContain('step 12');
+    expect(out.stdout).toContain('kiosk.conf: no such option');
+    expect(out.stdout).not.toContain(`run ${nonce}`);
+    expect(out.stdout).toContain(`the whole log: nix log ${drv}`);
+    // And that command does give the whole log.
+    const log = await execa('nix', ['--extra-experimental-features', 'nix-command', 'log', drv!], {
+      reject: false,
+    });
+    expect(log.stdout).toContain(`run ${nonce}`);
   });
 
   it('names every bad field of a bad configuration, and exits 2', async () => {
@@ -133,6 +241,7 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     const no = await inTerminal(['--config', config.file, 'deploy', B], 'n');
     expect(no.stdout).toContain(`Restart the display manager on ${B}? [y/N]`);
     expectExit(no, 0);
+    expect(no.stdout).toMatch(new RegExp(`${B}.*restart declined by ${userInfo().username}`));
     expect(await office.systemctlLog(B)).toEqual([]);
     // Ctrl-D at the prompt is a no, not a hang.
     await office.fleet.setRevision(4);
@@ -162,5 +271,27 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
       store.finishRun(run.id, { status: 'ok', now: new Date() });
       opened.state.close();
     }
+  });
+
+  it('makes the host that changes the canary, not one with nothing to do', async () => {
+    // A still runs revision 1 (deployed above); B runs revision 3, so only B changes on going back to 1.
+    expect(office.fleet.revision()).toBe(1);
+    const out = await signage(['--config', config.file, 'deploy', `${A},${B}`, '--no-restart', '--json']);
+    expect(out.exitCode, out.stderr).toBe(0);
+    const result = JSON.parse(out.stdout) as {
+      canaries: string[];
+      hosts: { host: string; toplevel: string }[];
+    };
+    expect(result.canaries).toEqual([B]);
+    const b = result.hosts.find((h) => h.host === B)!;
+    const current = await office.onHost(B, ['readlink', '/run/current-system']);
+    expect(current.stdout.trim()).toBe(b.toplevel);
+    // For A, which had nothing to do, the last deploy is still the run that did something to it.
+    const status = await signage(['--config', config.file, '--json', 'status', A, B]);
+    const rows = JSON.parse(status.stdout) as { host: string; lastRun: { id: string } | null }[];
+    const runId = (JSON.parse(out.stdout) as { runId: string }).runId;
+    expect(rows.find((r) => r.host === B)?.lastRun?.id).toBe(runId);
+    expect(rows.find((r) => r.host === A)?.lastRun?.id).not.toBe(runId);
+    expect(rows.find((r) => r.host === A)?.lastRun).not.toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { terminalProgress } from '../../src/cli/progress.ts';
+import { fitRows, terminalProgress } from '../../src/cli/progress.ts';
 import type { EngineEvent } from '../../src/core/events.ts';
 
 const runId = 'run-1';
@@ -47,5 +47,54 @@ describe('terminal progress', () => {
     expect(text).toContain('[##########..........] 5 MiB / 10 MiB from peer:baard-kitchen');
     expect(text).toContain('\x1b[J');
     expect(text).toMatch(/baard-entrance\s+copy\s+ok: 10 MiB from peers/);
+  });
+});
+
+describe('terminal progress in a narrow terminal', () => {
+  it('continues a long line on the next rows instead of cutting it off, and redraws over all of them', () => {
+    let text = '';
+    let columns = 40;
+    const progress = terminalProgress({
+      write: (t) => (text += t),
+      isTTY: true,
+      get columns() {
+        return columns;
+      },
+    });
+    const detail = 'copied 10 MiB from baard-kitchen and 2 MiB over the uplink\nsecond line of a long detail';
+    progress.onEvent({ type: 'stage.started', runId, host: 'baard-entrance', stage: 'copy' });
+    progress.onEvent({
+      type: 'stage.finished',
+      runId,
+      host: 'baard-entrance',
+      stage: 'copy',
+      outcome: 'ok',
+      durationMs: 1200,
+      detail,
+    });
+    const last = text.slice(text.lastIndexOf('\x1b[J') + 3);
+    const rows = last.split('\n').filter((r) => r !== '');
+    expect(rows.every((r) => [...r].length <= 39)).toBe(true);
+    // Every word of the note's first line is there, in order, across the rows.
+    expect(rows.map((r) => r.trim()).join(' ')).toContain('2 MiB over');
+    expect(rows.join('')).toContain('uplink');
+    expect(last).not.toContain('second line');
+    // The next redraw moves up over every row it drew, and follows a resize.
+    columns = 200;
+    progress.done();
+    expect(text).toContain(`\x1b[${rows.length}F`);
+    expect(
+      text
+        .slice(text.lastIndexOf('\x1b[J') + 3)
+        .split('\n')
+        .filter((r) => r !== ''),
+    ).toHaveLength(1);
+  });
+});
+
+describe('fitRows', () => {
+  it('splits on code points, never past the width', () => {
+    const rows = fitRows('é'.repeat(25), 11, 2);
+    expect(rows).toEqual(['éééééééééé', '  éééééééé', '  ééééééé']);
   });
 });

@@ -236,6 +236,13 @@ describe('a bad configuration', () => {
       ],
     ],
     [
+      'a field given by its beginning',
+      `${MINIMAL}hosts:\n  baard-entrance:\n    restart: [systemctl, restart, cage]\n`,
+      [
+        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+      ],
+    ],
+    [
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
@@ -479,6 +486,13 @@ limits:
     expect(first?.line).toBe(10);
     expect(first?.message).toMatch(/^not valid YAML: /);
     expect(r.ok ? '' : formatConfigError(r.error)).toMatch(/^signage\.yml:10: not valid YAML: /);
+  });
+
+  it('says a file of several YAML documents must hold one, without naming the YAML library', () => {
+    const out = lines(`${MINIMAL}---\nstateDir: /srv/signage\n`);
+    expect(out).toEqual([
+      '8: the configuration file must hold one YAML document; this one has a second after a `---` line',
+    ]);
   });
 
   it('refuses a field given twice', () => {

@@ -42,6 +42,51 @@ describe('chooseCanary', () => {
     expect(chooseCanary(closures, new Map())).toEqual({ host: 'a', savedUplinkBytes: 11 });
   });
 
+  it('never picks a host with nothing to change, even first by name', () => {
+    // The office already holds everything entrance needs; kitchen alone changes, and must be the canary.
+    const closures = new Map([
+      ['baard-entrance', closure({ glibc: 30, 'top-entrance': 1 })],
+      ['baard-kitchen', closure({ glibc: 30, 'top-kitchen-2': 1 })],
+    ]);
+    const holdings = new Map([
+      ['baard-entrance', new Set([p('glibc'), p('top-entrance')])],
+      ['baard-kitchen', new Set([p('glibc')])],
+    ]);
+    expect(chooseCanary(closures, holdings)?.host).toBe('baard-kitchen');
+    // A host that holds its whole closure but runs another system changes too, when the caller says so.
+    expect(chooseCanary(closures, holdings, new Set(['baard-entrance']))?.host).toBe('baard-entrance');
+    expect(chooseCanary(closures, holdings, new Set())).toBeUndefined();
+    const allHeld = new Map(
+      [...holdings].map(([h]) => [h, new Set([p('glibc'), p('top-entrance'), p('top-kitchen-2')])]),
+    );
+    expect(chooseCanary(closures, allHeld)).toBeUndefined();
+  });
+
+  it('picks a changing host whenever one changes (property)', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const paths = ['x', 'y', 'z', 'w'];
+    const fleet = fc.record({
+      closures: fc
+        .uniqueArray(fc.constantFrom(...names), { minLength: 1 })
+        .chain((hosts) =>
+          fc.tuple(...hosts.map((h) => fc.tuple(fc.constant(h), fc.subarray(paths, { minLength: 1 })))),
+        ),
+      held: fc.array(fc.tuple(fc.constantFrom(...names), fc.subarray(paths))),
+    });
+    fc.assert(
+      fc.property(fleet, ({ closures: spec, held }) => {
+        const closures = new Map(
+          spec.map(([h, ps]) => [h, closure(Object.fromEntries(ps.map((x) => [x, x.charCodeAt(0)])))]),
+        );
+        const holdings = new Map(held.map(([h, ps]) => [h, new Set(ps.map(p))]));
+        const lacks = (h: string) => closures.get(h)!.some((i) => !holdings.get(h)?.has(i.path));
+        const canary = chooseCanary(closures, holdings);
+        if ([...closures.keys()].some(lacks)) expect(canary && lacks(canary.host)).toBe(true);
+        else expect(canary).toBeUndefined();
+      }),
+    );
+  });
+
   it('has no canary for no hosts, and refuses sizes that disagree', () => {
     expect(chooseCanary(new Map(), new Map())).toBeUndefined();
     const closures = new Map([

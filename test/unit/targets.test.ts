@@ -37,6 +37,20 @@ describe('resolving targets', () => {
     expect(() => resolveTargets([], hosts)).toThrow('name a host, @tag or all');
   });
 
+  it('points `@all` at `all`', () => {
+    expect(() => resolveTargets(['@all'], hosts)).toThrow(
+      'no host has the tag all (every host is `all`, without @); tags: @lobby',
+    );
+  });
+
+  it('suggests a name typed with other capitals first', () => {
+    expect(nearest('Baard-Kitchen', ['baard-kitchen', 'baard-kitchens'])).toEqual([
+      'baard-kitchen',
+      'baard-kitchens',
+    ]);
+    expect(nearest('LOBBY', ['lobby', 'hobby'])[0]).toBe('lobby');
+  });
+
   it('measures edit distance', () => {
     expect(distance('kitten', 'sitting')).toBe(3);
     expect(distance('', 'abc')).toBe(3);

@@ -25,7 +25,10 @@ export function parseConfig(text: string, fileName: string, env: Env = {}): Conf
       fileName,
       doc.errors.map((e) => ({
         path: '',
-        message: `not valid YAML: ${e.message.split('\n')[0]}`,
+        message:
+          e.code === 'MULTIPLE_DOCS'
+            ? 'the configuration file must hold one YAML document; this one has a second after a `---` line'
+            : `not valid YAML: ${e.message.split('\n')[0]}`,
         line: counter.linePos(e.pos[0]).line,
       })),
     );

@@ -102,7 +102,14 @@ export function issueProblems(issues: readonly z.core.$ZodIssue[]): RawProblem[]
 }
 
 function unknownField(key: string, known: readonly string[]): string {
-  const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+  // The nearest: other capitals, a field's beginning (`signingKey`), then within two edits, closest first.
+  const near =
+    known.find((k) => k.toLowerCase() === key.toLowerCase()) ??
+    known.find((k) => key.length >= 4 && k.toLowerCase().startsWith(key.toLowerCase())) ??
+    known
+      .map((k) => ({ k, d: editDistance(k, key) }))
+      .filter((x) => x.d <= 2)
+      .sort((a, b) => a.d - b.d)[0]?.k;
   return `unknown field${near ? `; did you mean ${near}?` : ''} (known fields here: ${known.join(', ')})`;
 }
 

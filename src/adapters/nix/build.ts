@@ -56,12 +56,21 @@ export async function buildToplevel(
   const argv = [...base, ...link, toplevelInstallable(ref.value, name.value)];
   const render = buildLogRenderer();
   const onLog = opts.onLog;
-  const result = await runNix(argv, {
-    ...(opts.nixBinDir ? { nixBinDir: opts.nixBinDir } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(onLog ? { onStderrLine: (line: string) => render(line, onLog) } : {}),
-  });
+  const tails = buildLogTails();
+  let result: Awaited<ReturnType<typeof runNix>>;
+  try {
+    result = await runNix(argv, {
+      ...(opts.nixBinDir ? { nixBinDir: opts.nixBinDir } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      onStderrLine: (line: string) => {
+        tails.read(line);
+        if (onLog) render(line, onLog);
+      },
+    });
+  } catch (e) {
+    throw e instanceof NixError ? withBuildLog(e, tails.of) : e;
+  }
   let parsed: z.infer<typeof buildJson>;
   try {
     parsed = buildJson.parse(JSON.parse(result.stdout));
@@ -77,6 +86,57 @@ export async function buildToplevel(
   }
   const [only] = parsed;
   return { toplevel: only!.outputs.out, drvPath: only!.drvPath };
+}
+
+const TAIL_LINES = 10;
+const TAIL_LINE_CHARS = 300;
+
+/** The last lines each derivation's builder printed, so a failed build can say why without its whole log. */
+export function buildLogTails(): {
+  read: (line: string) => void;
+  of: (drv: string) => readonly string[];
+} {
+  const drvOf = new Map<number, string>();
+  const tails = new Map<string, string[]>();
+  return {
+    read(line) {
+      const d = decodeLogLine(line);
+      if (d?.kind === 'start' && d.type === ACTIVITY.build && typeof d.fields[0] === 'string') {
+        drvOf.set(d.id, d.fields[0]);
+      } else if (
+        d?.kind === 'result' &&
+        (d.type === RESULT.buildLogLine || d.type === RESULT.postBuildLogLine) &&
+        typeof d.fields[0] === 'string'
+      ) {
+        const drv = drvOf.get(d.id);
+        if (drv === undefined) return;
+        const tail = tails.get(drv) ?? [];
+        tail.push(d.fields[0].slice(0, TAIL_LINE_CHARS));
+        if (tail.length > TAIL_LINES) tail.shift();
+        tails.set(drv, tail);
+      }
+    },
+    of: (drv) => tails.get(drv) ?? [],
+  };
+}
+
+/** "builder for '…drv' failed": the builder's last lines, and where the whole log is. */
+export function withBuildLog(e: NixError, tailOf: (drv: string) => readonly string[]): NixError {
+  const drv = /builder for '([^']+\.drv)' failed/.exec(e.shortMessage)?.[1];
+  if (drv === undefined) return e;
+  const tail = tailOf(drv);
+  const shown =
+    tail.length > 0
+      ? `\n  its last ${tail.length === 1 ? 'line' : `${tail.length} lines`}:\n${tail.map((l) => `    ${l}`).join('\n')}`
+      : '';
+  return new NixError({
+    argv: e.argv,
+    exitCode: e.exitCode,
+    shortMessage: `${e.shortMessage}${shown}\n  the whole log: nix log ${drv}`,
+    stderrTail: e.stderrTail,
+    timedOut: e.timedOut,
+    aborted: e.aborted,
+  });
 }
 
 /** Turns internal-json lines into the lines a person reads; one renderer per build (it tracks activities). */

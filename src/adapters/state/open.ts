@@ -10,6 +10,7 @@ import { approvalsPort } from './approvals.ts';
 import { auditPort } from './audit.ts';
 import { deploymentsPort } from './deployments.ts';
 import { locksPort } from './locks.ts';
+import { stateFileProblem } from './open-problem.ts';
 import { currentOwner, ownerAlive } from './owner.ts';
 import { recover } from './recovery.ts';
 import { runsPort } from './runs.ts';
@@ -75,7 +76,8 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     closeSync(openSync(file, 'a', 0o600));
   } catch (e) {
-    return { ok: false, file, message: fileProblem(e, existed) };
+    // Every command on a host is recorded there first, so without it nothing runs.
+    return { ok: false, file, message: `${stateFileProblem(e, options.stateDir, file)}; nothing was run` };
   }
 
   let db: DatabaseSync;
@@ -175,18 +177,6 @@ function describe(e: unknown): string {
     );
   }
   return `cannot open the state database: ${message}`;
-}
-
-/** A file-system refusal, said as what it means for the bot. */
-function fileProblem(e: unknown, existed: boolean): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') {
-    return (
-      `the state ${existed ? 'file exists but cannot be written' : 'file cannot be created'} (${err.code}: ${err.message}); ` +
-      "nothing was run, since every command on a host is recorded there first: make it writable by the bot's user, or point stateDir elsewhere"
-    );
-  }
-  return `${existed ? 'cannot open' : 'cannot create'} the state file: ${err.message}`;
 }
 
 /** null when the file is sound, else SQLite's first complaint. */
