@@ -28,8 +28,8 @@ export interface StartBotOptions {
   readonly configFile: string;
   readonly env: Env;
   readonly log: LogSink;
-  /** Tests: the fake Slack, no retries, a known identity. Production leaves these out. */
-  readonly slack?: Pick<SlackAppOptions, 'slackApiUrl' | 'retryConfig' | 'identity' | 'host' | 'port'>;
+  /** Tests: no retries, a known identity, any free port. Production leaves these out. */
+  readonly slack?: Pick<SlackAppOptions, 'retryConfig' | 'identity' | 'port' | 'budget'>;
   readonly now?: () => Date;
   readonly updateIntervalMs?: number;
 }
@@ -80,6 +80,8 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         ...(secrets.value.signingSecret === undefined ? {} : { signingSecret: secrets.value.signingSecret }),
       },
       port: slackConfig.port,
+      host: slackConfig.listenAddress,
+      slackApiUrl: slackConfig.apiUrl,
       logger: log,
       ...options.slack,
     });

@@ -12,9 +12,11 @@ import type { AccessPolicy } from './access.ts';
 import { registerApprovalActions } from './actions.ts';
 import type { SlackApp } from './app.ts';
 import { type ApproverDecision, createApproverCheck, slackGroupResolver } from './approvers.ts';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { registerSlashCommand } from './commands.ts';
 import { decisionHandler, markExpired } from './decisions.ts';
+import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
 import { blocksOf } from './message-port.ts';
@@ -93,6 +95,8 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     await running;
   });
 
+  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]));
+
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
   const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log });
   registerSlashCommand(app, slash);
@@ -130,7 +134,7 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     markExpired: (expired) => markExpired(app, expired, log),
     async postToChannel(msg) {
       if (slackConfig.channel === undefined) return false;
-      await app.client.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
+      await app.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
       return true;
     },
     markInterrupted: (runIds) => runMessages.markInterrupted(runIds),

@@ -28,8 +28,17 @@ export interface RunTracker {
   readonly onEvent: ProgressSink;
   /** Set once the verb opened a run. */
   readonly runId: string | undefined;
+  /**
+   * Posts the run's first message before anything runs: the run's progress replaces it later. Resolves with
+   * Slack's refusal when the bot cannot post there (then nothing should run), else undefined.
+   */
+  open(first: SlackMessage): Promise<unknown>;
   /** Posts `result` in the run's thread once every update is out; false when the verb opened no run. */
   finish(result: SlackMessage): Promise<boolean>;
+  /** The request opened no run after all (refused: a busy host): its first message goes. */
+  abandon(): Promise<void>;
+  /** The first post or update of the run that Slack refused, if any: then the channel's picture is incomplete. */
+  readonly failure: unknown;
 }
 
 export interface RunMessages {
@@ -65,6 +74,8 @@ interface RunEntry {
   ref: SlackMessageRef | undefined;
   /** Posts for this run, one after another, in event order. */
   work: Promise<void>;
+  /** Told of every post or update Slack refused. */
+  readonly onFailure?: ((error: unknown) => void) | undefined;
 }
 
 export function createRunMessages(options: RunMessagesOptions): RunMessages {
@@ -75,6 +86,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   function enqueue(entry: RunEntry, what: string, step: () => Promise<void>): Promise<void> {
     const next = entry.work.then(step).catch((error: unknown) => {
       log.warn(`run ${entry.runId}: could not ${what}:`, describe(error));
+      entry.onFailure?.(error);
     });
     entry.work = next;
     pending.add(next);
@@ -82,10 +94,13 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
     return next;
   }
 
-  function newUpdater(port: MessagePort): MessageUpdater {
+  function newUpdater(port: MessagePort, onFailure?: (error: unknown) => void): MessageUpdater {
     return createMessageUpdater(port, {
       ...(options.updateIntervalMs === undefined ? {} : { intervalMs: options.updateIntervalMs }),
-      onError: (error) => log.warn('a run message update failed:', describe(error)),
+      onError: (error) => {
+        log.warn('a run message update failed:', describe(error));
+        onFailure?.(error);
+      },
     });
   }
 
@@ -98,8 +113,8 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
     const main = await mainRef(entry);
     const content = { channel: entry.channel, text: msg.text, ...blocksOf(msg) };
     // Without the run's message (its post failed) the reply goes in the channel, where it is still seen.
-    if (main === undefined) return slack.client.chat.postMessage(content);
-    return slack.client.chat.postMessage({ ...content, thread_ts: main.ts, reply_broadcast: broadcast });
+    if (main === undefined) return slack.chat.postMessage(content);
+    return slack.chat.postMessage({ ...content, thread_ts: main.ts, reply_broadcast: broadcast });
   }
 
   function apply(entry: RunEntry, event: EngineEvent): void {
@@ -108,7 +123,8 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
       entry.logs.push(event.host === undefined ? event.message : `${event.host}: ${event.message}`);
       if (entry.logs.length > LOG_LINES) entry.logs.shift();
     }
-    entry.updater.set(progressMessage(entry.events.list));
+    // A run's last state goes ahead of other runs' progress: people wait for it.
+    entry.updater.set(progressMessage(entry.events.list), { urgent: event.type === 'run.finished' });
     if (event.type === 'approval.requested') {
       enqueue(entry, `ask about ${event.host}`, async () => {
         const question = approvalQuestionMessage({
@@ -150,6 +166,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         return ref;
       },
       update: (at, msg) => port.update(at, msg),
+      ...(port.turn === undefined ? {} : { turn: (_kind, urgent) => port.turn!('update', urgent) }),
     });
     const entry: RunEntry = {
       runId,
@@ -174,16 +191,26 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   return {
     track(channel, requester) {
       let entry: RunEntry | undefined;
+      let failure: unknown;
+      const onFailure = (error: unknown) => {
+        failure ??= error;
+      };
+      let updater: MessageUpdater | undefined;
+      const updaterFor = () => {
+        updater ??= newUpdater(slack.messagePort(channel), onFailure);
+        return updater;
+      };
       const start = (runId: string): RunEntry => {
         const created: RunEntry = {
           runId,
           channel,
           events: new EventList([]),
-          updater: newUpdater(slack.messagePort(channel)),
+          updater: updaterFor(),
           logs: [],
           requestedBy: requester,
           ref: undefined,
           work: Promise.resolve(),
+          onFailure,
         };
         entries.set(runId, created);
         // Kept with the run, so an answer given after a restart of the bot can still update the message.
@@ -205,6 +232,23 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         },
         get runId() {
           return entry?.runId;
+        },
+        get failure() {
+          return failure;
+        },
+        async open(first) {
+          const opening = updaterFor();
+          opening.set(first, { urgent: true });
+          const delivery = await opening.flush();
+          if (delivery.delivered) return undefined;
+          return delivery.error ?? new Error('the first message was not posted');
+        },
+        async abandon() {
+          const ref = updater?.ref;
+          if (entry !== undefined || ref === undefined) return;
+          await slack.client.chat.delete({ channel: ref.channel, ts: ref.ts }).catch((error: unknown) => {
+            log.warn(`could not remove the message of a request that did not run:`, describe(error));
+          });
         },
         async finish(result) {
           const run = entry;
