@@ -1,4 +1,4 @@
-// `npm run bench [-- --only deploy,planner,ssh,slack] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
+// `npm run bench [-- --only deploy,planner,ssh,slack,slack-updates] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
 // [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10]`: the benchmarks side by side, then one summary table.
 // A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
 import { existsSync } from 'node:fs';
@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { officeUnavailable } from '../test/office/index.ts';
+import { concurrentRuns } from '../test/support/concurrent-runs.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlanner } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
-const SECTIONS = ['deploy', 'planner', 'ssh', 'slack'] as const;
+const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates'] as const;
 type Section = (typeof SECTIONS)[number];
 const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack'];
 
@@ -157,6 +158,19 @@ async function main(): Promise<number> {
       `ack latency over ${r.commands} commands, worst / p50`,
       `${ms(r.worstMs)} / ${ms(r.p50Ms)}`,
     ]);
+  });
+
+  await section('slack-updates', "e. Slack: 10 concurrent runs within Slack's rate limits", async () => {
+    const r = await concurrentRuns({ runs: 10, durationMs: 20_000 });
+    const worst = Math.max(...r.finalShownAfterMs);
+    console.log(
+      `${r.runs} runs, ${r.events} events: ${r.updatesDelivered} updates and ${r.postsDelivered} posts delivered, ` +
+        `${r.rateLimited} 429s; each run's end shown after at most ${ms(worst)}`,
+    );
+    summary.push(
+      ['slack', '10 concurrent runs: updates delivered / 429s', `${r.updatesDelivered} / ${r.rateLimited}`],
+      ['slack', '10 concurrent runs: end shown after, worst', ms(worst)],
+    );
   });
 
   heading('Summary');
