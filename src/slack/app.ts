@@ -67,7 +67,7 @@ export interface SlackApp {
   /** A port for one message in `channel` (in a thread with `threadTs`), for a message updater. */
   messagePort(channel: string, options?: MessagePortOptions): MessagePort;
   /** Checks the token and connects (Socket Mode) or listens (HTTP). Resolves with the HTTP port. */
-  start(): Promise<{ port?: number }>;
+  start(): Promise<{ port?: number; host?: string }>;
   /** Disconnects and waits for the socket or the server to close. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -207,7 +207,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const chat = budgetedChat(portClient, budget);
 
   const stopped = new AbortController();
-  let starting: Promise<{ port?: number }> | undefined;
+  let starting: Promise<{ port?: number; host?: string }> | undefined;
   let stopping: Promise<void> | undefined;
   let server: Server | undefined;
   const reconnect =
@@ -218,7 +218,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       throw new SlackStartError('stopped', 'The Slack app was stopped while it was starting.');
   }
 
-  async function start(): Promise<{ port?: number }> {
+  async function start(): Promise<{ port?: number; host?: string }> {
     refuseIfStopped();
     try {
       await bolt.init();
@@ -266,7 +266,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       refuseIfStopped();
     }
     const address = server.address() as AddressInfo | null;
-    return { port: address?.port ?? port };
+    return { port: address?.port ?? port, ...(address === null ? {} : { host: address.address }) };
   }
 
   async function closeServer(): Promise<void> {

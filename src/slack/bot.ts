@@ -114,7 +114,7 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
 
   const started = await app.start();
   log.info(
-    `slack: ${app.mode === 'socket' ? 'connected in Socket Mode' : `listening for HTTP on port ${started.port}`}` +
+    `slack: ${app.mode === 'socket' ? 'connected in Socket Mode' : `listening for HTTP on ${started.host ?? 'every address'} port ${started.port}`}` +
       `; ${policy.deployers.length} deployer(s), viewers: ${policy.viewers === 'everyone' ? 'everyone' : policy.viewers.length}` +
       (policy.channels.length > 0 ? `, only in ${policy.channels.join(', ')}` : ''),
   );
