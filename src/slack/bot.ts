@@ -16,6 +16,7 @@ import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { registerSlashCommand } from './commands.ts';
 import { decisionHandler, markExpired } from './decisions.ts';
+import { createExpiryWarnings } from './expiry-warnings.ts';
 import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
@@ -33,6 +34,8 @@ export interface SlackBotOptions {
   readonly verbs?: readonly AnyVerb[];
   /** Least time between two updates of a progress message. */
   readonly updateIntervalMs?: number;
+  /** The clock questions expire by (the engine's). */
+  readonly now?: () => Date;
 }
 
 export interface SlackBot {
@@ -43,6 +46,8 @@ export interface SlackBot {
   readonly route: ProgressSink;
   /** Rewrites expired questions' messages (buttons gone, when it expired). */
   markExpired(expired: readonly ApprovalRecord[]): Promise<number>;
+  /** Warns in their threads about questions expiring within `slack.approvers.warnBeforeExpiryMinutes`. */
+  warnExpiring(): Promise<number>;
   /** Posts in `slack.channel`; false when none is configured. */
   postToChannel(message: SlackMessage): Promise<boolean>;
   /** Rewrites the messages of runs a stopped bot left `interrupted`; returns how many were updated. */
@@ -82,6 +87,14 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     store,
     log,
     ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
+    approvers: slackConfig.approvers,
+  });
+  const warnExpiring = createExpiryWarnings({
+    store,
+    runMessages,
+    approvers: slackConfig.approvers,
+    leadMs: slackConfig.approvers.warnBeforeExpiryMinutes * 60_000,
+    now: options.now ?? (() => new Date()),
   });
 
   // Every request, from its acknowledgement to its last reply, is counted while it runs: stopping and
@@ -132,6 +145,7 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     runMessages,
     route: runMessages.route,
     markExpired: (expired) => markExpired(app, expired, log),
+    warnExpiring,
     async postToChannel(msg) {
       if (slackConfig.channel === undefined) return false;
       await app.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });

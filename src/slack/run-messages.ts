@@ -9,7 +9,7 @@ import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
 import { approvalQuestionMessage } from './blocks/approval.ts';
 import { deployProgressMessage } from './blocks/deploy-progress.ts';
-import { code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
+import { type Block, code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { blocksOf } from './message-port.ts';
 import { createMessageUpdater, type MessagePort, type MessageUpdater } from './message-updater.ts';
@@ -21,6 +21,12 @@ export interface RunMessagesOptions {
   readonly log: LogSink;
   /** Least time between two updates of one message. */
   readonly updateIntervalMs?: number;
+  /** Mentioned in every restart question; `directMessage` also tells each named approver directly. */
+  readonly approvers?: {
+    readonly users: readonly string[];
+    readonly usergroup?: string | undefined;
+    readonly directMessage?: boolean;
+  };
 }
 
 /** Follows one request's run: hand `onEvent` to the verb, then `finish` with its result. */
@@ -133,6 +139,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           question: event.question,
           expiresAt: new Date(event.expiresAt),
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
+          ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });
         // Broadcast: approvers see the question in the channel, and its answer stays with the run.
         const posted = await postInThread(entry, question, true);
@@ -142,6 +149,9 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
             ts: posted.ts,
           });
         }
+        if (options.approvers?.directMessage === true) {
+          await tellApprovers(entry.channel, event.host, event.question, options.approvers.users);
+        }
       });
     }
     if (event.type === 'run.finished' && event.outcome !== 'awaiting-approval') {
@@ -150,6 +160,25 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         await entry.updater.flush();
         if (entries.get(entry.runId) === entry) entries.delete(entry.runId);
       });
+    }
+  }
+
+  /** A direct message to each named approver, pointing at the question (its buttons stay in one place). */
+  async function tellApprovers(channel: string, host: string, question: string, users: readonly string[]) {
+    for (const user of users) {
+      const text = `A restart question waits for you in <#${channel}>: ${question}`;
+      try {
+        await slack.chat.postMessage({
+          channel: user,
+          text,
+          blocks: [
+            section(`🔔 *Restart question for ${escapeMrkdwn(host)}* in <#${escapeMrkdwn(channel)}>`),
+            context(`${escapeMrkdwn(truncate(question, 500))} · Answer it in the run's thread there.`),
+          ] as unknown as Block[],
+        });
+      } catch (error) {
+        log.warn(`could not tell approver ${user} directly:`, describe(error));
+      }
     }
   }
 

@@ -20,13 +20,16 @@ export class Channels {
 
   /**
    * A channel not declared is taken from its ID as Slack shapes them: `C…` public with the bot in it (tests
-   * that do not care need not declare theirs), `G…` private and `D…` a direct message, without the bot.
+   * that do not care need not declare theirs), `G…` private and `D…` a direct message, without the bot;
+   * `U…` the bot's direct message with that user.
    */
   get(id: string): FakeChannel {
     let channel = this.#known.get(id);
     if (channel === undefined) {
       const isPublic = id.startsWith('C');
-      channel = { private: !isPublic, botMember: isPublic };
+      // A user ID as the channel is the bot's own direct message with that user (its Messages tab).
+      const appDm = id.startsWith('U') || id.startsWith('W');
+      channel = { private: !isPublic, botMember: isPublic || appDm };
       this.#known.set(id, channel);
     }
     return channel;
