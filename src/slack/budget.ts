@@ -2,8 +2,9 @@
 // whole app) and chat.postMessage (about one a second per channel, short bursts allowed). A call waits for a
 // turn; a turn is counted from when Slack answered, so a slow answer never lets two calls land in one window
 // Slack counts as one. Part of each window is kept for urgent calls (a run's final state, its first message),
-// so that many busy runs cannot starve the message that says a run has ended. A 429 stops every call of that
-// method (in that channel) for as long as Retry-After asks.
+// so that many busy runs cannot starve the message that says a run has ended; the other calls are spread
+// evenly over the window, so that a busy run cannot spend it in one burst and leave every message frozen
+// until it turns. A 429 stops every call of that method (in that channel) for as long as Retry-After asks.
 
 export interface BudgetRule {
   /** Calls in any window; a little under Slack's own limit, for the clocks' disagreement. */
@@ -46,6 +47,8 @@ interface KeyState {
   ends: number[];
   inFlight: number;
   blockedUntil: number;
+  /** When the last call that was not urgent got its turn. */
+  lastNormal: number;
 }
 
 interface Waiter {
@@ -72,7 +75,7 @@ export function createSlackBudget(
   const stateOf = (key: string): KeyState => {
     let state = keys.get(key);
     if (state === undefined) {
-      state = { ends: [], inFlight: 0, blockedUntil: 0 };
+      state = { ends: [], inFlight: 0, blockedUntil: 0, lastNormal: Number.NEGATIVE_INFINITY };
       keys.set(key, state);
     }
     return state;
@@ -90,9 +93,14 @@ export function createSlackBudget(
       const state = stateOf(waiter.key);
       const { rule } = waiter;
       state.ends = state.ends.filter((end) => end > at - rule.windowMs);
-      const cap = waiter.urgent() ? rule.limit : rule.limit - rule.reserve;
-      if (at >= state.blockedUntil && state.ends.length + state.inFlight < cap) {
+      const urgent = waiter.urgent();
+      const cap = urgent ? rule.limit : rule.limit - rule.reserve;
+      // Calls that are not urgent are spread over the window rather than spent in a burst at its start, so
+      // one busy run cannot leave every message frozen until the window turns.
+      const spacedUntil = urgent ? 0 : state.lastNormal + rule.windowMs / (rule.limit - rule.reserve);
+      if (at >= state.blockedUntil && at >= spacedUntil && state.ends.length + state.inFlight < cap) {
         state.inFlight += 1;
+        if (!urgent) state.lastNormal = at;
         left.delete(waiter);
         granted += 1;
         longestWaitMs = Math.max(longestWaitMs, at - waiter.since);
@@ -107,6 +115,7 @@ export function createSlackBudget(
         continue;
       }
       if (at < state.blockedUntil) wakeAt = Math.min(wakeAt, state.blockedUntil);
+      if (at < spacedUntil) wakeAt = Math.min(wakeAt, spacedUntil);
       const oldest = state.ends[0];
       if (oldest !== undefined) wakeAt = Math.min(wakeAt, oldest + rule.windowMs);
       // Otherwise a call in flight holds the turn, and its release pumps again.

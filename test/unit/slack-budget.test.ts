@@ -37,21 +37,28 @@ describe('createSlackBudget', () => {
     void take('b');
     void take('c');
     await advance(0);
+    // Calls that are not urgent are spread over the window: one per windowMs / (limit - reserve).
+    expect(granted).toEqual(['a']);
+    await advance(5_000);
     expect(granted).toEqual(['a', 'b']);
     void take('final', true);
     void take('final2', true);
     await advance(0);
     expect(granted).toEqual(['a', 'b', 'final', 'final2']);
-    // c waits until the first calls leave the window.
-    await advance(9_000);
+    // c waits until the window holds fewer than limit - reserve calls, urgent ones included.
+    await advance(5_500);
     expect(granted).toHaveLength(4);
-    await advance(1_500);
+    await advance(5_000);
     expect(granted).toEqual(['a', 'b', 'final', 'final2', 'c']);
   });
 
   it('lets a waiting call that becomes urgent go first', async () => {
     const budget = createSlackBudget(RULES, () => now);
-    for (let i = 0; i < 2; i++) (await budget.turn('chat.update', 'C1'))();
+    for (let i = 0; i < 2; i++) {
+      const turn = budget.turn('chat.update', 'C1');
+      await advance(5_000);
+      (await turn)();
+    }
     let urgent = false;
     let done = false;
     void budget
@@ -76,9 +83,11 @@ describe('createSlackBudget', () => {
       });
     }
     await advance(0);
-    expect(order).toEqual(['C1', 'C1', 'C2']);
-    await advance(1_100);
-    expect(order).toEqual(['C1', 'C1', 'C2', 'C1']);
+    expect(order).toEqual(['C1', 'C2']);
+    await advance(500);
+    expect(order).toEqual(['C1', 'C2', 'C1']);
+    await advance(600);
+    expect(order).toEqual(['C1', 'C2', 'C1', 'C1']);
   });
 
   it('holds every caller back for as long as a 429 asks', async () => {
