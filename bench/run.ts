@@ -1,4 +1,4 @@
-// `npm run bench [-- --only deploy,planner,ssh,slack,activation] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
+// `npm run bench [-- --only deploy,planner,ssh,slack,slack-updates,activation] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
 // [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10]`: the benchmarks side by side, then one summary table.
 // A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { officeUnavailable } from '../test/office/index.ts';
 import { officeNixVersions } from '../test/office/nix-versions.ts';
+import { concurrentRuns } from '../test/support/concurrent-runs.ts';
 import { benchActivation } from './activation.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlannerCases, plannerRows } from './planner.ts';
@@ -15,7 +16,7 @@ import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
-const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'activation'] as const;
+const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates', 'activation'] as const;
 type Section = (typeof SECTIONS)[number];
 const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation'];
 
@@ -155,7 +156,20 @@ async function main(): Promise<number> {
     ]);
   });
 
-  await section('activation', 'e. Activation: confirm-or-revert against the plain switch', async () => {
+  await section('slack-updates', "e. Slack: 10 concurrent runs within Slack's rate limits", async () => {
+    const r = await concurrentRuns({ runs: 10, durationMs: 20_000 });
+    const worst = Math.max(...r.finalShownAfterMs);
+    console.log(
+      `${r.runs} runs, ${r.events} events: ${r.updatesDelivered} updates and ${r.postsDelivered} posts delivered, ` +
+        `${r.rateLimited} 429s; each run's end shown after at most ${ms(worst)}`,
+    );
+    summary.push(
+      ['slack', '10 concurrent runs: updates delivered / 429s', `${r.updatesDelivered} / ${r.rateLimited}`],
+      ['slack', '10 concurrent runs: end shown after, worst', ms(worst)],
+    );
+  });
+
+  await section('activation', 'f. Activation: confirm-or-revert against the plain switch', async () => {
     const a = await benchActivation({ rounds: f.reps, log: (l) => console.log(`  ${l}`) });
     const extra = a.sequenceMs - a.plainMs;
     console.log(

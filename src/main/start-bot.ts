@@ -19,6 +19,9 @@ import { type Composed, ConfigError, composeFromConfig, loadConfigOrThrow } from
  */
 const INTERRUPTED_LOOKBACK = 50;
 
+/** The schedule's job that warns of restart questions about to expire (with the expiry sweep's timing). */
+export const WARN_EXPIRING_JOB = 'warn-expiring-approvals';
+
 /** A reason not to start that the operator must fix: exit status 2, no stack. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -28,8 +31,8 @@ export interface StartBotOptions {
   readonly configFile: string;
   readonly env: Env;
   readonly log: LogSink;
-  /** Tests: the fake Slack, no retries, a known identity. Production leaves these out. */
-  readonly slack?: Pick<SlackAppOptions, 'slackApiUrl' | 'retryConfig' | 'identity' | 'host' | 'port'>;
+  /** Tests: no retries, a known identity, any free port. Production leaves these out. */
+  readonly slack?: Pick<SlackAppOptions, 'retryConfig' | 'identity' | 'port' | 'budget'>;
   readonly now?: () => Date;
   readonly updateIntervalMs?: number;
 }
@@ -80,6 +83,8 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         ...(secrets.value.signingSecret === undefined ? {} : { signingSecret: secrets.value.signingSecret }),
       },
       port: slackConfig.port,
+      host: slackConfig.listenAddress,
+      slackApiUrl: slackConfig.apiUrl,
       logger: log,
       ...options.slack,
     });
@@ -119,6 +124,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       log,
       isApprover,
       ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
   } catch (error) {
     await app.stop();
@@ -154,6 +160,15 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     timezone: when.timezone,
     log,
     jobs: [
+      {
+        name: WARN_EXPIRING_JOB,
+        cron: when.expireApprovals,
+        run: async () => {
+          const warned = await slack.warnExpiring();
+          if (warned > 0) log.info(`schedule: ${warned} restart question(s) about to expire, warned`);
+          return warned;
+        },
+      },
       expireJob(composed.engine, when.expireApprovals, {
         onEvent: slack.route,
         onExpired: async (expired) => {

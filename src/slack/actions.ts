@@ -74,12 +74,11 @@ export function registerApprovalActions(app: SlackApp, options: ApprovalActionOp
       };
       const replacement = await options.onDecision(click, ctx);
       if (replacement !== undefined && messageTs !== undefined) {
-        await ctx.client.chat.update({
-          channel: ctx.channelId,
-          ts: messageTs,
-          text: replacement.text,
-          ...blocksOf(replacement),
-        });
+        // The clicker waits to see the answer: ahead of progress updates.
+        await app.chat.update(
+          { channel: ctx.channelId, ts: messageTs, text: replacement.text, ...blocksOf(replacement) },
+          true,
+        );
       }
     },
     async onError(error: unknown, args: ButtonArgs) {

@@ -7,8 +7,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import { boltLogger, type LogSink, redactingSink, type SlackLogLevel, toBoltLevel } from './bolt-logger.ts';
+import { type BudgetedMethod, type BudgetRule, createSlackBudget, type SlackBudget } from './budget.ts';
+import { type BudgetedChat, budgetedChat } from './chat.ts';
 import { type MessagePortOptions, slackMessagePort } from './message-port.ts';
 import type { MessagePort } from './message-updater.ts';
+import { createRequestGuard, guardedListener } from './request-guard.ts';
 
 /** A secret that says what it is only when asked (so it never lands in a log by accident). */
 export interface Secret {
@@ -45,6 +48,8 @@ export interface SlackAppOptions {
   readonly logger: LogSink;
   readonly logLevel?: SlackLogLevel | undefined;
   readonly identity?: SlackIdentity | undefined;
+  /** The app-wide budget's rules (default: Slack's tiers, SLACK_BUDGET). */
+  readonly budget?: Readonly<Record<BudgetedMethod, BudgetRule>> | undefined;
 }
 
 export interface SlackApp {
@@ -56,10 +61,13 @@ export interface SlackApp {
   readonly logger: LogSink;
   /** Aborted when the app stops: work in flight can give up politely. */
   readonly signal: AbortSignal;
+  /** chat.postMessage and chat.update within the app-wide budget: every post and update goes through here. */
+  readonly chat: BudgetedChat;
+  readonly budget: SlackBudget;
   /** A port for one message in `channel` (in a thread with `threadTs`), for a message updater. */
   messagePort(channel: string, options?: MessagePortOptions): MessagePort;
   /** Checks the token and connects (Socket Mode) or listens (HTTP). Resolves with the HTTP port. */
-  start(): Promise<{ port?: number }>;
+  start(): Promise<{ port?: number; host?: string }>;
   /** Disconnects and waits for the socket or the server to close. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -167,6 +175,16 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         })
       : undefined;
 
+  if (httpReceiver !== undefined) {
+    const guard = createRequestGuard(secrets.signingSecret ?? '');
+    httpReceiver.requestListener = guardedListener(
+      httpReceiver.requestListener,
+      '/slack/events',
+      guard,
+      (reason) => logger.warn(`slack: HTTP request refused: ${reason}`),
+    );
+  }
+
   const bolt = new App({
     token: secrets.bot,
     ...(socketReceiver === undefined ? {} : { socketMode: true, receiver: socketReceiver }),
@@ -175,6 +193,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     logLevel: toBoltLevel(level),
     clientOptions: clientOptions(),
     deferInitialization: true,
+    // The global error handler gets the request's body, so it can tell the requester (interactivity.ts).
+    extendedErrorHandler: true,
     // A known identity needs no auth.test; otherwise start() makes that call and reports its failure.
     tokenVerificationEnabled: options.identity === undefined,
     ...(options.identity === undefined
@@ -183,9 +203,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
   // Message ports see a 429 as an error to wait out with the newest state, rather than a call that sleeps.
   const portClient = new webApi.WebClient(secrets.bot, { ...clientOptions(), rejectRateLimitedCalls: true });
+  const budget = createSlackBudget(options.budget);
+  const chat = budgetedChat(portClient, budget);
 
   const stopped = new AbortController();
-  let starting: Promise<{ port?: number }> | undefined;
+  let starting: Promise<{ port?: number; host?: string }> | undefined;
   let stopping: Promise<void> | undefined;
   let server: Server | undefined;
   const reconnect =
@@ -196,7 +218,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       throw new SlackStartError('stopped', 'The Slack app was stopped while it was starting.');
   }
 
-  async function start(): Promise<{ port?: number }> {
+  async function start(): Promise<{ port?: number; host?: string }> {
     refuseIfStopped();
     try {
       await bolt.init();
@@ -244,7 +266,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       refuseIfStopped();
     }
     const address = server.address() as AddressInfo | null;
-    return { port: address?.port ?? port };
+    return { port: address?.port ?? port, ...(address === null ? {} : { host: address.address }) };
   }
 
   async function closeServer(): Promise<void> {
@@ -270,7 +292,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     client: bolt.client,
     logger,
     signal: stopped.signal,
-    messagePort: (channel, portOptions) => slackMessagePort(portClient, channel, portOptions),
+    chat,
+    budget,
+    messagePort: (channel, portOptions) => slackMessagePort(portClient, channel, portOptions, budget),
     start() {
       starting ??= start();
       return starting;
@@ -356,10 +380,10 @@ function checkApiUrl(url: string | undefined): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new SlackConfigError('slackApiUrl', `slackApiUrl is not a URL: ${url}`);
+    throw new SlackConfigError('slack.apiUrl', `slack.apiUrl is not a URL: ${url}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new SlackConfigError('slackApiUrl', `slackApiUrl must be http or https, not ${parsed.protocol}`);
+    throw new SlackConfigError('slack.apiUrl', `slack.apiUrl must be http or https, not ${parsed.protocol}`);
   }
   return url.endsWith('/') ? url : `${url}/`;
 }

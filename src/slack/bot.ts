@@ -12,9 +12,12 @@ import type { AccessPolicy } from './access.ts';
 import { registerApprovalActions } from './actions.ts';
 import type { SlackApp } from './app.ts';
 import { type ApproverDecision, createApproverCheck, slackGroupResolver } from './approvers.ts';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { registerSlashCommand } from './commands.ts';
 import { decisionHandler, markExpired } from './decisions.ts';
+import { createExpiryWarnings } from './expiry-warnings.ts';
+import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
 import { blocksOf } from './message-port.ts';
@@ -31,6 +34,8 @@ export interface SlackBotOptions {
   readonly verbs?: readonly AnyVerb[];
   /** Least time between two updates of a progress message. */
   readonly updateIntervalMs?: number;
+  /** The clock questions expire by (the engine's). */
+  readonly now?: () => Date;
 }
 
 export interface SlackBot {
@@ -41,6 +46,8 @@ export interface SlackBot {
   readonly route: ProgressSink;
   /** Rewrites expired questions' messages (buttons gone, when it expired). */
   markExpired(expired: readonly ApprovalRecord[]): Promise<number>;
+  /** Warns in their threads about questions expiring within `slack.approvers.warnBeforeExpiryMinutes`. */
+  warnExpiring(): Promise<number>;
   /** Posts in `slack.channel`; false when none is configured. */
   postToChannel(message: SlackMessage): Promise<boolean>;
   /** Rewrites the messages of runs a stopped bot left `interrupted`; returns how many were updated. */
@@ -80,6 +87,14 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     store,
     log,
     ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
+    approvers: slackConfig.approvers,
+  });
+  const warnExpiring = createExpiryWarnings({
+    store,
+    runMessages,
+    approvers: slackConfig.approvers,
+    leadMs: slackConfig.approvers.warnBeforeExpiryMinutes * 60_000,
+    now: options.now ?? (() => new Date()),
   });
 
   // Every request, from its acknowledgement to its last reply, is counted while it runs: stopping and
@@ -92,6 +107,8 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     running.then(forget, forget);
     await running;
   });
+
+  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]));
 
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
   const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log });
@@ -110,7 +127,7 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
 
   const started = await app.start();
   log.info(
-    `slack: ${app.mode === 'socket' ? 'connected in Socket Mode' : `listening for HTTP on port ${started.port}`}` +
+    `slack: ${app.mode === 'socket' ? 'connected in Socket Mode' : `listening for HTTP on ${started.host ?? 'every address'} port ${started.port}`}` +
       `; ${policy.deployers.length} deployer(s), viewers: ${policy.viewers === 'everyone' ? 'everyone' : policy.viewers.length}` +
       (policy.channels.length > 0 ? `, only in ${policy.channels.join(', ')}` : ''),
   );
@@ -128,9 +145,10 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     runMessages,
     route: runMessages.route,
     markExpired: (expired) => markExpired(app, expired, log),
+    warnExpiring,
     async postToChannel(msg) {
       if (slackConfig.channel === undefined) return false;
-      await app.client.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
+      await app.chat.postMessage({ channel: slackConfig.channel, text: msg.text, ...blocksOf(msg) });
       return true;
     },
     markInterrupted: (runIds) => runMessages.markInterrupted(runIds),

@@ -33,7 +33,7 @@ export interface SlackRequestContext {
 export const RESPONSE_URL_USES = 5;
 
 export interface ContextSource {
-  readonly app: Pick<SlackApp, 'messagePort' | 'signal' | 'logger'>;
+  readonly app: Pick<SlackApp, 'messagePort' | 'signal' | 'logger' | 'chat'>;
   readonly client: webApi.WebClient;
   readonly userId: string;
   readonly channelId: string;
@@ -85,7 +85,7 @@ export function requestContext(source: ContextSource): SlackRequestContext {
       await postEphemeral(msg);
     },
     async inChannel(msg) {
-      const result = await client.chat.postMessage({
+      const result = await app.chat.postMessage({
         channel: channelId,
         text: msg.text,
         ...blocksOf(msg),

@@ -125,7 +125,7 @@ function plainDate(at: Date): string {
 
 /** Rewrites the messages of questions that expired: the buttons go, and the message says when it expired. */
 export async function markExpired(
-  slack: Pick<SlackApp, 'client'>,
+  slack: Pick<SlackApp, 'chat'>,
   expired: readonly ApprovalRecord[],
   log: LogSink,
 ): Promise<number> {
@@ -135,7 +135,7 @@ export async function markExpired(
     if (ref === null) continue;
     const msg = expiredMessage(approval);
     try {
-      await slack.client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, ...blocksOf(msg) });
+      await slack.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, ...blocksOf(msg) });
       updated += 1;
     } catch (error) {
       log.warn(

@@ -1,7 +1,7 @@
 // One Slack message kept up to date with a changing state: the first state is posted, later ones replace it
-// with chat.update, no more often than once per interval (Slack allows about one update per second per
-// message), coalescing whatever arrived in between so the message always ends on the latest state. A 429
-// is waited out for as long as Slack asks. Pure: the port and the clock are given.
+// with chat.update, no more often than once per interval, and each send waits for its turn in the app-wide
+// budget (budget.ts) when the port has one, coalescing whatever arrived in between so the message always ends
+// on the latest state. A 429 is waited out for as long as Slack asks. Pure: the port and the clock are given.
 import type { SlackMessageRef } from '../core/ports/state.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
 
@@ -9,6 +9,12 @@ import type { SlackMessage } from '../verbs/verb.ts';
 export interface MessagePort {
   post(message: SlackMessage): Promise<SlackMessageRef>;
   update(ref: SlackMessageRef, message: SlackMessage): Promise<void>;
+  /**
+   * Waits for the app-wide budget to allow the next send (`urgent` is asked while waiting); resolves with a
+   * function to call once Slack has answered. The state to send is read only after the turn comes, so
+   * whatever arrived while waiting goes out in one call.
+   */
+  turn?(kind: 'post' | 'update', urgent: () => boolean): Promise<() => void>;
 }
 
 /** Slack answered 429: try again no sooner than `retryAfterMs`. */
@@ -50,8 +56,11 @@ export interface Delivery {
 }
 
 export interface MessageUpdater {
-  /** The state to show; sent now, or with the next update. */
-  set(message: SlackMessage): void;
+  /**
+   * The state to show; sent now, or with the next update. An urgent state (a run's last) goes ahead of other
+   * messages' updates in the app-wide budget.
+   */
+  set(message: SlackMessage, options?: { readonly urgent?: boolean }): void;
   /** Resolves once the latest state has been sent (or sending it failed). */
   flush(): Promise<Delivery>;
   /** The message, once posted. */
@@ -69,20 +78,33 @@ export function createMessageUpdater(port: MessagePort, options: MessageUpdaterO
   let latest: SlackMessage | undefined;
   let version = 0;
   let sentVersion = 0;
+  let urgentVersion = 0;
   let lastSendAt: number | undefined;
   let lastError: unknown;
   let running: Promise<void> | undefined;
 
-  async function send(message: SlackMessage): Promise<void> {
+  /** Sends the newest state; a 429 is waited out and the newest state (by then) sent instead. */
+  async function send(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      // Without a budget the first state goes out at once, as it was set.
+      const release =
+        port.turn === undefined
+          ? undefined
+          : await port.turn(ref === undefined ? 'post' : 'update', () => urgentVersion > sentVersion);
+      // Whatever arrived while waiting is included: only the newest state is ever sent.
+      const sending = version;
+      const message = latest as SlackMessage;
       try {
         if (ref === undefined) ref = await port.post(message);
         else await port.update(ref, message);
+        sentVersion = Math.max(sentVersion, sending);
         return;
       } catch (error) {
         if (!(error instanceof RateLimitedError) || attempt >= maxRetries) throw error;
-        await clock.sleep(error.retryAfterMs);
+        // With a budget the 429 holds every caller back (the port told it); without one, this one waits.
+        if (release === undefined) await clock.sleep(error.retryAfterMs);
       } finally {
+        release?.();
         lastSendAt = clock.now();
       }
     }
@@ -94,12 +116,8 @@ export function createMessageUpdater(port: MessagePort, options: MessageUpdaterO
         const wait = lastSendAt + intervalMs - clock.now();
         if (wait > 0) await clock.sleep(wait);
       }
-      // Whatever arrived while waiting is included: only the newest state is ever sent.
-      const sending = version;
-      const message: SlackMessage = latest;
       try {
-        await send(message);
-        sentVersion = Math.max(sentVersion, sending);
+        await send();
         lastError = undefined;
       } catch (error) {
         lastError = error;
@@ -117,9 +135,10 @@ export function createMessageUpdater(port: MessagePort, options: MessageUpdaterO
   }
 
   return {
-    set(message) {
+    set(message, setOptions) {
       latest = message;
       version += 1;
+      if (setOptions?.urgent === true) urgentVersion = version;
       void kick();
     },
     async flush() {

@@ -10,7 +10,7 @@ import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
 import { approvalQuestionMessage } from './blocks/approval.ts';
 import { deployProgressMessage } from './blocks/deploy-progress.ts';
-import { code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
+import { type Block, code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { blocksOf } from './message-port.ts';
 import { createMessageUpdater, type MessagePort, type MessageUpdater } from './message-updater.ts';
@@ -22,6 +22,12 @@ export interface RunMessagesOptions {
   readonly log: LogSink;
   /** Least time between two updates of one message. */
   readonly updateIntervalMs?: number;
+  /** Mentioned in every restart question; `directMessage` also tells each named approver directly. */
+  readonly approvers?: {
+    readonly users: readonly string[];
+    readonly usergroup?: string | undefined;
+    readonly directMessage?: boolean;
+  };
 }
 
 /** Follows one request's run: hand `onEvent` to the verb, then `finish` with its result. */
@@ -29,8 +35,17 @@ export interface RunTracker {
   readonly onEvent: ProgressSink;
   /** Set once the verb opened a run. */
   readonly runId: string | undefined;
+  /**
+   * Posts the run's first message before anything runs: the run's progress replaces it later. Resolves with
+   * Slack's refusal when the bot cannot post there (then nothing should run), else undefined.
+   */
+  open(first: SlackMessage): Promise<unknown>;
   /** Posts `result` in the run's thread once every update is out; false when the verb opened no run. */
   finish(result: SlackMessage): Promise<boolean>;
+  /** The request opened no run after all (refused: a busy host): its first message goes. */
+  abandon(): Promise<void>;
+  /** The first post or update of the run that Slack refused, if any: then the channel's picture is incomplete. */
+  readonly failure: unknown;
 }
 
 export interface RunMessages {
@@ -66,6 +81,8 @@ interface RunEntry {
   ref: SlackMessageRef | undefined;
   /** Posts for this run, one after another, in event order. */
   work: Promise<void>;
+  /** Told of every post or update Slack refused. */
+  readonly onFailure?: ((error: unknown) => void) | undefined;
 }
 
 export function createRunMessages(options: RunMessagesOptions): RunMessages {
@@ -76,6 +93,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   function enqueue(entry: RunEntry, what: string, step: () => Promise<void>): Promise<void> {
     const next = entry.work.then(step).catch((error: unknown) => {
       log.warn(`run ${entry.runId}: could not ${what}:`, describe(error));
+      entry.onFailure?.(error);
     });
     entry.work = next;
     pending.add(next);
@@ -83,10 +101,13 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
     return next;
   }
 
-  function newUpdater(port: MessagePort): MessageUpdater {
+  function newUpdater(port: MessagePort, onFailure?: (error: unknown) => void): MessageUpdater {
     return createMessageUpdater(port, {
       ...(options.updateIntervalMs === undefined ? {} : { intervalMs: options.updateIntervalMs }),
-      onError: (error) => log.warn('a run message update failed:', describe(error)),
+      onError: (error) => {
+        log.warn('a run message update failed:', describe(error));
+        onFailure?.(error);
+      },
     });
   }
 
@@ -99,8 +120,8 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
     const main = await mainRef(entry);
     const content = { channel: entry.channel, text: msg.text, ...blocksOf(msg) };
     // Without the run's message (its post failed) the reply goes in the channel, where it is still seen.
-    if (main === undefined) return slack.client.chat.postMessage(content);
-    return slack.client.chat.postMessage({ ...content, thread_ts: main.ts, reply_broadcast: broadcast });
+    if (main === undefined) return slack.chat.postMessage(content);
+    return slack.chat.postMessage({ ...content, thread_ts: main.ts, reply_broadcast: broadcast });
   }
 
   function apply(entry: RunEntry, event: EngineEvent): void {
@@ -109,7 +130,8 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
       entry.logs.push(event.host === undefined ? event.message : `${event.host}: ${event.message}`);
       if (entry.logs.length > LOG_LINES) entry.logs.shift();
     }
-    entry.updater.set(progressMessage(entry.events.list));
+    // A run's last state goes ahead of other runs' progress: people wait for it.
+    entry.updater.set(progressMessage(entry.events.list), { urgent: event.type === 'run.finished' });
     if (event.type === 'approval.requested') {
       enqueue(entry, `ask about ${event.host}`, async () => {
         const question = approvalQuestionMessage({
@@ -118,6 +140,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           question: event.question,
           expiresAt: new Date(event.expiresAt),
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
+          ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });
         // Broadcast: approvers see the question in the channel, and its answer stays with the run.
         const posted = await postInThread(entry, question, true);
@@ -127,6 +150,9 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
             ts: posted.ts,
           });
         }
+        if (options.approvers?.directMessage === true) {
+          await tellApprovers(entry.channel, event.host, event.question, options.approvers.users);
+        }
       });
     }
     if (event.type === 'run.finished' && event.outcome !== 'awaiting-approval') {
@@ -135,6 +161,25 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         await entry.updater.flush();
         if (entries.get(entry.runId) === entry) entries.delete(entry.runId);
       });
+    }
+  }
+
+  /** A direct message to each named approver, pointing at the question (its buttons stay in one place). */
+  async function tellApprovers(channel: string, host: string, question: string, users: readonly string[]) {
+    for (const user of users) {
+      const text = `A restart question waits for you in <#${channel}>: ${question}`;
+      try {
+        await slack.chat.postMessage({
+          channel: user,
+          text,
+          blocks: [
+            section(`🔔 *Restart question for ${escapeMrkdwn(host)}* in <#${escapeMrkdwn(channel)}>`),
+            context(`${escapeMrkdwn(truncate(question, 500))} · Answer it in the run's thread there.`),
+          ] as unknown as Block[],
+        });
+      } catch (error) {
+        log.warn(`could not tell approver ${user} directly:`, describe(error));
+      }
     }
   }
 
@@ -151,6 +196,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         return ref;
       },
       update: (at, msg) => port.update(at, msg),
+      ...(port.turn === undefined ? {} : { turn: (_kind, urgent) => port.turn!('update', urgent) }),
     });
     const entry: RunEntry = {
       runId,
@@ -175,16 +221,26 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   return {
     track(channel, requester) {
       let entry: RunEntry | undefined;
+      let failure: unknown;
+      const onFailure = (error: unknown) => {
+        failure ??= error;
+      };
+      let updater: MessageUpdater | undefined;
+      const updaterFor = () => {
+        updater ??= newUpdater(slack.messagePort(channel), onFailure);
+        return updater;
+      };
       const start = (runId: string): RunEntry => {
         const created: RunEntry = {
           runId,
           channel,
           events: new EventList([]),
-          updater: newUpdater(slack.messagePort(channel)),
+          updater: updaterFor(),
           logs: [],
           requestedBy: requester,
           ref: undefined,
           work: Promise.resolve(),
+          onFailure,
         };
         entries.set(runId, created);
         // Kept with the run, so an answer given after a restart of the bot can still update the message.
@@ -206,6 +262,23 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         },
         get runId() {
           return entry?.runId;
+        },
+        get failure() {
+          return failure;
+        },
+        async open(first) {
+          const opening = updaterFor();
+          opening.set(first, { urgent: true });
+          const delivery = await opening.flush();
+          if (delivery.delivered) return undefined;
+          return delivery.error ?? new Error('the first message was not posted');
+        },
+        async abandon() {
+          const ref = updater?.ref;
+          if (entry !== undefined || ref === undefined) return;
+          await slack.client.chat.delete({ channel: ref.channel, ts: ref.ts }).catch((error: unknown) => {
+            log.warn(`could not remove the message of a request that did not run:`, describe(error));
+          });
         },
         async finish(result) {
           const run = entry;

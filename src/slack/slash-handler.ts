@@ -3,6 +3,7 @@
 // requester alone, with what to do next.
 import type { Engine } from '../engine/engine.ts';
 import type { AnyVerb } from '../verbs/parse.ts';
+import { cannotSpeakHere, runNotShown, startingMessage } from './blocks/channel-access.ts';
 import type { LogSink } from './bolt-logger.ts';
 import type { CommandHandler, SlashCommandOptions } from './commands.ts';
 import type { SlackRequestContext } from './context.ts';
@@ -65,6 +66,17 @@ async function runVerb(
   const { verb, args, typed } = prepared;
   const inChannel = CHANNEL_VERBS.has(verb.name);
   const tracker = inChannel ? deps.runMessages.track(ctx.channelId, ctx.userId) : undefined;
+  if (tracker !== undefined) {
+    // Before anything runs: a run nobody can see (its questions included) must not start.
+    const refused = await tracker.open(startingMessage(typed, ctx.userId));
+    if (refused !== undefined) {
+      deps.log.info(
+        `${typed} by ${ctx.userId} not run: cannot post in ${ctx.channelId}: ${describe(refused)}`,
+      );
+      await ctx.ephemeral(cannotSpeakHere(typed, ctx.channelId, refused));
+      return;
+    }
+  }
   let result: unknown;
   try {
     result = await (verb as AnyVerb).run(
@@ -82,7 +94,7 @@ async function runVerb(
     if (isExpectedFailure(error)) deps.log.info(`${typed} by ${ctx.userId}: ${describe(error)}`);
     else deps.log.error(`${typed} by ${ctx.userId} failed unexpectedly:`, error);
     // A run that had started keeps the failure in its thread; the requester hears of it either way.
-    await tracker?.finish(report);
+    if (tracker !== undefined && !(await tracker.finish(report))) await tracker.abandon();
     await ctx.ephemeral(report);
     return;
   }
@@ -92,7 +104,17 @@ async function runVerb(
       (typeof run.runId === 'string' ? ` (run ${run.runId}: ${String(run.status)})` : ''),
   );
   const rendered = verb.renderSlack(result);
-  if (tracker !== undefined && (await tracker.finish(rendered))) return;
+  if (tracker !== undefined && (await tracker.finish(rendered))) {
+    if (tracker.failure !== undefined) {
+      deps.log.warn(
+        `${typed} by ${ctx.userId}: the run's messages were refused: ${describe(tracker.failure)}`,
+      );
+      const status = typeof run.status === 'string' ? run.status : undefined;
+      await ctx.ephemeral(runNotShown(typed, ctx.channelId, status, tracker.failure));
+    }
+    return;
+  }
+  await tracker?.abandon();
   await ctx.ephemeral(rendered);
 }
 

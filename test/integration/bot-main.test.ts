@@ -1,11 +1,15 @@
 // `npm start` as an operator meets it: `node src/main/bot.ts` as a child process. What it refuses to start
 // with is said on stderr in one line per problem, naming what to fix, with exit status 2; no secret is
-// printed, even a malformed one.
+// printed, even a malformed one. And it runs against the fake Slack the way it runs against Slack: the
+// configuration's slack.apiUrl is all that points it there.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { FAKE_TOKENS, FakeSlack } from '../support/fake-slack/index.ts';
+import { CHANNEL, FAKE_DIRECTORY, slackOfficeConfig, VICTOR } from '../support/slack-office.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -88,4 +92,56 @@ describe('node src/main/bot.ts', () => {
     expect(out.stderr).toContain("Unknown option '--verbose'");
     expect(out.stderr).toContain('usage: node src/main/bot.ts [--config FILE]');
   });
+});
+
+// `npm start` itself against the fake Slack: nothing but its configuration file (slack.apiUrl) points it there.
+describe.skipIf(officeUnavailable() !== null)('npm start against the fake Slack, on the office', () => {
+  const HOST = 'baard-entrance';
+  let office: Office;
+  let fake: FakeSlack;
+
+  beforeAll(async () => {
+    office = await startOffice({ hosts: [HOST], scale: 0.1 });
+    fake = await FakeSlack.start(FAKE_DIRECTORY);
+  });
+  afterAll(async () => {
+    await fake?.stop();
+    await office?.close();
+  });
+
+  it('connects through slack.apiUrl, answers a command, and stops on SIGTERM with status 0', async () => {
+    const config = slackOfficeConfig(office, fake);
+    try {
+      const child = execa(process.execPath, [join(ROOT, 'src', 'main', 'bot.ts'), '--config', config.file], {
+        reject: false,
+        stdin: 'ignore',
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', ...config.env },
+        extendEnv: false,
+        timeout: 120_000,
+      });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
+      await fake.until(() => stderr.includes(' ready'), { timeoutMs: 60_000, what: 'the bot to be ready' });
+      expect(stderr).toContain('connected in Socket Mode');
+
+      const sent = await fake.sendSlashCommand({ user: VICTOR, channel: CHANNEL, text: `status ${HOST}` });
+      expect(sent.latencyMs).toBeLessThan(3000);
+      await fake.until(() => fake.ephemerals({ user: VICTOR }).length === 1, {
+        timeoutMs: 30_000,
+        what: 'the status reply',
+      });
+      expect(fake.ephemerals({ user: VICTOR })[0]!.text).toMatch(/^Status of 1 host/);
+
+      child.kill('SIGTERM');
+      const out = await child;
+      expect(out.exitCode).toBe(0);
+      expect(stderr).toContain('stopped');
+      expect(stderr).not.toContain(FAKE_TOKENS.bot);
+    } finally {
+      config.cleanup();
+    }
+  }, 180_000);
 });

@@ -3,11 +3,13 @@
 // message is brought up to date from what the state store kept. The whole bot runs as `npm start` runs it,
 // against the fake Slack, on the simulated office; its clock is moved forward instead of waiting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WARN_EXPIRING_JOB } from '../../src/main/start-bot.ts';
 import { EXPIRE_JOB } from '../../src/scheduler/jobs.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
+  APPROVERS_GROUP,
   blocksText,
   CAROL,
   CHANNEL,
@@ -44,12 +46,61 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
   beforeAll(async () => {
     office = await startOffice({ hosts: [A, B], scale: 0.1 });
     fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { limits: { approvalTimeoutMinutes: 30 } });
+    bot = await startSlackOffice(office, fake, {
+      limits: { approvalTimeoutMinutes: 30 },
+      slack: { approvers: { users: [ALICE], usergroup: APPROVERS_GROUP, directMessage: true } },
+    });
   });
   afterAll(async () => {
     await bot?.stop();
     await fake?.stop();
     await office?.close();
+  });
+
+  it('tells the approvers: mentions, a direct message, a confirmation dialog, a warning before it expires', async () => {
+    const question = await ask(`restart ${B}`, B);
+    // Mentions notify: each named approver and the user group.
+    expect(question.text).toContain(`<@${ALICE}>`);
+    expect(question.text).toContain(`<!subteam^${APPROVERS_GROUP}>`);
+    expect(blocksText(question)).toContain(`Approvers: <@${ALICE}> <!subteam^${APPROVERS_GROUP}>`);
+    // "Restart now" asks first; "Not now" does not.
+    const buttons = (question.blocks as { type: string; elements?: Record<string, unknown>[] }[])
+      .filter((b) => b.type === 'actions')
+      .flatMap((b) => b.elements ?? []);
+    const approve = buttons.find((b) => b.action_id === 'restart_approve')!;
+    expect(approve.confirm).toMatchObject({
+      title: { type: 'plain_text', text: `Restart ${B}?` },
+      confirm: { type: 'plain_text', text: 'Restart now' },
+      deny: { type: 'plain_text', text: 'Not yet' },
+    });
+    expect(buttons.find((b) => b.action_id === 'restart_deny')?.confirm).toBeUndefined();
+    // The named approver also hears of it directly, pointed at the channel.
+    await fake.until(() => fake.messages(ALICE).length === 1, { what: 'the direct message' });
+    expect(fake.messages(ALICE)[0]!.text).toMatch(
+      new RegExp(`^A restart question waits for you in <#${CHANNEL}>: .*${B}`),
+    );
+
+    const warnings = () =>
+      fake.messages(CHANNEL).filter((m) => m.threadTs === question.threadTs && /expires soon/.test(m.text));
+    expect(await bot.bot.schedule.runNow(WARN_EXPIRING_JOB)).toBe('ran');
+    await bot.bot.slack.settled();
+    expect(warnings()).toHaveLength(0);
+    // Four minutes before it expires (the default warns five minutes ahead).
+    bot.advance(26 * 60_000);
+    expect(await bot.bot.schedule.runNow(WARN_EXPIRING_JOB)).toBe('ran');
+    await bot.bot.slack.settled();
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]!.text).toBe(
+      `The restart question for ${B} expires soon: <@${ALICE}> <!subteam^${APPROVERS_GROUP}>`,
+    );
+    expect(await bot.bot.schedule.runNow(WARN_EXPIRING_JOB)).toBe('ran');
+    await bot.bot.slack.settled();
+    expect(warnings()).toHaveLength(1);
+
+    await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_deny' });
+    await bot.bot.slack.settled();
+    expect(hasButtons(fake.message(CHANNEL, question.ts))).toBe(false);
+    expect(await office.systemctlLog(B)).toEqual([]);
   });
 
   it('answers a click on an expired question with "expired", restarts nothing, and the schedule ends the run', async () => {

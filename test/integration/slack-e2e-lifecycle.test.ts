@@ -54,8 +54,8 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
 
   it('says on the message of a run cut short by a crash that it was interrupted, and what to do', async () => {
     // Long enough a connection timeout that the run is surely still waiting for the host when the bot dies.
-    const config = slackOfficeConfig(office, { ssh: { connectTimeoutSeconds: 60 } });
-    child = await startSlackOfficeProcess(config, fake);
+    const config = slackOfficeConfig(office, fake, { ssh: { connectTimeoutSeconds: 60 } });
+    child = await startSlackOfficeProcess(config);
     await office.unplugHost(A);
     try {
       await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `deploy ${A}` });

@@ -81,11 +81,16 @@ export const hasButtons = (m: StoredMessage | undefined): boolean =>
 
 export const FAKE_DIRECTORY = { usergroups: { [APPROVERS_GROUP]: [CAROL] } };
 
-export function slackOfficeConfig(office: Office, options: SlackOfficeOptions = {}): SlackOfficeConfig {
+export function slackOfficeConfig(
+  office: Office,
+  fake: Pick<FakeSlack, 'apiUrl'>,
+  options: SlackOfficeOptions = {},
+): SlackOfficeConfig {
   const mode = options.mode ?? 'socket';
   const cfg = officeConfig(office, {
     slack: {
       mode,
+      apiUrl: fake.apiUrl,
       channel: CHANNEL,
       approvers: { users: [ALICE], usergroup: APPROVERS_GROUP },
       deployers: [ALICE, BOB],
@@ -115,7 +120,7 @@ export async function startSlackOffice(
   fake: FakeSlack,
   options: SlackOfficeOptions & { readonly config?: SlackOfficeConfig } = {},
 ): Promise<SlackOffice> {
-  const cfg = options.config ?? slackOfficeConfig(office, options);
+  const cfg = options.config ?? slackOfficeConfig(office, fake, options);
   const { mode, env } = cfg;
   const log = captureLog(process.env.SIGNAGE_TEST_ECHO_LOG === '1');
   let offset = 0;
@@ -125,9 +130,8 @@ export async function startSlackOffice(
       env,
       log,
       slack: {
-        slackApiUrl: fake.apiUrl,
         retryConfig: { retries: 0 },
-        ...(mode === 'http' ? { port: 0, host: '127.0.0.1' } : {}),
+        ...(mode === 'http' ? { port: 0 } : {}),
       },
       now: () => new Date(Date.now() + offset),
       updateIntervalMs: 250,
@@ -173,16 +177,13 @@ await startBot({
   configFile: process.env.SIGNAGE_TEST_CONFIG,
   env: process.env,
   log: lineLogger((line) => process.stderr.write(line), 'debug'),
-  slack: { slackApiUrl: process.env.SIGNAGE_TEST_SLACK_API, retryConfig: { retries: 0 } },
+  slack: { retryConfig: { retries: 0 } },
   updateIntervalMs: 250,
 });
 process.stdout.write('ready\\n');
 `;
 
-export async function startSlackOfficeProcess(
-  config: SlackOfficeConfig,
-  fake: FakeSlack,
-): Promise<BotProcess> {
+export async function startSlackOfficeProcess(config: SlackOfficeConfig): Promise<BotProcess> {
   if (config.mode !== 'socket') throw new Error('startSlackOfficeProcess: Socket Mode only');
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
     // Its own process group, so a crash takes whatever it started (a build) along with it.
@@ -194,7 +195,6 @@ export async function startSlackOfficeProcess(
       SIGNAGE_TEST_START_BOT: pathToFileURL(join(ROOT, 'src', 'main', 'start-bot.ts')).href,
       SIGNAGE_TEST_LOG: pathToFileURL(join(ROOT, 'src', 'main', 'log.ts')).href,
       SIGNAGE_TEST_CONFIG: config.file,
-      SIGNAGE_TEST_SLACK_API: fake.apiUrl,
     },
   });
   const pid = child.pid;

@@ -185,8 +185,15 @@ describe('a valid configuration', () => {
       slack: {
         mode: 'http',
         port: 8080,
+        listenAddress: '127.0.0.1',
+        apiUrl: 'https://slack.com/api/',
         channel: 'C0SCREENS',
-        approvers: { users: ['U0ALICE', 'W0BOB'], usergroup: 'S0OPS' },
+        approvers: {
+          users: ['U0ALICE', 'W0BOB'],
+          usergroup: 'S0OPS',
+          directMessage: false,
+          warnBeforeExpiryMinutes: 5,
+        },
         deployers: ['U0CAROL'],
         viewers: ['U0DAVE'],
         channels: ['C0SCREENS', 'G0PRIVATE'],
@@ -207,7 +214,9 @@ describe('a valid configuration', () => {
     expect(config.slack).toEqual({
       mode: 'socket',
       port: 3000,
-      approvers: { users: [], usergroup: 'S0OPS' },
+      listenAddress: '127.0.0.1',
+      apiUrl: 'https://slack.com/api/',
+      approvers: { users: [], usergroup: 'S0OPS', directMessage: false, warnBeforeExpiryMinutes: 5 },
       deployers: [],
       viewers: 'everyone',
       channels: [],

@@ -40,6 +40,13 @@ const manifestSchema: z.ZodType<Manifest> = z.strictObject({
         .regex(/^[a-z0-9._-]+$/),
       always_online: z.boolean().optional(),
     }),
+    app_home: z
+      .strictObject({
+        home_tab_enabled: z.boolean().optional(),
+        messages_tab_enabled: z.boolean().optional(),
+        messages_tab_read_only_enabled: z.boolean().optional(),
+      })
+      .optional(),
     slash_commands: z.array(
       z.strictObject({
         command: z.string().regex(/^\/[a-z0-9_-]+$/),
@@ -86,6 +93,13 @@ describe('manifest.yml', () => {
     expect([...(manifest.oauth_config?.scopes?.bot ?? [])].sort()).toEqual(
       ['app_mentions:read', 'chat:write', 'chat:write.public', 'commands', 'usergroups:read'].sort(),
     );
+  });
+
+  it("has the Messages tab the approvers' direct messages arrive in, read-only, and no new scope for it", () => {
+    expect(manifest.features?.app_home).toEqual({
+      messages_tab_enabled: true,
+      messages_tab_read_only_enabled: true,
+    });
   });
 
   it('is refused by the schema when a key is misspelt', () => {

@@ -51,6 +51,25 @@ export const address = checked<string>(
   'a host name or IPv4 address (letters, digits, "." and "-"; Nix store URLs cannot carry IPv6 addresses, so use a name)',
 );
 
+/** Where an HTTP server listens: an IPv4 address, a name, or IPv6's any (`::`) or loopback (`::1`). */
+export const listenAddress = checked<string>(
+  (v) => isString(v) && (v === '::' || v === '::1' || isHostAddress(v)),
+  'an address to listen on, such as 127.0.0.1 (loopback, behind a reverse proxy), 0.0.0.0, :: or a host name',
+);
+
+/** An http(s) URL, such as Slack's Web API behind a proxy. */
+export const httpUrl = checked<string>((v) => {
+  if (!isString(v)) return false;
+  try {
+    const url = new URL(v);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === ''
+    );
+  } catch {
+    return false;
+  }
+}, 'an http:// or https:// URL without user or password, such as https://slack.com/api/');
+
 export const sshUser = checked<string>(
   isSshUser,
   'a user name (lower-case letters, digits, "_" and "-", not starting with "-" or a digit)',

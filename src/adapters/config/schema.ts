@@ -10,7 +10,9 @@ import {
   cronOrOff,
   filePath,
   flakeRef,
+  httpUrl,
   intIn,
+  listenAddress,
   name,
   port,
   slackChannel,
@@ -130,11 +132,19 @@ const limits = strict({
 const slack = strict({
   mode: z.enum(['socket', 'http']).default('socket'),
   port: port.default(3000),
+  /** HTTP mode listens here: loopback, behind the reverse proxy that terminates TLS for Slack. */
+  listenAddress: listenAddress.default('127.0.0.1'),
+  /** Slack's Web API (an API proxy, GovSlack). */
+  apiUrl: httpUrl.default('https://slack.com/api/'),
   channel: slackChannel.optional(),
   approvers: section(
     strict({
       users: z.array(slackUser).default([]),
       usergroup: slackUsergroup.optional(),
+      /** Also tell each named approver of a question in a direct message. */
+      directMessage: z.boolean().default(false),
+      /** A warning in the run's thread this many minutes before a question expires; 0: none. */
+      warnBeforeExpiryMinutes: intIn(0, 1440).default(5),
     }),
   ),
   deployers: z.array(slackUser).default([]),

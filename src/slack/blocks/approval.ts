@@ -27,19 +27,42 @@ export interface ApprovalQuestion {
   readonly expiresAt: Date;
   /** The Slack user whose run asks. */
   readonly requestedBy?: string;
+  /** Who may answer: mentioned, so Slack notifies them. */
+  readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
+}
+
+/** Mentions that notify: each named approver, and the user group. */
+export function approverMentions(approvers: ApprovalQuestion['approvers']): string {
+  if (approvers === undefined) return '';
+  const users = approvers.users.slice(0, 20).map((u) => `<@${escapeMrkdwn(u)}>`);
+  if (approvers.usergroup !== undefined) users.push(`<!subteam^${escapeMrkdwn(approvers.usergroup)}>`);
+  return users.join(' ');
 }
 
 export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
   const host = escapeMrkdwn(q.host);
   const by = q.requestedBy === undefined ? '' : `Asked for <@${escapeMrkdwn(q.requestedBy)}>'s run · `;
-  return message(q.question, [
+  const mentions = approverMentions(q.approvers);
+  return message(mentions === '' ? q.question : `${q.question} ${mentions}`, [
     section(
       `*${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}*\n` +
-        `The screen on ${host} goes dark for a few seconds while its display manager restarts.`,
+        `The screen on ${host} goes dark for a few seconds while its display manager restarts.` +
+        (mentions === '' ? '' : `\nApprovers: ${mentions}`),
     ),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
-      button({ text: 'Restart now', actionId: APPROVE_ACTION_ID, value: q.approvalId, style: 'primary' }),
+      button({
+        text: 'Restart now',
+        actionId: APPROVE_ACTION_ID,
+        value: q.approvalId,
+        style: 'primary',
+        confirm: {
+          title: `Restart ${truncate(q.host, 80)}?`,
+          text: `The screen on ${q.host} goes dark for a few seconds while its display manager restarts.`,
+          confirm: 'Restart now',
+          deny: 'Not yet',
+        },
+      }),
       button({ text: 'Not now', actionId: DENY_ACTION_ID, value: q.approvalId }),
     ]),
   ]);

@@ -76,6 +76,13 @@ export interface ButtonSpec {
   readonly actionId: string;
   readonly value: string;
   readonly style?: 'primary' | 'danger';
+  /** A dialog Slack shows before the click is sent. */
+  readonly confirm?: {
+    readonly title: string;
+    readonly text: string;
+    readonly confirm: string;
+    readonly deny: string;
+  };
 }
 
 export function button(spec: ButtonSpec): types.Button {
@@ -86,6 +93,15 @@ export function button(spec: ButtonSpec): types.Button {
     value: spec.value,
   };
   if (spec.style !== undefined) element.style = spec.style;
+  if (spec.confirm !== undefined) {
+    const c = spec.confirm;
+    element.confirm = {
+      title: { type: 'plain_text', text: truncate(c.title, 100) },
+      text: { type: 'plain_text', text: truncate(c.text, 300) },
+      confirm: { type: 'plain_text', text: truncate(c.confirm, 30) },
+      deny: { type: 'plain_text', text: truncate(c.deny, 30) },
+    };
+  }
   return element;
 }
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { messageProblems } from './block-limits.ts';
+import { Channels, type FakeChannel } from './channels.ts';
 import {
   appMentionPayload,
   blockActionsPayload,
@@ -16,6 +17,7 @@ import {
   slashCommandPayload,
   type Workspace,
 } from './envelopes.ts';
+import { RateLimiter, type RateRule, SLACK_RATE_RULES } from './rate-limits.ts';
 import {
   type AckRecord,
   type ApiCall,
@@ -52,6 +54,12 @@ export interface FakeSlackOptions {
   readonly ackDeadlineMs?: number;
   /** How long a test waits for an acknowledgement before failing (10 s). */
   readonly ackTimeoutMs?: number;
+  /** Rate limits per method (default: Slack's, SLACK_RATE_RULES). */
+  readonly rateRules?: Readonly<Record<string, RateRule>>;
+  /** Whether the app has chat:write.public, as manifest.yml asks (default true). */
+  readonly chatWritePublic?: boolean;
+  /** Channels declared up front; others are shaped by their ID (channels.ts). */
+  readonly channels?: Readonly<Record<string, FakeChannel>>;
 }
 
 export type ApiFailure =
@@ -86,6 +94,14 @@ interface PendingAck {
   readonly resolve: (payload: Json | undefined) => void;
 }
 
+/** Methods that speak in a channel, which Slack refuses where the bot may not speak. */
+const CHANNEL_METHODS: ReadonlySet<string> = new Set([
+  'chat.postMessage',
+  'chat.update',
+  'chat.postEphemeral',
+  'chat.delete',
+]);
+
 /** Slack lets a response URL be used five times. */
 const RESPONSE_URL_USES = 5;
 
@@ -115,6 +131,8 @@ export class FakeSlack {
   readonly #pending = new Map<string, PendingAck>();
   readonly #nextTs = tsClock();
   readonly #handlers: ReturnType<typeof webApiHandlers>;
+  readonly #limiter: RateLimiter;
+  readonly #channels: Channels;
   #counter = 0;
 
   private constructor(server: Server, options: FakeSlackOptions) {
@@ -152,6 +170,9 @@ export class FakeSlack {
       recordEphemeral: (r) => this.#ephemerals.push(r),
       violation: (v) => this.violations.push(v),
     });
+    this.#limiter = new RateLimiter(options.rateRules ?? SLACK_RATE_RULES);
+    this.#channels = new Channels(options.chatWritePublic ?? true);
+    for (const [id, channel] of Object.entries(options.channels ?? {})) this.#channels.declare(id, channel);
     this.#wss = new WebSocketServer({ noServer: true });
     server.on('request', (req, res) => {
       this.#route(req, res).catch((error: unknown) => {
@@ -236,6 +257,23 @@ export class FakeSlack {
         if (ts === undefined || m.ts === ts) peak = Math.max(peak, peakPerSecond(m.updateTimes));
     }
     return peak;
+  }
+
+  /** Calls Slack answered 429 because they were over its rate limits (not those a test asked for). */
+  rateLimited(method?: string): ApiCall[] {
+    return this.#calls.filter(
+      (c) => c.status === 429 && c.enforced === true && (method === undefined || c.method === method),
+    );
+  }
+
+  /** Declares a channel: private or public, with or without the bot in it. */
+  declareChannel(id: string, channel: FakeChannel): void {
+    this.#channels.declare(id, channel);
+  }
+
+  /** Someone removes the bot from `channel`: from now on it cannot speak there. */
+  removeBot(channel: string): void {
+    this.#channels.get(channel).botMember = false;
   }
 
   /** The next `count` calls of `method` get HTTP 429 with Retry-After. */
@@ -533,7 +571,27 @@ export class FakeSlack {
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     const failure = this.#failures.get(method)?.shift();
     let answer: ApiAnswer;
-    if (failure !== undefined) {
+    let enforced = false;
+    const refusal =
+      CHANNEL_METHODS.has(method) && typeof args.channel === 'string' && args.channel !== ''
+        ? this.#channels.refusal(args.channel, method)
+        : undefined;
+    const wait =
+      failure === undefined ? this.#limiter.check(method, args.channel, performance.now()) : undefined;
+    if (failure === undefined && wait !== undefined) {
+      enforced = true;
+      answer = {
+        status: 429,
+        body: { ok: false, error: 'ratelimited' },
+        headers: { 'retry-after': String(wait) },
+      };
+    } else if (
+      failure === undefined &&
+      refusal !== undefined &&
+      token === (this.#options.botToken ?? FAKE_TOKENS.bot)
+    ) {
+      answer = { status: 200, body: { ok: false, error: refusal } };
+    } else if (failure !== undefined) {
       answer =
         'error' in failure
           ? { status: 200, body: { ok: false, error: failure.error } }
@@ -555,6 +613,7 @@ export class FakeSlack {
       at: performance.now(),
       status: answer.status,
       response: answer.body,
+      ...(enforced ? { enforced } : {}),
     });
     const delay = this.#delays.get(method)?.shift();
     if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));

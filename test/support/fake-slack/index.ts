@@ -8,6 +8,7 @@ export {
   secret,
   startHarness,
 } from './bot-harness.ts';
+export type { FakeChannel } from './channels.ts';
 export {
   type ApiFailure,
   type ClickResult,
@@ -16,6 +17,7 @@ export {
   type FakeSlackOptions,
   type SlashCommandResult,
 } from './fake-slack.ts';
+export { type RateRule, SLACK_RATE_RULES } from './rate-limits.ts';
 export type { AckRecord, ApiCall, EphemeralRecord, ResponseRecord, StoredMessage } from './records.ts';
 export { postSignedEvent, slackSignature } from './signed-request.ts';
 export type { FakeUser } from './web-api.ts';

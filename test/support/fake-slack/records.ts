@@ -13,6 +13,8 @@ export interface ApiCall {
   readonly at: number;
   readonly status: number;
   readonly response: Json;
+  /** A 429 for going over Slack's rate limits (rather than one a test asked for). */
+  readonly enforced?: boolean;
 }
 
 export interface StoredMessage {

@@ -164,6 +164,17 @@ export function webApiHandlers(state: WebApiState): ReadonlyMap<string, Handler>
       }),
     ],
     [
+      'chat.delete',
+      bot((args) => {
+        if (typeof args.channel !== 'string' || typeof args.ts !== 'string') return fail('message_not_found');
+        const message = state.findMessage(args.channel, args.ts);
+        if (message === undefined || message.deleted) return fail('message_not_found');
+        if (message.user !== state.botUserId) return fail('cant_delete_message');
+        message.deleted = true;
+        return ok({ channel: args.channel, ts: args.ts });
+      }),
+    ],
+    [
       'chat.postEphemeral',
       bot((args) => {
         const refused = checkContent('chat.postEphemeral', args);
