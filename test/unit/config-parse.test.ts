@@ -248,7 +248,7 @@ describe('a bad configuration', () => {
       'a field given by its beginning',
       `${MINIMAL}hosts:\n  baard-entrance:\n    restart: [systemctl, restart, cage]\n`,
       [
-        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand)',
+        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
       ],
     ],
     [

@@ -21,7 +21,7 @@ describe('opening the state file', () => {
     expect(opened.ok).toBe(false);
     if (!opened.ok)
       expect(opened.message).toBe(
-        `stateDir ${notDir} is not a directory; name a directory (it holds signage.db)`,
+        `stateDir ${notDir} is not a directory; name a directory (it holds signage.db); nothing was run`,
       );
   });
 

@@ -17,6 +17,7 @@ describe('parsing a command', () => {
     expect(r.ok && r.args).toEqual({
       targets: ['baard-entrance', 'baard-kitchen', '@lobby'],
       dryRun: false,
+      ref: null,
       restart: undefined,
     });
   });
@@ -37,7 +38,7 @@ describe('parsing a command', () => {
   it('suggests the flag meant, and lists the verb’s flags', () => {
     const m = message('deploy baard-entrance --no-restrat');
     expect(m).toContain("Unknown option '--no-restrat' (did you mean --no-restart?)");
-    expect(m).toContain('flags here: --restart, --no-restart, --dry-run');
+    expect(m).toContain('flags here: --restart, --no-restart, --ref, --dry-run');
     expect(m).toContain('usage: signage deploy');
   });
 
