@@ -81,14 +81,13 @@ async function revisionRow(
 const CHANGES = new Set(['deploy', 'switch', 'rollback', 'restart']);
 
 function lastChange(deps: EngineDeps, host: string) {
-  return deps.store
-    .recentRuns({ host, limit: 50 })
-    .find(
-      (r) =>
-        CHANGES.has(r.verb) &&
-        (r.summary as { refused?: unknown } | null)?.refused === undefined &&
-        (r.status === 'running' || touchedHost(deps.store.stagesOf(r.id), host)),
-    );
+  return deps.store.recentRuns({ host, limit: 50 }).find(
+    (r) =>
+      CHANGES.has(r.verb) &&
+      (r.summary as { refused?: unknown } | null)?.refused === undefined &&
+      // A run that was stopped or died counts whatever its stages: it may have left the host mid-way.
+      (r.status === 'running' || r.status === 'interrupted' || touchedHost(deps.store.stagesOf(r.id), host)),
+  );
 }
 
 export async function statusOf(
