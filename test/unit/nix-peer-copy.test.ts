@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +195,15 @@ describe('the peer copy script', () => {
         'file=$(printf "%s" "$NIX_SSHOPTS" | sed -n "s/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/p")',
         'cp "$file" "$OUT/known_hosts"',
         'echo "$file" > "$OUT/file"',
+        // What fd 3 and stderr are: two different pipes, so what ssh does to one (O_NONBLOCK) leaves the other be.
+        'readlink /proc/$$/fd/2 > "$OUT/fd2"',
+        'readlink /proc/$$/fd/3 > "$OUT/fd3"',
+        '[ -e /proc/$$/fd/4 ] && echo open > "$OUT/fd4"',
+        '[ -e /proc/$$/fd/5 ] && echo open > "$OUT/fd5"',
+        'echo "from ssh" >&3',
+        'echo "from nix" >&2',
+        'echo "nix stdout"',
+        'if [ -n "$HANG" ]; then : > "$OUT/hanging"; sleep 30; fi',
         'exit "$STATUS"',
       ].join('\n'),
     );
@@ -203,13 +213,14 @@ describe('the peer copy script', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function runScript(status: number) {
+  async function runScript(status: number, protocol: 'ssh' | 'ssh-ng' = 'ssh') {
     const out = await mkdtemp(join(dir, 'out-'));
     const tmp = await mkdtemp(join(dir, 'tmp-'));
     const inv = peerCopyInvocation(
       { lanAddress: 'pi-kitchen.lan', port: 2222 },
       roots,
       '[pi-kitchen.lan]:2222 ssh-ed25519 AAAA',
+      { protocol },
     );
     const [file, ...args] = inv.argv;
     const r = await execa(file!, args, {
@@ -236,7 +247,7 @@ describe('the peer copy script', () => {
       'nix-command',
       'copy',
       '--from',
-      'ssh://nix-ssh@pi-kitchen.lan?ssh-key=/etc/ssh/ssh_host_ed25519_key',
+      'ssh://nix-ssh@pi-kitchen.lan?ssh-key=/etc/ssh/ssh_host_ed25519_key&log-fd=3',
       '--log-format',
       'internal-json',
       '--',
@@ -255,6 +266,51 @@ describe('the peer copy script', () => {
   it("exits with nix's failure status and still removes the file", async () => {
     const { r, tmp } = await runScript(7);
     expect(r.exitCode).toBe(7);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("gives ssh a stderr of its own (fd 3, a pipe that is not the session's), passed on to the session's stderr", async () => {
+    for (const status of [0, 3]) {
+      const { r, out } = await runScript(status);
+      expect(r.exitCode).toBe(status);
+      const [fd2, fd3] = [await readFile(join(out, 'fd2'), 'utf8'), await readFile(join(out, 'fd3'), 'utf8')];
+      expect(fd3).toMatch(/^pipe:\[\d+\]\n$/);
+      expect(fd3).not.toBe(fd2);
+      // The descriptors the script uses for itself do not reach nix (nor, through it, ssh).
+      expect(await readdir(out)).not.toContain('fd4');
+      expect(await readdir(out)).not.toContain('fd5');
+      expect(String(r.stderr).split('\n').sort()).toEqual(['from nix', 'from ssh']);
+      expect(r.stdout).toBe('nix stdout');
+    }
+  });
+
+  it('names log-fd only for ssh://, whose store reads it (ssh-ng:// would warn of an unknown setting)', async () => {
+    const { r, out } = await runScript(0, 'ssh-ng');
+    expect(r.exitCode).toBe(0);
+    expect((await readFile(join(out, 'args'), 'utf8')).split('\n')).toContain(
+      'ssh-ng://nix-ssh@pi-kitchen.lan?ssh-key=/etc/ssh/ssh_host_ed25519_key',
+    );
+  });
+
+  it('exits 143 when its session is ended with SIGTERM, and removes the file', async () => {
+    const out = await mkdtemp(join(dir, 'out-'));
+    const tmp = await mkdtemp(join(dir, 'tmp-'));
+    const inv = peerCopyInvocation(peer, roots, line);
+    const [file, ...args] = inv.argv;
+    const child = execa(file!, args, {
+      input: inv.stdin,
+      reject: false,
+      env: { PATH: `${dir}:/usr/bin:/bin`, OUT: out, STATUS: '0', TMPDIR: tmp, HANG: '1' },
+      extendEnv: false,
+      // Its own process group, signalled as a whole, as the end of a session signals what runs in it.
+      detached: true,
+    });
+    // Bounded: the stand-in announces itself at once; 400 rounds of 25 ms is 10 s.
+    for (let i = 0; i < 400 && !(await readdir(out)).includes('hanging'); i++) await sleep(25);
+    expect(await readdir(out)).toContain('hanging');
+    process.kill(-child.pid!, 'SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
     expect(await readdir(tmp)).toEqual([]);
   });
 });

@@ -21,6 +21,14 @@
 // the SSH layer quotes the argv. NIX_SSHOPTS is split on whitespace by Nix; the only value put into it here
 // that is not a constant, the temporary file's name, is checked for anything but plain path characters.
 //
+// ssh gets a stderr of its own: `?log-fd=3` with fd 3 a pipe to `cat`, which passes ssh's messages on to the
+// session's stderr (where the bot reads them to explain a failure). Sharing Nix's stderr, ssh made it
+// non-blocking (OpenSSH does so to its stdio), and Nix drops a log line it cannot write at once; Nix 2.24 logs
+// some 24 lines a path, so a bot reading slower than that lost some paths' completions and reported short
+// byte counts (test/integration/peer-copy-log.test.ts). The builder's own copies do the same (copy-to.ts).
+// Only `ssh://` stores read log-fd; an `ssh-ng://` copy is left sharing stderr, as Nix gives it no such
+// setting.
+//
 // Protocol: `ssh://` (nix-store --serve). Measured with bench/ssh-vs-ssh-ng.ts on the simulated office (Nix
 // 2.8, median of 3, the whole invocation from the bot; "rtt" is a delay added between target and peer):
 //   target holds                          ssh://     ssh-ng://
@@ -75,11 +83,20 @@ export const PEER_COPY_SCRIPT = [
   // Whatever the session was given, no agent is offered to the peer: only the host's own key is.
   'unset SSH_AUTH_SOCK',
   'url="$1://$2@$3?ssh-key=$5"',
+  // Only the ssh:// store reads log-fd (ssh-ng:// warns of an unknown setting and shares stderr still).
+  'case $1 in ssh) url="$url&log-fd=3" ;; esac',
   'port=$4',
   'shift 5',
-  `NIX_SSHOPTS="${[...strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S), ...CLIENT_KEY_ONLY].join(' ')} -p $port" \\`,
-  `  nix ${HOST_FEATURES[0]} '${HOST_FEATURES[1]}' copy --from "$url" --log-format internal-json -- "$@"`,
-  'exit $?',
+  // ssh's stderr is a pipe of its own (fd 3), which cat passes on to the session's stderr; the exit status of
+  // nix comes back on fd 5 to the command substitution, as a POSIX sh has no pipefail.
+  'exec 4>&1',
+  'rc=$( { { \\',
+  `  NIX_SSHOPTS="${[...strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S), ...CLIENT_KEY_ONLY].join(' ')} -p $port" \\`,
+  `  nix ${HOST_FEATURES[0]} '${HOST_FEATURES[1]}' copy --from "$url" --log-format internal-json -- "$@" \\`,
+  '    3>&1 1>&4 4>&- 5>&-; echo $? >&5; } | cat >&2 4>&- 5>&-; } 5>&1 )',
+  // No status at all: the subshell was killed before it could say.
+  '[ -n "$rc" ] || rc=1',
+  'exit "$rc"',
 ].join('\n');
 
 export interface PeerEndpoint {
