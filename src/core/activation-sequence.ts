@@ -17,7 +17,7 @@ type Argv = readonly string[];
 // ---- the states and the table -----------------------------------------------------------------------
 
 /** A step the engine runs on the host. */
-export type Step = 'check' | 'arm' | 'activate' | 'reconnect' | 'health' | 'confirm' | 'revert';
+export type Step = 'check' | 'arm' | 'activate' | 'reconnect' | 'health' | 'settle' | 'confirm' | 'revert';
 
 /** How a step ended: it worked, it failed (the host answered no), or the host could not be reached. */
 export type StepResult = 'ok' | 'failed' | 'unreachable';
@@ -35,7 +35,15 @@ export type Terminal =
   /** Refused before anything changed (not a NixOS system, or the revert could not be armed). */
   | 'unchanged';
 
-export type State = 'start' | 'checked' | 'armed' | 'active' | 'answered' | 'healthy' | 'reverting';
+export type State =
+  | 'start'
+  | 'checked'
+  | 'armed'
+  | 'active'
+  | 'answered'
+  | 'healthy'
+  | 'settled'
+  | 'reverting';
 
 export interface Transition {
   readonly step: Step;
@@ -55,8 +63,11 @@ export const SEQUENCE: Readonly<Record<State, Transition>> = {
   active: { step: 'reconnect', ok: 'answered', failed: 'reverting', unreachable: 'reverting' },
   // The host's health checks, each an argv that must exit 0 within its time limit.
   answered: { step: 'health', ok: 'healthy', failed: 'reverting', unreachable: 'reverting' },
+  // Wait a little, then a new connection and the checks once more: a system whose network or sshd dies
+  // shortly after activation (a DHCP lease, a restarted networkd) passes checks run at once.
+  healthy: { step: 'settle', ok: 'settled', failed: 'reverting', unreachable: 'reverting' },
   // One host-side unit: disarm, set the profile, `switch-to-configuration boot`.
-  healthy: { step: 'confirm', ok: 'confirmed', failed: 'reverting', unreachable: 'host-settles' },
+  settled: { step: 'confirm', ok: 'confirmed', failed: 'reverting', unreachable: 'host-settles' },
   // The bot reverts at once if it still can; otherwise the armed timer does.
   reverting: { step: 'revert', ok: 'reverted', failed: 'host-reverts', unreachable: 'host-reverts' },
 };
@@ -99,6 +110,8 @@ export interface ActivationSettings {
   /** Seconds from arming until the host reverts by itself unless confirmed. */
   readonly revertSeconds: number;
   readonly checks: readonly HealthCheck[];
+  /** Seconds to wait after the checks pass before asking again over a new connection (0: no second look). */
+  readonly settleSeconds: number;
 }
 
 /**
@@ -109,6 +122,9 @@ export interface ActivationSettings {
  */
 export const DEFAULT_ACTIVATION: ActivationSettings = {
   revertSeconds: 300,
+  // Ten seconds cost little against five minutes of revert time, and catch a system that drops its network
+  // or sshd just after coming up.
+  settleSeconds: 10,
   checks: [
     {
       name: 'display manager active',

@@ -158,6 +158,12 @@ export async function activate(
       }
       return 'ok';
     },
+    async settle() {
+      if (settings.settleSeconds <= 0) return 'ok';
+      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
+      const again = await steps.reconnect();
+      return again === 'ok' ? steps.health() : again;
+    },
     async confirm() {
       confirmTried = true;
       try {
@@ -182,6 +188,11 @@ export async function activate(
         });
         if (r.exitCode !== 0) {
           revert = `the revert to ${previous} failed: ${tail(r.stderr || r.stdout)}`;
+          return 'failed';
+        }
+        // The host's own timer won the marker first (the bot reached it only as it came back): say so.
+        if (r.stdout.includes('nothing to revert')) {
+          revert = `${host.name} reverts by itself: its own timer had already brought back ${previous}`;
           return 'failed';
         }
         await scope.exec(host, disarmCommand(t), { allowFailure: true });

@@ -51,7 +51,8 @@ export function officeConfig(
       ]),
     ),
     ...(opts.limits ? { limits: opts.limits } : {}),
-    ...(opts.activation ? { activation: opts.activation } : {}),
+    // No second look after the checks unless a test asks for one: it would add its wait to every deploy.
+    activation: { settleSeconds: 0, ...opts.activation },
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),

@@ -105,6 +105,7 @@ hosts:
   tags:
     lobby:
       revertSeconds: 200
+      settleSeconds: 30
       checks:
         - {name: page, argv: [curl, -fsS, http://127.0.0.1/], timeoutSeconds: 10}
     door:
@@ -125,13 +126,18 @@ hosts:
     const by = new Map(r.value.map((h) => [h.name, h.activation]));
     expect(by.get('baard-entrance')).toEqual({
       revertSeconds: 200,
+      settleSeconds: 30,
       checks: [
         { name: 'page', argv: ['curl', '-fsS', 'http://127.0.0.1/'], timeoutSeconds: 10 },
         { name: 'lock', argv: ['systemctl', 'is-active', 'door.service'], timeoutSeconds: 60 },
       ],
     });
-    expect(by.get('baard-lobby')).toEqual({ revertSeconds: 200, checks: [] });
-    expect(by.get('oslo-canteen')).toEqual({ revertSeconds: 120, checks: DEFAULT_ACTIVATION.checks });
+    expect(by.get('baard-lobby')).toEqual({ revertSeconds: 200, settleSeconds: 30, checks: [] });
+    expect(by.get('oslo-canteen')).toEqual({
+      revertSeconds: 120,
+      settleSeconds: DEFAULT_ACTIVATION.settleSeconds,
+      checks: DEFAULT_ACTIVATION.checks,
+    });
   });
 
   it('refuses an override for a host the flake lacks, listing the ones it has', () => {

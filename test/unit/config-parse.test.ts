@@ -118,6 +118,7 @@ describe('a valid configuration', () => {
       limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
       activation: {
         revertSeconds: 300,
+        settleSeconds: 10,
         checks: [
           {
             name: 'display manager active',
@@ -167,6 +168,7 @@ describe('a valid configuration', () => {
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
       activation: {
         revertSeconds: 240,
+        settleSeconds: 10,
         checks: [
           {
             name: 'kiosk',

@@ -62,7 +62,7 @@ export function resolveHosts(
 
 /**
  * A host's own setting wins, then its tags' (checks of every tag that sets them, in tag order; the longest
- * revert time of those that set one), then the configuration's `activation` defaults.
+ * revert and settle times of those that set one), then the configuration's `activation` defaults.
  */
 function activationOf(
   config: Config,
@@ -75,6 +75,7 @@ function activationOf(
   });
   const tagChecks = byTag.flatMap((a) => a.checks ?? []);
   const tagRevert = byTag.flatMap((a) => (a.revertSeconds === undefined ? [] : [a.revertSeconds]));
+  const tagSettle = byTag.flatMap((a) => (a.settleSeconds === undefined ? [] : [a.settleSeconds]));
   const checks =
     own?.checks ??
     (byTag.some((a) => a.checks !== undefined) ? tagChecks : undefined) ??
@@ -82,6 +83,8 @@ function activationOf(
   return {
     revertSeconds:
       own?.revertSeconds ?? (tagRevert.length > 0 ? Math.max(...tagRevert) : config.activation.revertSeconds),
+    settleSeconds:
+      own?.settleSeconds ?? (tagSettle.length > 0 ? Math.max(...tagSettle) : config.activation.settleSeconds),
     checks: checks.map((c) => ({ name: c.name, argv: [...c.argv], timeoutSeconds: c.timeoutSeconds })),
   };
 }

@@ -90,11 +90,13 @@ const healthCheck = strict({
 
 const activationOverride = strict({
   revertSeconds: intIn(5, 3600).optional(),
+  settleSeconds: intIn(0, 600).optional(),
   checks: z.array(healthCheck).optional(),
 });
 
 const activation = strict({
   revertSeconds: intIn(5, 3600).default(DEFAULT_ACTIVATION.revertSeconds),
+  settleSeconds: intIn(0, 600).default(DEFAULT_ACTIVATION.settleSeconds),
   checks: z.array(healthCheck).default(DEFAULT_ACTIVATION.checks.map((c) => ({ ...c, argv: [...c.argv] }))),
   tags: z
     .record(name('tag'), activationOverride)
