@@ -53,11 +53,22 @@ describe('the activation sequence', () => {
         const steps: Step[] = path.map((s) => SEQUENCE[s].step);
         const i = steps.findIndex((s) => TOUCHES_BOOT.has(s));
         if (i >= 0) {
-          expect(steps.slice(0, i)).toEqual(['check', 'arm', 'activate', 'reconnect', 'health']);
+          expect(steps.slice(0, i)).toEqual(['check', 'arm', 'activate', 'reconnect', 'health', 'settle']);
         }
         if (end === 'confirmed') expect(i).toBeGreaterThanOrEqual(0);
       }),
     );
+    // A walk that reaches the confirm step is rare among random outcomes: check the one that does, always.
+    const all = walk(() => 'ok');
+    expect(all.path.map((s) => SEQUENCE[s].step)).toEqual([
+      'check',
+      'arm',
+      'activate',
+      'reconnect',
+      'health',
+      'settle',
+      'confirm',
+    ]);
   });
 
   it('is confirmed only when every step worked', () => {
