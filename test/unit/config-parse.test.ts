@@ -136,7 +136,7 @@ describe('a valid configuration', () => {
         ],
         tags: {},
       },
-      schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
+      schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *', pendingWork: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
       sites: {},
       tags: {},
@@ -210,7 +210,12 @@ describe('a valid configuration', () => {
         viewers: ['U0DAVE'],
         channels: ['C0SCREENS', 'G0PRIVATE'],
       },
-      schedule: { status: '0 8 * * 1-5', expireApprovals: '*/2 * * * *', timezone: 'Europe/Oslo' },
+      schedule: {
+        status: '0 8 * * 1-5',
+        expireApprovals: '*/2 * * * *',
+        pendingWork: '* * * * *',
+        timezone: 'Europe/Oslo',
+      },
       refs: { defaultBranch: 'main', nonDefault: 'approvers', hostsTagged: ['experiment'] },
       sites: {
         baard: {

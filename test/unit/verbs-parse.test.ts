@@ -19,6 +19,7 @@ describe('parsing a command', () => {
       dryRun: false,
       ref: null,
       restart: undefined,
+      now: false,
     });
   });
 
@@ -38,7 +39,7 @@ describe('parsing a command', () => {
   it('suggests the flag meant, and lists the verb’s flags', () => {
     const m = message('deploy baard-entrance --no-restrat');
     expect(m).toContain("Unknown option '--no-restrat' (did you mean --no-restart?)");
-    expect(m).toContain('flags here: --restart, --no-restart, --ref, --dry-run');
+    expect(m).toContain('flags here: --restart, --no-restart, --ref, --now, --dry-run');
     expect(m).toContain('usage: signage deploy');
   });
 

@@ -179,6 +179,8 @@ const refs = strict({
 const schedule = strict({
   status: cronOrOff.default('*/15 * * * *'),
   expireApprovals: cron.default('* * * * *'),
+  /** When to look at pending hosts and bring those that answer, inside their window, up to date. */
+  pendingWork: cron.default('* * * * *'),
   timezone: timezone.optional(),
 });
 
