@@ -6,7 +6,7 @@ import { hostLine } from './render-run.ts';
 export function catchUpLine(c: CatchUp): string {
   if (c.run === undefined) return `${c.host}: still pending: ${c.why ?? 'not due'}`;
   const h = c.run.hosts.find((o) => o.host === c.host);
-  const what = c.reason === 'unreachable' ? 'came back' : 'its window opened';
+  const what = c.reason === 'unreachable' ? 'came back' : 'reached its window';
   if (c.run.status === 'failed' || h?.status === 'failed')
     return `${c.host} ${what}, but bringing it up to date failed (run ${c.run.runId}): ${h ? hostLine(h) : ''}`;
   if (h?.status === 'pending') return `${c.host}: still pending (run ${c.run.runId}): ${hostLine(h)}`;

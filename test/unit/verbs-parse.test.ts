@@ -23,6 +23,16 @@ describe('parsing a command', () => {
     });
   });
 
+  it('takes --now on deploy, switch and restart only', () => {
+    const d = parse('deploy lobby --now');
+    expect(d.ok && d.args).toMatchObject({ targets: ['lobby'], now: true });
+    const s = parse('switch lobby --now');
+    expect(s.ok && s.args).toMatchObject({ targets: ['lobby'], now: true });
+    const r = parse('restart lobby --now --yes');
+    expect(r.ok && r.args).toMatchObject({ targets: ['lobby'], now: true, yes: true });
+    expect(message('copy lobby --now')).toContain("Unknown option '--now'");
+  });
+
   it('echoes a refused host word whole, however long', () => {
     const long = `baard-${'x'.repeat(70)}`;
     expect(message(`deploy baard-entrance,${long}`)).toContain(`host 2: ${JSON.stringify(long)} is longer`);
