@@ -118,6 +118,8 @@ export type PendingCheck =
  */
 export async function checkPending(deps: EngineDeps, actor: Actor): Promise<PendingCheck[]> {
   const access = hostAccess(deps, null, actor);
+  // A run whose process died holds nothing: its hosts are freed before deciding who is busy.
+  deps.store.recoverDeadRuns(deps.now());
   const held = new Set(deps.store.heldLocks().map((l) => l.host));
   return Promise.all(
     deps.store.pendingWork().map(async (work): Promise<PendingCheck> => {
