@@ -17,9 +17,11 @@ export default defineVerb({
   run: (ctx, args) => ctx.engine.status(args.targets, ctx),
   // 0 when every host answered and runs what was deployed (or was never deployed by the bot); 1 when one is
   // unreachable, behind, drifted, unconfirmed (an activation not confirmed or an interrupted switch) or has
-  // a reboot pending.
+  // a reboot pending. A host off on schedule (its off hours) is not a failure.
   exitCode: (rows) =>
-    rows.every((r) => r.reachable && (r.sync === 'in-sync' || r.sync === 'never-deployed')) ? 0 : 1,
+    rows.every((r) => r.offSchedule || (r.reachable && (r.sync === 'in-sync' || r.sync === 'never-deployed')))
+      ? 0
+      : 1,
   renderText: statusText,
   renderJson: (rows) => rows,
   renderSlack: statusSlack,

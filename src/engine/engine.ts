@@ -1,7 +1,7 @@
 // The engine every front end shares: one method per use case, each taking who asks and where progress goes.
 // Verbs in commands/ call these; Slack, the terminal and the schedule only render what comes back.
 import type { Actor, ProgressSink } from '../core/events.ts';
-import type { ApprovalRecord, Decision, RunStatus } from '../core/ports/state.ts';
+import type { ApprovalRecord, Decision, PendingWork, RunStatus } from '../core/ports/state.ts';
 import type { Revision } from '../core/revision.ts';
 import { resolveTargets } from '../core/targets.ts';
 import type { HostSpec } from '../core/types.ts';
@@ -9,7 +9,8 @@ import { buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
 import { NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
-import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
+import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pending.ts';
+import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
@@ -17,6 +18,7 @@ import { actorName, openRun, type RunScope } from './run-scope.ts';
 import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
+import { auditOverride, windowClosed } from './window-gate.ts';
 
 export interface Asker {
   readonly actor: Actor;
@@ -41,6 +43,11 @@ export interface RefOption {
   readonly ref?: string | null;
 }
 
+/** `--now`: activate and restart outside the hosts' maintenance windows (approvers only). */
+export interface NowOption {
+  readonly ignoreWindow?: boolean;
+}
+
 export interface Engine {
   readonly hosts: readonly HostSpec[];
   resolve(selectors: readonly string[]): HostSpec[];
@@ -48,15 +55,24 @@ export interface Engine {
   /** plan, copy, switch and deploy: the pipeline run until a stage. */
   deploy(
     selectors: readonly string[],
-    opts: { until: Until; restart: RestartPolicy } & RefOption,
+    opts: { until: Until; restart: RestartPolicy } & RefOption & NowOption,
     asker: Asker,
   ): Promise<RunResult>;
   rollback(selectors: readonly string[], opts: { restart: RestartPolicy }, asker: Asker): Promise<RunResult>;
   restart(
     selectors: readonly string[],
-    opts: { restart: Exclude<RestartPolicy, 'no'> },
+    opts: { restart: Exclude<RestartPolicy, 'no'> } & NowOption,
     asker: Asker,
   ): Promise<RunResult>;
+  /** Work pending per host (unreachable, or waiting for its window), oldest first. */
+  pending(): readonly PendingWork[];
+  /** Drops a host's pending work (the `cancel` verb); what was dropped, if anything. */
+  dropPending(host: string): Promise<PendingWork | undefined>;
+  /**
+   * Runs the pending work that is due (window open, host answering), each host in a run of its own with
+   * the asker `askerFor` gives it; says of every pending host what became of it.
+   */
+  runPending(askerFor: (work: PendingWork) => Asker, opts: { canAsk: boolean }): Promise<readonly CatchUp[]>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
@@ -92,6 +108,16 @@ export function createEngine(deps: EngineDeps): Engine {
       if (perRun.get(runId) === settled) perRun.delete(runId);
     });
     return next;
+  }
+
+  /** `--now` overrides a maintenance window: an approver's call (whoever runs the terminal counts as one). */
+  async function ensureMayOverride(ignoreWindow: boolean | undefined, asker: Asker): Promise<void> {
+    if (ignoreWindow && !(await deps.mayApprove(asker.actor))) {
+      throw new NotApprover(
+        `${actorName(asker.actor)} may not use --now (only approvers may change screens outside their maintenance window)`,
+        'leave out --now: the change waits for the window, or ask an approver',
+      );
+    }
   }
 
   /** A restart approved up front (a terminal flag) needs someone who may approve restarts. */
@@ -216,11 +242,22 @@ export function createEngine(deps: EngineDeps): Engine {
     async deploy(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.restart, asker);
+      await ensureMayOverride(opts.ignoreWindow, asker);
       const verb = VERB_BY_UNTIL[opts.until];
       // Planning changes nothing, so it needs no lock; everything after it does.
       const changes = opts.until !== 'plan';
       const revision = await revisionFor(deps, opts.ref ?? null, targets, asker, changes);
-      return inRun(verb, targets, asker, changes, (scope) => rollout(deps, scope, targets, opts), revision);
+      return inRun(
+        verb,
+        targets,
+        asker,
+        changes,
+        async (scope) => {
+          const done = await rollout(deps, scope, targets, opts);
+          return { ...done, hosts: await pendUnreachable(deps, scope, targets, opts, done.hosts) };
+        },
+        revision,
+      );
     },
 
     async rollback(selectors, opts, asker) {
@@ -242,10 +279,45 @@ export function createEngine(deps: EngineDeps): Engine {
     async restart(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.restart, asker);
+      await ensureMayOverride(opts.ignoreWindow, asker);
       return inRun('restart', targets, asker, true, (scope) =>
-        eachHost(targets, (t) => afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' })),
+        eachHost(targets, (t) => {
+          const wait = windowClosed(deps, t, 'the restart');
+          if (wait !== null && !opts.ignoreWindow) {
+            scope.skip(t.name, 'restart', wait.text);
+            return Promise.resolve({
+              host: t.name,
+              status: 'failed' as const,
+              error: `${wait.text}; not restarted`,
+              hint: 'ask again inside the window, or pass --now (approvers)',
+            });
+          }
+          if (wait !== null) auditOverride(deps, scope, t, wait, 'the restart');
+          return afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' });
+        }),
       );
     },
+
+    pending: () => deps.store.pendingWork(),
+    dropPending: (host) => dropPendingWork(deps, host),
+    runPending: (askerFor, opts) =>
+      catchUps(deps, askerFor, async (work, host, built, asker) => {
+        const until = work.verb === 'switch' ? 'switch' : 'restart';
+        // A restart to ask about where nobody can be asked is left alone, as any deploy would.
+        const restart = work.restart === 'ask' && !opts.canAsk ? 'no' : work.restart;
+        const pipelineOpts = { until, restart, built } as const;
+        return inRun(
+          work.verb,
+          [host],
+          asker,
+          true,
+          async (scope) => {
+            const done = await runPipeline(deps, scope, host, pipelineOpts);
+            return { hosts: await pendUnreachable(deps, scope, [host], pipelineOpts, [done]) };
+          },
+          work.revision ?? undefined,
+        );
+      }),
 
     decide(approvalId, decision, asker) {
       const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;

@@ -14,6 +14,7 @@ import { planHost } from './plan-host.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
+import { gateActivation, isUnreachable } from './window-gate.ts';
 
 export type Until = 'plan' | 'copy' | 'switch' | 'restart';
 
@@ -25,9 +26,12 @@ export interface PipelineOptions {
   readonly restart: RestartPolicy;
   /** A build done beforehand (fleet rollouts build every host first). */
   readonly built?: Built;
+  /** `--now`: activate and restart outside the host's maintenance window (an approver's call). */
+  readonly ignoreWindow?: boolean;
 }
 
-export type HostStatus = 'ok' | 'noop' | 'failed' | 'awaiting-approval' | 'skipped';
+/** `pending`: copied, its activation waits for the host's window (src/engine/window-gate.ts). */
+export type HostStatus = 'ok' | 'noop' | 'failed' | 'awaiting-approval' | 'skipped' | 'pending';
 
 export interface HostOutcome {
   readonly host: string;
@@ -48,6 +52,10 @@ export interface HostOutcome {
   readonly interrupted?: boolean;
   /** Stopped because the state database could not record a command: the run's failure, not the host's. */
   readonly stateFailure?: boolean;
+  /** The host did not answer: its system is pending until it does (src/engine/pending.ts). */
+  readonly unreachable?: boolean;
+  /** What waits and until when, for a host left pending: "copied; activation waits for the window …". */
+  readonly deferred?: string;
 }
 
 export async function runPipeline(
@@ -71,6 +79,8 @@ export async function runPipeline(
       );
       return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
     }
+    const deferred = await gateActivation(deps, scope, host, built, opts);
+    if (deferred) return { ...out, ...deferred };
     const switched = await switchHost(deps, scope, host, built.toplevel);
     // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
@@ -96,5 +106,6 @@ export function failedOutcome(host: string, e: unknown): HostOutcome {
     ...(e instanceof ActivationFailed ? { notConfirmed: e.end } : {}),
     ...(e instanceof Interrupted ? { interrupted: true } : {}),
     ...(e instanceof StateError ? { stateFailure: true } : {}),
+    ...(isUnreachable(e) ? { unreachable: true } : {}),
   };
 }

@@ -79,8 +79,15 @@ async function rolloutSite(
   const site = sitePeers(deps, targets[0]!).concat(targets[0]!);
   const { held, unreachable } = await askAll(scope, site, union);
   for (const [name, why] of unreachable) {
+    const toplevel = builds.get(name)?.toplevel;
     if (builds.delete(name))
-      outcomes.set(name, { host: name, status: 'failed', error: `unreachable: ${why}` });
+      outcomes.set(name, {
+        host: name,
+        status: 'failed',
+        error: `unreachable: ${why}`,
+        toplevel,
+        unreachable: true,
+      });
   }
   const ready = targets.filter((t) => builds.has(t.name));
   if (ready.length === 0) return { hosts: [...outcomes.values()], canaries: [] };

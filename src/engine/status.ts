@@ -4,7 +4,7 @@
 import type { Actor } from '../core/events.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import { touchedHost } from '../core/last-change.ts';
-import type { RunStatus } from '../core/ports/state.ts';
+import type { PendingWork, RunStatus } from '../core/ports/state.ts';
 import {
   describeRevision,
   describeStanding,
@@ -18,7 +18,9 @@ import type { EngineDeps } from './deps.ts';
 import type { Asker } from './engine.ts';
 import { messageOf, StateError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
+import { describePending } from './pending.ts';
 import { hostAccess } from './run-scope.ts';
+import { offNow } from './window-gate.ts';
 
 export interface HostStatusRow {
   readonly host: string;
@@ -40,6 +42,10 @@ export interface HostStatusRow {
   } | null;
   /** An open restart question for the host, if any. */
   readonly pendingApproval: string | null;
+  /** Work waiting for the host (it did not answer a rollout, or its window was closed), and why. */
+  readonly pending?: PendingWork & { readonly text: string };
+  /** Not answering inside its off hours: off on schedule, not a failure. */
+  readonly offSchedule?: boolean;
   /** Which fleet commit the running system was built from, against the default branch (git fleets). */
   readonly revision?: {
     readonly deployed: Revision | null;
@@ -104,6 +110,7 @@ export async function statusOf(
     throw new StateError(e);
   }
   const pending = deps.store.pendingApprovals();
+  const work = new Map(deps.store.pendingWork().map((w) => [w.host, w]));
   // Read while the hosts are probed, not before.
   const head = headOf(deps);
   // Every probe is awaited before anything is thrown: none may write to the store after status returned.
@@ -129,6 +136,7 @@ export async function statusOf(
               }
             : null,
           pendingApproval: pending.find((a) => a.host === host.name && a.expiresAt > deps.now())?.id ?? null,
+          ...pendingOf(work.get(host.name), host),
         };
         try {
           const facts = await access.probe(host);
@@ -154,7 +162,12 @@ export async function statusOf(
         } catch (e) {
           // The bot's own state failing is never reported as a host being unreachable.
           if (e instanceof StateError) throw e;
-          return { ...base, reachable: false, error: messageOf(e) };
+          return {
+            ...base,
+            reachable: false,
+            error: messageOf(e),
+            ...(offNow(deps, host) ? { offSchedule: true } : {}),
+          };
         }
       }),
     ),
@@ -162,4 +175,8 @@ export async function statusOf(
   const rejected = settled.find((r) => r.status === 'rejected');
   if (rejected) throw rejected.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<HostStatusRow>).value);
+}
+
+function pendingOf(w: PendingWork | undefined, host: HostSpec): Pick<HostStatusRow, 'pending'> {
+  return w === undefined ? {} : { pending: { ...w, text: describePending(w, host) } };
 }

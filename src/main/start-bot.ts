@@ -5,11 +5,15 @@
 import type { Env } from '../adapters/config/parse.ts';
 import { loadSecrets } from '../adapters/config/secrets.ts';
 import { expireJob, statusJob } from '../scheduler/jobs.ts';
+import { PENDING_JOB, pendingJob } from '../scheduler/pending-job.ts';
 import { fleetReportMessage } from '../scheduler/report-message.ts';
 import { type Schedule, startSchedule } from '../scheduler/schedule.ts';
 import { createSlackApp, type SlackAppOptions, SlackStartError } from '../slack/app.ts';
 import type { LogSink } from '../slack/bolt-logger.ts';
 import { approverCheckFor, type SlackBot, startSlackBot } from '../slack/bot.ts';
+import type { RunTracker } from '../slack/run-messages.ts';
+import { catchUpLine } from '../verbs/render-pending.ts';
+import { runSlack } from '../verbs/render-run.ts';
 import { type Composed, ConfigError, composeFromConfig, loadConfigOrThrow } from './compose.ts';
 
 /**
@@ -156,6 +160,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   }
 
   const { schedule: when } = config;
+  const catchUpTrackers = new Map<string, RunTracker>();
   const schedule = startSchedule({
     timezone: when.timezone,
     log,
@@ -174,6 +179,26 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         onExpired: async (expired) => {
           const updated = await slack.markExpired(expired);
           log.info(`schedule: ${expired.length} restart question(s) expired, ${updated} message(s) updated`);
+        },
+      }),
+      pendingJob(composed.engine, when.pendingWork, {
+        canAsk: true,
+        askerFor: (work) => {
+          const actor = { kind: 'schedule', job: PENDING_JOB } as const;
+          if (slackConfig.channel === undefined) return { actor, onEvent: slack.route };
+          // Each catch-up has its run message in the channel, with its restart question in its thread.
+          const requester = work.requestedBy.kind === 'slack' ? work.requestedBy.userId : undefined;
+          const tracker = slack.runMessages.track(slackConfig.channel, requester);
+          catchUpTrackers.set(work.host, tracker);
+          return { actor, onEvent: tracker.onEvent };
+        },
+        told: async (catchUp) => {
+          const tracker = catchUpTrackers.get(catchUp.host);
+          catchUpTrackers.delete(catchUp.host);
+          if (tracker && catchUp.run) await tracker.finish(runSlack(catchUp.run));
+          const line = catchUpLine(catchUp);
+          await slack.postToChannel({ text: line });
+          log.info(`schedule: ${line}`);
         },
       }),
       ...(when.status === false

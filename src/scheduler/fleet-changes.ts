@@ -3,8 +3,8 @@
 import type { SyncState } from '../core/sync.ts';
 import type { HostStatusRow } from '../engine/status.ts';
 
-/** The one word a scheduled check compares: unreachable, or the sync state. */
-export type Condition = 'unreachable' | SyncState;
+/** The one word a scheduled check compares: unreachable, off on schedule, or the sync state. */
+export type Condition = 'unreachable' | 'off' | SyncState;
 
 export type Snapshot = ReadonlyMap<string, Condition>;
 
@@ -17,12 +17,19 @@ export interface HostChange {
 }
 
 export function conditionOf(row: HostStatusRow): Condition {
-  if (!row.reachable) return 'unreachable';
+  if (!row.reachable) return row.offSchedule ? 'off' : 'unreachable';
   return row.sync ?? 'no-system';
 }
 
 export function snapshotOf(rows: readonly HostStatusRow[]): Snapshot {
   return new Map(rows.map((row) => [row.host, conditionOf(row)]));
+}
+
+/** A screen going off in its off hours, or coming back on as it was, is no news. */
+function onSchedule(from: Condition | undefined, to: Condition): boolean {
+  return (
+    (from !== undefined && to === 'off') || (from === 'off' && (to === 'in-sync' || to === 'never-deployed'))
+  );
 }
 
 /** Hosts whose condition differs from the previous snapshot, in the order of `rows`. */
@@ -31,13 +38,14 @@ export function fleetChanges(previous: Snapshot, rows: readonly HostStatusRow[])
   for (const row of rows) {
     const to = conditionOf(row);
     const from = previous.get(row.host);
-    if (from !== to) changes.push({ host: row.host, from, to, row });
+    if (from !== to && !onSchedule(from, to)) changes.push({ host: row.host, from, to, row });
   }
   return changes;
 }
 
 const WORDS: Record<Condition, string> = {
   unreachable: 'unreachable',
+  off: 'off (on schedule)',
   'in-sync': 'in sync',
   'reboot-pending': 'reboot pending (the booted kernel is not the running one)',
   unconfirmed: 'unconfirmed (an activation not confirmed, or an interrupted switch)',
@@ -53,6 +61,7 @@ export function describeChange(change: HostChange): string {
   if (change.from === undefined) return `now watched: ${to}`;
   if (change.to === 'unreachable')
     return `became unreachable${change.row.error ? `: ${change.row.error}` : ''}`;
-  if (change.from === 'unreachable') return `recovered: reachable again, ${to}`;
+  if (change.to === 'off') return 'off (on schedule)';
+  if (change.from === 'unreachable' || change.from === 'off') return `recovered: reachable again, ${to}`;
   return `${WORDS[change.from].split(' (')[0]} → ${to}`;
 }

@@ -50,7 +50,7 @@ export interface RunTracker {
 
 export interface RunMessages {
   /** A new request in `channel` by `requester` (a Slack user ID). */
-  track(channel: string, requester: string): RunTracker;
+  track(channel: string, requester: string | undefined): RunTracker;
   /** Events of runs taken up again (an answer, an expiry), whichever process started them. */
   readonly route: ProgressSink;
   /** Posts in the thread of the run's message; false when the run has none. */

@@ -73,3 +73,10 @@ export const gitRef = z.string().superRefine((value, ctx) => {
 export const refValues = z.object({ ref: gitRef.optional() });
 
 export const REF_USAGE = '[--ref <branch|tag|commit>]';
+
+/** `--now`: activate and restart outside the hosts' maintenance windows (approvers only; audited). */
+export const nowFlag = { now: { type: 'boolean' } } as const;
+
+export const nowValues = z.object({ now: z.boolean().optional() });
+
+export const NOW_USAGE = '[--now]';

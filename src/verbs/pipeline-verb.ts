@@ -1,7 +1,7 @@
 // plan, copy and switch are the deploy pipeline stopped at a stage: one definition, three verbs.
 import { z } from 'zod';
 import type { Until } from '../engine/pipeline.ts';
-import { REF_USAGE, refFlag, refValues, selectors } from './args.ts';
+import { NOW_USAGE, nowFlag, nowValues, REF_USAGE, refFlag, refValues, selectors } from './args.ts';
 import { defineVerb } from './define.ts';
 import { runExitCode, runJson, runSlack, runText } from './render-run.ts';
 import type { Access } from './verb.ts';
@@ -12,17 +12,28 @@ export function pipelineVerb(spec: {
   until: Exclude<Until, 'restart'>;
   access: Access;
 }) {
+  // Only an activation waits for a window, so only `switch` has `--now`.
+  const activates = spec.until === 'switch';
   return defineVerb({
     name: spec.name,
     summary: spec.summary,
-    usage: `<host|@tag|all>... ${REF_USAGE}`,
+    usage: `<host|@tag|all>... ${REF_USAGE}${activates ? ` ${NOW_USAGE}` : ''}`,
     access: spec.access,
-    options: { ...refFlag },
+    options: { ...refFlag, ...(activates ? nowFlag : {}) },
     schema: z
-      .object({ positionals: selectors(1), values: refValues.strict() })
-      .transform(({ positionals, values }) => ({ targets: positionals, ref: values.ref ?? null })),
+      // parseArgs refuses `--now` where `options` lacks it, so one schema serves all three verbs.
+      .object({ positionals: selectors(1), values: refValues.extend(nowValues.shape).strict() })
+      .transform(({ positionals, values }) => ({
+        targets: positionals,
+        ref: values.ref ?? null,
+        now: values.now ?? false,
+      })),
     run: (ctx, args) =>
-      ctx.engine.deploy(args.targets, { until: spec.until, restart: 'no', ref: args.ref }, ctx),
+      ctx.engine.deploy(
+        args.targets,
+        { until: spec.until, restart: 'no', ref: args.ref, ignoreWindow: args.now },
+        ctx,
+      ),
     exitCode: runExitCode,
     renderText: runText,
     renderJson: runJson,

@@ -6,6 +6,7 @@ import deploy from '../../commands/deploy.ts';
 import help from '../../commands/help.ts';
 import hosts from '../../commands/hosts.ts';
 import overlap from '../../commands/overlap.ts';
+import pending from '../../commands/pending.ts';
 import plan from '../../commands/plan.ts';
 import restart from '../../commands/restart.ts';
 import rollback from '../../commands/rollback.ts';
@@ -23,6 +24,7 @@ export const verbs: readonly AnyVerb[] = [
   switchVerb,
   rollback,
   restart,
+  pending,
   hosts,
   help,
 ];

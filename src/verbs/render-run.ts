@@ -13,6 +13,7 @@ const MARK: Record<HostOutcome['status'], string> = {
   failed: '✗',
   'awaiting-approval': '?',
   skipped: '–',
+  pending: '…',
 };
 
 export function hostLine(h: HostOutcome): string {
@@ -34,6 +35,7 @@ export function hostLine(h: HostOutcome): string {
   if (h.restartDeclinedBy) parts.push(`restart declined by ${h.restartDeclinedBy}`);
   if (h.status === 'awaiting-approval')
     parts.push(`restart waits for an approver (question ${h.approvalId})`);
+  if (h.deferred) parts.push(h.deferred);
   if (h.error) parts.push(`error: ${h.error}${h.hint ? ` — ${h.hint}` : ''}`);
   return parts.join('; ');
 }

@@ -40,7 +40,9 @@ function shortSystem(path: string | null | undefined): string {
 }
 
 export function statusLines(row: HostStatusRow): string[] {
-  if (!row.reachable) return [`unreachable: ${row.error ?? 'no answer'}`];
+  const pending = row.pending ? [row.pending.text] : [];
+  if (!row.reachable && row.offSchedule) return ['off (on schedule)', ...pending];
+  if (!row.reachable) return [`unreachable: ${row.error ?? 'no answer'}`, ...pending];
   const f = row.facts!;
   const lines = [
     `${syncText(row)}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
@@ -56,7 +58,7 @@ export function statusLines(row: HostStatusRow): string[] {
     lines.push(`last deployed ${shortSystem(row.deployed.toplevel)}`);
   }
   if (row.pendingApproval) lines.push(`a restart question is open (${row.pendingApproval})`);
-  return lines;
+  return [...lines, ...pending];
 }
 
 function lastRunText(row: HostStatusRow): string {
@@ -70,7 +72,7 @@ export function statusText(rows: readonly HostStatusRow[]): string {
     .flatMap((r) => {
       const [first, ...rest] = statusLines(r);
       return [
-        `${r.reachable ? '●' : '○'} ${r.host.padEnd(width)}  ${first}`,
+        `${r.reachable ? '●' : r.offSchedule ? '◌' : '○'} ${r.host.padEnd(width)}  ${first}`,
         ...rest.map((l) => `  ${' '.repeat(width)}  ${l}`),
         `  ${' '.repeat(width)}  ${lastRunText(r)}`,
       ];
@@ -80,7 +82,7 @@ export function statusText(rows: readonly HostStatusRow[]): string {
 
 /** Hosts that need a look first, so a cap on the blocks never hides them. */
 function byConcern(rows: readonly HostStatusRow[]): HostStatusRow[] {
-  const rank = (r: HostStatusRow) => (!r.reachable ? 0 : r.sync === 'in-sync' ? 2 : 1);
+  const rank = (r: HostStatusRow) => (r.offSchedule ? 2 : !r.reachable ? 0 : r.sync === 'in-sync' ? 2 : 1);
   return rows
     .map((row, index) => ({ row, index }))
     .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index)
@@ -92,7 +94,7 @@ function hostBlock(r: HostStatusRow): Block {
     ? `last ${r.lastRun.verb} ${r.lastRun.status} by ${actorName(r.lastRun.actor)} ${slackDate(new Date(r.lastRun.at))}`
     : 'no runs yet';
   return section(
-    `${r.reachable ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(r.host)}*\n` +
+    `${r.reachable ? ':large_green_circle:' : r.offSchedule ? ':black_circle:' : ':red_circle:'} *${escapeMrkdwn(r.host)}*\n` +
       statusLines(r).map(escapeMrkdwn).join('\n') +
       `\n${last}`,
   );
@@ -116,9 +118,15 @@ export function statusBlocks(rows: readonly HostStatusRow[], max: number): Block
 }
 
 export function statusTitle(rows: readonly HostStatusRow[]): string {
-  const down = rows.filter((r) => !r.reachable).length;
+  const down = rows.filter((r) => !r.reachable && !r.offSchedule).length;
   const off = rows.filter((r) => r.reachable && r.sync !== 'in-sync').length;
-  return `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync`;
+  const scheduled = rows.filter((r) => r.offSchedule).length;
+  const pending = rows.filter((r) => r.pending).length;
+  return (
+    `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync` +
+    (scheduled > 0 ? `, ${scheduled} off on schedule` : '') +
+    (pending > 0 ? `, ${pending} pending` : '')
+  );
 }
 
 export function statusSlack(rows: readonly HostStatusRow[], title = statusTitle(rows)): SlackMessage {

@@ -22,6 +22,8 @@ export interface OfficeBotOptions {
   readonly refs?: Record<string, unknown>;
   /** The engine's clock, for tests that move time on (question expiry). */
   readonly now?: () => Date;
+  /** More top-level sections (`sites`, `tags`). */
+  readonly sections?: Record<string, unknown>;
 }
 
 /** Writes a configuration file for the office and returns its path (in a state directory of its own). */
@@ -56,6 +58,7 @@ export function officeConfig(
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),
+    ...opts.sections,
   };
   const file = join(stateDir, 'signage.yml');
   writeFileSync(file, stringify(config));

@@ -18,6 +18,9 @@ ${extra}`,
   return r.value;
 }
 
+/** No site or tag policy: any time, never off, in the bot's zone. */
+const OPEN = { timezone: expect.any(String), windows: null, offHours: null };
+
 const FLAKE_HOSTS = ['baard-lobby', 'baard-entrance', 'oslo-canteen'];
 
 describe('the fleet from the flake and the configuration', () => {
@@ -35,6 +38,7 @@ describe('the fleet from the flake and the configuration', () => {
         tags: [],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
+        policy: OPEN,
       })),
     });
   });
@@ -72,6 +76,7 @@ hosts:
         tags: ['screen', 'lobby', 'door'],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
+        policy: OPEN,
       },
       {
         name: 'baard-lobby',
@@ -83,6 +88,7 @@ hosts:
         tags: ['screen', 'lobby'],
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
+        policy: OPEN,
       },
       {
         name: 'oslo-canteen',
@@ -94,6 +100,7 @@ hosts:
         tags: ['screen', 'lobby'],
         restartCommand: ['systemctl', 'restart', 'cage.service'],
         activation: DEFAULT_ACTIVATION,
+        policy: OPEN,
       },
     ]);
   });

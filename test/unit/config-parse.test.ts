@@ -75,6 +75,14 @@ refs:
   defaultBranch: main
   nonDefault: approvers
   hostsTagged: [experiment]
+sites:
+  baard:
+    timezone: Europe/Oslo
+    windows: ["Mon-Fri 22:00-06:00", "Sat,Sun 00:00-24:00"]
+    offHours: ["01:00-06:30"]
+tags:
+  lobby:
+    windows: ["12:00:05-12:00:35"]
 `;
 
 function ok(text: string, env = {}): Config {
@@ -128,8 +136,10 @@ describe('a valid configuration', () => {
         ],
         tags: {},
       },
-      schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
+      schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *', pendingWork: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
+      sites: {},
+      tags: {},
     } satisfies Config);
   });
 
@@ -200,8 +210,23 @@ describe('a valid configuration', () => {
         viewers: ['U0DAVE'],
         channels: ['C0SCREENS', 'G0PRIVATE'],
       },
-      schedule: { status: '0 8 * * 1-5', expireApprovals: '*/2 * * * *', timezone: 'Europe/Oslo' },
+      schedule: {
+        status: '0 8 * * 1-5',
+        expireApprovals: '*/2 * * * *',
+        pendingWork: '* * * * *',
+        timezone: 'Europe/Oslo',
+      },
       refs: { defaultBranch: 'main', nonDefault: 'approvers', hostsTagged: ['experiment'] },
+      sites: {
+        baard: {
+          timezone: 'Europe/Oslo',
+          windows: ['Mon-Fri 22:00-06:00', 'Sat,Sun 00:00-24:00'],
+          offHours: ['01:00-06:30'],
+        },
+      },
+      tags: {
+        lobby: { windows: ['12:00:05-12:00:35'] },
+      },
     } satisfies Config);
   });
 
@@ -257,7 +282,7 @@ describe('a bad configuration', () => {
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs, sites, tags)',
       ],
     ],
     [

@@ -47,3 +47,24 @@ describe('fleetChanges', () => {
     expect(change && describeChange(change)).toBe('now watched: in sync');
   });
 });
+
+describe('screens off on schedule', () => {
+  const off = (host: string) => row(host, { reachable: false, error: 'refused', offSchedule: true });
+
+  it('going off in its off hours, and coming back on as it was, is no news', () => {
+    const on = snapshotOf([row('a'), row('b', { reachable: false, error: 'refused' })]);
+    expect(fleetChanges(on, [off('a'), off('b')])).toEqual([]);
+    expect(fleetChanges(snapshotOf([off('a')]), [row('a')])).toEqual([]);
+  });
+
+  it('coming back changed is reported, and so is a host off outside its off hours', () => {
+    const changes = fleetChanges(snapshotOf([off('a'), off('b')]), [
+      row('a', { sync: 'drifted' }),
+      row('b', { reachable: false, error: 'refused' }),
+    ]);
+    expect(changes.map((c) => [c.host, c.from, c.to, describeChange(c)])).toEqual([
+      ['a', 'off', 'drifted', 'recovered: reachable again, drifted (not what was deployed)'],
+      ['b', 'off', 'unreachable', 'became unreachable: refused'],
+    ]);
+  });
+});

@@ -94,3 +94,33 @@ describe('statusSlack', () => {
     expect(statusSlack([row('a')], 'Watching the fleet').text).toBe('Watching the fleet');
   });
 });
+
+describe('off hours and pending work', () => {
+  const pending = {
+    host: 'cafe-wall',
+    toplevel: sys('cafe-wall'),
+    revision: null,
+    reason: 'unreachable' as const,
+    since: new Date('2025-03-04T09:00:00Z'),
+    opensAt: null,
+    requestedBy: { kind: 'cli' as const, user: 'ops' },
+    runId: 'r9',
+    verb: 'deploy' as const,
+    restart: 'ask' as const,
+    text: 'pending since 2025-03-04T09:00:00.000Z (run r9): it did not answer; brought up to date when it answers again',
+  };
+
+  it('says "off (on schedule)" for a host down in its off hours, not unreachable, and counts it apart', () => {
+    const rows = [
+      row('cafe-wall', { reachable: false, error: 'connection refused', offSchedule: true, pending }),
+      row('lobby', { reachable: false, error: 'connection refused' }),
+    ];
+    const text = statusText(rows);
+    expect(text).toContain('◌ cafe-wall  off (on schedule)');
+    expect(text).toContain(`             ${pending.text}`);
+    expect(text).toContain('○ lobby      unreachable: connection refused');
+    const slack = statusSlack(rows);
+    expect(slack.text).toBe('Status of 2 hosts: 1 unreachable, 0 not in sync, 1 off on schedule, 1 pending');
+    expect(JSON.stringify(slack.blocks)).toContain('off (on schedule)');
+  });
+});

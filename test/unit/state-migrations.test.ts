@@ -44,6 +44,7 @@ describe('opening the state file', () => {
       'audit',
       'deployments',
       'locks',
+      'pending',
       'run_hosts',
       'runs',
       'stages',

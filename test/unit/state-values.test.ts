@@ -7,6 +7,10 @@ import type {
   ActivationOutcome,
   ApprovalStatus,
   Decision,
+  PendingReason,
+  PendingRestart,
+  PendingVerb,
+  PendingWork,
   RunStatus,
   StageStatus,
 } from '../../src/core/ports/state.ts';
@@ -42,6 +46,9 @@ const ACTIVATION_OUTCOMES = {
   unchanged: true,
   unknown: true,
 } as const satisfies Record<ActivationOutcome, true>;
+const PENDING_REASONS = { unreachable: true, window: true } as const satisfies Record<PendingReason, true>;
+const PENDING_VERBS = { deploy: true, switch: true } as const satisfies Record<PendingVerb, true>;
+const PENDING_RESTARTS = { ask: true, yes: true, no: true } as const satisfies Record<PendingRestart, true>;
 const DECISIONS = { approved: true, denied: true } as const satisfies Record<Decision, true>;
 const ACTORS: Record<Actor['kind'], Actor> = {
   slack: { kind: 'slack', userId: 'U0A', channelId: 'C0B' },
@@ -131,6 +138,40 @@ describe('every value of the state types is stored and read back', () => {
     }
     for (const expired of store.expireDue(new Date(now.getTime() + 1000))) seen.add(expired.status);
     expect([...seen].sort()).toEqual(['approved', 'denied', 'expired', 'pending'] satisfies ApprovalStatus[]);
+    close();
+  });
+
+  it('pending work of every reason, verb and restart, one entry per host, replaced and dropped', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });
+    const written: PendingWork[] = [];
+    let i = 0;
+    for (const reason of keys(PENDING_REASONS))
+      for (const verb of keys(PENDING_VERBS))
+        for (const restart of keys(PENDING_RESTARTS)) {
+          const work: PendingWork = {
+            host: `host-${i}`,
+            toplevel: `/nix/store/${'a'.repeat(32)}-nixos-system-${i}`,
+            revision: null,
+            reason,
+            since: new Date(now.getTime() + i * 1000),
+            opensAt: reason === 'window' ? new Date(now.getTime() + 3_600_000) : null,
+            requestedBy: ACTORS[(['slack', 'cli', 'schedule'] as const)[i % 3]!],
+            runId: run.id,
+            verb,
+            restart,
+          };
+          i += 1;
+          store.setPending(work);
+          written.push(work);
+        }
+    expect(store.pendingWork()).toEqual(written);
+    const newer = { ...written[0]!, reason: 'window' as const, toplevel: `/nix/store/${'b'.repeat(32)}-x` };
+    store.setPending(newer);
+    expect(store.pendingWork().filter((w) => w.host === 'host-0')).toEqual([newer]);
+    expect(store.dropPending('host-0')).toEqual(newer);
+    expect(store.dropPending('host-0')).toBeUndefined();
+    expect(store.pendingWork()).toHaveLength(written.length - 1);
     close();
   });
 });

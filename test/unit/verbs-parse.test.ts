@@ -19,7 +19,18 @@ describe('parsing a command', () => {
       dryRun: false,
       ref: null,
       restart: undefined,
+      now: false,
     });
+  });
+
+  it('takes --now on deploy, switch and restart only', () => {
+    const d = parse('deploy lobby --now');
+    expect(d.ok && d.args).toMatchObject({ targets: ['lobby'], now: true });
+    const s = parse('switch lobby --now');
+    expect(s.ok && s.args).toMatchObject({ targets: ['lobby'], now: true });
+    const r = parse('restart lobby --now --yes');
+    expect(r.ok && r.args).toMatchObject({ targets: ['lobby'], now: true, yes: true });
+    expect(message('copy lobby --now')).toContain("Unknown option '--now'");
   });
 
   it('echoes a refused host word whole, however long', () => {
@@ -38,7 +49,7 @@ describe('parsing a command', () => {
   it('suggests the flag meant, and lists the verb’s flags', () => {
     const m = message('deploy baard-entrance --no-restrat');
     expect(m).toContain("Unknown option '--no-restrat' (did you mean --no-restart?)");
-    expect(m).toContain('flags here: --restart, --no-restart, --ref, --dry-run');
+    expect(m).toContain('flags here: --restart, --no-restart, --ref, --now, --dry-run');
     expect(m).toContain('usage: signage deploy');
   });
 

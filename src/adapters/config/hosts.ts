@@ -1,10 +1,12 @@
 // The fleet: every host the flake defines, with the configuration's defaults and per-host overrides filled
 // in. An override for a host the flake lacks is an error (a typo would otherwise configure nothing).
 import type { ActivationSettings } from '../../core/activation-sequence.ts';
+import { type PolicySettings, resolvePolicy } from '../../core/policy.ts';
 import type { HostSpec } from '../../core/types.ts';
+import { parseWindows, type TimeWindow } from '../../core/windows.ts';
 import { NAME_PATTERN } from './fields.ts';
 import { type ConfigProblem, type ConfigResult, failure } from './problems.ts';
-import type { Config, HostOverride } from './schema.ts';
+import type { Config, HostOverride, PolicyConfig } from './schema.ts';
 
 export function resolveHosts(
   config: Config,
@@ -36,9 +38,15 @@ export function resolveHosts(
       });
     }
   }
+  const d = config.defaults;
+  problems.push(...unusedPolicies(config, names));
   if (problems.length > 0) return failure(configFile, problems);
 
-  const d = config.defaults;
+  const policies = {
+    sites: policiesOf(config.sites),
+    tags: policiesOf(config.tags),
+    defaultTimezone: config.schedule.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+  };
   return {
     ok: true,
     value: names.map((name): HostSpec => {
@@ -55,6 +63,7 @@ export function resolveHosts(
         tags,
         restartCommand: [...(own.restartCommand ?? d.restartCommand)],
         activation: activationOf(config, own.activation, tags),
+        policy: resolvePolicy({ site: own.site ?? d.site, tags }, policies),
       };
     }),
   };
@@ -87,4 +96,40 @@ function activationOf(
       own?.settleSeconds ?? (tagSettle.length > 0 ? Math.max(...tagSettle) : config.activation.settleSeconds),
     checks: checks.map((c) => ({ name: c.name, argv: [...c.argv], timeoutSeconds: c.timeoutSeconds })),
   };
+}
+
+/** A site or tag policy no host has would apply to nothing: most likely a misspelt name. */
+function unusedPolicies(config: Config, names: readonly string[]): ConfigProblem[] {
+  const sites = new Set(names.map((n) => config.hosts[n]?.site ?? config.defaults.site));
+  const tags = new Set(names.flatMap((n) => [...config.defaults.tags, ...(config.hosts[n]?.tags ?? [])]));
+  const problems: ConfigProblem[] = [];
+  for (const [section, known] of [
+    ['sites', sites],
+    ['tags', tags],
+  ] as const) {
+    for (const key of Object.keys(config[section]).sort()) {
+      if (known.has(key)) continue;
+      problems.push({
+        path: `${section}.${key}`,
+        message: `no host has the ${section === 'sites' ? 'site' : 'tag'} ${key}; the hosts' ${section} are: ${[...known].sort().join(', ') || '(none)'}`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** The schema checked every window; here they are parsed into what the policy reads. */
+function policiesOf(section: Readonly<Record<string, PolicyConfig>>): Record<string, PolicySettings> {
+  const parsed = (texts: readonly string[] | undefined): TimeWindow[] | undefined => {
+    if (texts === undefined) return undefined;
+    const w = parseWindows(texts);
+    if (!w.ok) throw new Error(`a window the configuration's schema let through: ${w.error}`);
+    return w.value;
+  };
+  return Object.fromEntries(
+    Object.entries(section).map(([key, p]) => [
+      key,
+      { timezone: p.timezone, windows: parsed(p.windows), offHours: parsed(p.offHours) },
+    ]),
+  );
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DEFAULT_ACTIVATION } from '../../core/activation-sequence.ts';
 import { checkGitRef } from '../../core/revision.ts';
+import { parseWindow } from '../../core/windows.ts';
 import {
   address,
   argv,
@@ -178,8 +179,43 @@ const refs = strict({
 const schedule = strict({
   status: cronOrOff.default('*/15 * * * *'),
   expireApprovals: cron.default('* * * * *'),
+  /** When to look at pending hosts and bring those that answer, inside their window, up to date. */
+  pendingWork: cron.default('* * * * *'),
   timezone: timezone.optional(),
 });
+
+/**
+ * One maintenance window or off-hours range, checked where it is read so a bad one is named with its path.
+ * Kept as written (the configuration's output reads back as input); hosts.ts parses it for the policy.
+ */
+const timeWindow = z
+  .string({ error: 'expected a window as a string, e.g. "Mon-Fri 22:00-06:00"' })
+  .superRefine((v, ctx) => {
+    const w = parseWindow(v);
+    if (!w.ok) ctx.addIssue({ code: 'custom', message: w.error });
+  });
+
+const windowList = z
+  .array(timeWindow)
+  .min(1, { error: 'an empty list; leave the field out for no restriction' });
+
+// A site's or a tag's policy (src/core/policy.ts resolves it per host: its tags, then its site).
+const policy = strict({
+  timezone: timezone.optional(),
+  /** Activation, restarts and reboots wait for these; copies do not. */
+  windows: windowList.optional(),
+  /** The screens are off on schedule: not answering then is not a failure. */
+  offHours: windowList.optional(),
+});
+
+const policies = (what: 'site' | 'tag') =>
+  z
+    .record(
+      name(what),
+      policy.nullable().transform((v) => v ?? {}),
+    )
+    .nullable()
+    .transform((v) => v ?? {});
 
 export const configSchema = strict({
   flake: flakeRef,
@@ -193,6 +229,8 @@ export const configSchema = strict({
   slack: slack.optional(),
   schedule: section(schedule),
   refs: section(refs),
+  sites: section(policies('site')),
+  tags: section(policies('tag')),
 }).superRefine((v, ctx) => {
   const s = fieldOf(v, 'slack');
   if (isSet(s) && !isSet(fieldOf(s, 'channel')) && fieldOf(fieldOf(v, 'schedule'), 'status') !== false) {
@@ -208,3 +246,4 @@ export const configSchema = strict({
 export type Config = z.output<typeof configSchema>;
 export type SlackConfig = NonNullable<Config['slack']>;
 export type HostOverride = z.output<typeof hostOverride>;
+export type PolicyConfig = z.output<typeof policy>;

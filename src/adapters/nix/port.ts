@@ -7,7 +7,7 @@ import { closureOf, closureQueryArgv, type NixVersion, nixVersion } from './clos
 import { diagnoseCopyFailure } from './copy-failure.ts';
 import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
-import { addGcRoot } from './gcroot.ts';
+import { addGcRoot, removeGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocations } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
@@ -82,6 +82,11 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
     },
     async keepRoot(host, toplevel) {
       await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel, bin);
+    },
+    async keepPendingRoot(host, toplevel) {
+      const dir = `${config.gcRootsDir}/pending`;
+      if (toplevel === null) await removeGcRoot(dir, host);
+      else await addGcRoot(dir, host, toplevel, bin);
     },
   };
 }

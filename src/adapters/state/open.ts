@@ -12,6 +12,7 @@ import { deploymentsPort } from './deployments.ts';
 import { locksPort } from './locks.ts';
 import { stateFileProblem } from './open-problem.ts';
 import { currentOwner, ownerAlive } from './owner.ts';
+import { pendingPort } from './pending.ts';
 import { recover } from './recovery.ts';
 import { runsPort } from './runs.ts';
 import { migrate } from './schema.ts';
@@ -110,6 +111,7 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
       ...locksPort(db, ownerAlive),
       ...approvalsPort(db),
       ...auditPort(db),
+      ...pendingPort(db),
     };
     if (!existed || !existsSync(marker)) writeMarker(marker, options.now);
     let closed = false;

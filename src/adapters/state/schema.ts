@@ -134,6 +134,24 @@ CREATE TABLE activations (
 CREATE INDEX activations_open ON activations (outcome, host);
 `,
   },
+  {
+    version: 4,
+    description: 'pending work: a system a host is still to be brought to, and why it waits',
+    sql: `
+CREATE TABLE pending (
+  host TEXT PRIMARY KEY,
+  toplevel TEXT NOT NULL,
+  revision TEXT,
+  reason TEXT NOT NULL CHECK (reason IN ('unreachable', 'window')),
+  since INTEGER NOT NULL,
+  opens_at INTEGER,
+  requested_by TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  verb TEXT NOT NULL CHECK (verb IN ('deploy', 'switch')),
+  restart TEXT NOT NULL CHECK (restart IN ('ask', 'yes', 'no'))
+) STRICT;
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

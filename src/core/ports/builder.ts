@@ -40,6 +40,8 @@ export interface BuilderPort {
   ) => Promise<void>;
   /** Keeps what a host was switched to from the builder's garbage collector (one root per host). */
   readonly keepRoot: (host: string, toplevel: StorePath) => Promise<void>;
+  /** Keeps (or, with null, releases) the system a host is still to be brought to: its pending work. */
+  readonly keepPendingRoot: (host: string, toplevel: StorePath | null) => Promise<void>;
 }
 
 /** A command for a target to run, with what to feed its standard input. */

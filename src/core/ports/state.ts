@@ -288,6 +288,39 @@ export interface AuditPort {
   }) => readonly AuditRecord[];
 }
 
+// ---- pending work ---------------------------------------------------------------------------------
+
+/** Why a host still waits for its system: it did not answer, or its maintenance window was closed. */
+export type PendingReason = 'unreachable' | 'window';
+/** What the pending work does once due: switch only, or switch and then the restart question. */
+export type PendingVerb = 'deploy' | 'switch';
+export type PendingRestart = 'ask' | 'yes' | 'no';
+
+export interface PendingWork {
+  readonly host: string;
+  /** The system to bring the host to (the builder keeps it from its garbage collector meanwhile). */
+  readonly toplevel: string;
+  readonly revision: Revision | null;
+  readonly reason: PendingReason;
+  readonly since: Date;
+  /** For `window`: when the window next opens, as the run that deferred it computed. */
+  readonly opensAt: Date | null;
+  readonly requestedBy: Actor;
+  /** The run that left it pending. */
+  readonly runId: string;
+  readonly verb: PendingVerb;
+  readonly restart: PendingRestart;
+}
+
+export interface PendingPort {
+  /** Records the host's pending work, replacing whatever was pending for it. */
+  readonly setPending: (work: PendingWork) => void;
+  /** Drops the host's pending work; returns what was dropped, if any. */
+  readonly dropPending: (host: string) => PendingWork | undefined;
+  /** Oldest first. */
+  readonly pendingWork: () => readonly PendingWork[];
+}
+
 // ---- the whole store -----------------------------------------------------------------------------
 
 export type StateStore = RunsPort &
@@ -296,7 +329,8 @@ export type StateStore = RunsPort &
   ActivationsPort &
   LocksPort &
   ApprovalsPort &
-  AuditPort;
+  AuditPort &
+  PendingPort;
 
 /** What opening the store found left over by a process that died mid-run, and cleaned up. */
 export interface Recovery {
