@@ -2,6 +2,7 @@
 // adapters, front ends or `node:*` (see DESIGN in the README).
 
 import type { ActivationSettings } from './activation-sequence.ts';
+import type { HealthSettings } from './health.ts';
 
 /** An absolute Nix store path, `/nix/store/<hash>-<name>`. Validated where it enters (see storepath.ts). */
 export type StorePath = string;
@@ -35,6 +36,8 @@ export interface HostSpec {
   readonly restartCommand: readonly string[];
   /** Revert time and health checks for activation; the kiosk defaults when absent. */
   readonly activation?: ActivationSettings;
+  /** Power and temperature commands and limits for status and the fleet report; DEFAULT_HEALTH when absent. */
+  readonly health?: HealthSettings;
 }
 
 /** Where a store path comes from in a plan: a peer host by name, or the builder over the uplink. */

@@ -13,6 +13,7 @@ import {
   section,
   slackDate,
 } from '../slack/blocks/kit.ts';
+import { healthLines, healthNeedsLook, healthTitlePart } from './render-health.ts';
 import type { SlackMessage } from './verb.ts';
 
 const SYNC_TEXT: Record<SyncState, string> = {
@@ -52,6 +53,7 @@ export function statusLines(row: HostStatusRow): string[] {
     lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
   if (f.store)
     lines.push(`/nix: ${formatBytes(f.store.freeBytes)} free of ${formatBytes(f.store.totalBytes)}`);
+  if (row.health) lines.push(...healthLines(row.health));
   if (row.deployed && row.deployed.toplevel !== f.currentSystem) {
     lines.push(`last deployed ${shortSystem(row.deployed.toplevel)}`);
   }
@@ -80,7 +82,7 @@ export function statusText(rows: readonly HostStatusRow[]): string {
 
 /** Hosts that need a look first, so a cap on the blocks never hides them. */
 function byConcern(rows: readonly HostStatusRow[]): HostStatusRow[] {
-  const rank = (r: HostStatusRow) => (!r.reachable ? 0 : r.sync === 'in-sync' ? 2 : 1);
+  const rank = (r: HostStatusRow) => (!r.reachable ? 0 : r.sync === 'in-sync' && !healthNeedsLook(r) ? 2 : 1);
   return rows
     .map((row, index) => ({ row, index }))
     .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index)
@@ -118,7 +120,7 @@ export function statusBlocks(rows: readonly HostStatusRow[], max: number): Block
 export function statusTitle(rows: readonly HostStatusRow[]): string {
   const down = rows.filter((r) => !r.reachable).length;
   const off = rows.filter((r) => r.reachable && r.sync !== 'in-sync').length;
-  return `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync`;
+  return `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync${healthTitlePart(rows)}`;
 }
 
 export function statusSlack(rows: readonly HostStatusRow[], title = statusTitle(rows)): SlackMessage {

@@ -1,6 +1,7 @@
 // The fleet: every host the flake defines, with the configuration's defaults and per-host overrides filled
 // in. An override for a host the flake lacks is an error (a typo would otherwise configure nothing).
 import type { ActivationSettings } from '../../core/activation-sequence.ts';
+import type { HealthSettings } from '../../core/health.ts';
 import type { HostSpec } from '../../core/types.ts';
 import { NAME_PATTERN } from './fields.ts';
 import { type ConfigProblem, type ConfigResult, failure } from './problems.ts';
@@ -55,6 +56,7 @@ export function resolveHosts(
         tags,
         restartCommand: [...(own.restartCommand ?? d.restartCommand)],
         activation: activationOf(config, own.activation, tags),
+        health: healthOf(config, own.health, tags),
       };
     }),
   };
@@ -86,5 +88,19 @@ function activationOf(
     settleSeconds:
       own?.settleSeconds ?? (tagSettle.length > 0 ? Math.max(...tagSettle) : config.activation.settleSeconds),
     checks: checks.map((c) => ({ name: c.name, argv: [...c.argv], timeoutSeconds: c.timeoutSeconds })),
+  };
+}
+
+/** Field by field: the host's own setting, then the first of its tags that sets it, then `health` itself. */
+function healthOf(config: Config, own: HostOverride['health'], tags: readonly string[]): HealthSettings {
+  const layers = [own ?? {}, ...tags.flatMap((t) => config.health.tags[t] ?? [])];
+  const pick = <K extends 'power' | 'temperature' | 'hotCelsius' | 'minFreeMiB'>(key: K) =>
+    layers.find((l) => l[key] !== undefined)?.[key] ?? config.health[key];
+  const command = (v: string[] | false) => (v === false ? null : [...v]);
+  return {
+    power: command(pick('power')),
+    temperature: command(pick('temperature')),
+    hotCelsius: pick('hotCelsius'),
+    minFreeBytes: pick('minFreeMiB') * 1024 * 1024,
   };
 }
