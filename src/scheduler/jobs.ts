@@ -1,10 +1,17 @@
 // What the bot does by itself: expire restart questions whose time is up (and say so on their messages), and
 // watch the fleet, reporting the first check after start and then only what changed.
 import type { ProgressSink } from '../core/events.ts';
-import type { ApprovalRecord } from '../core/ports/state.ts';
+import type { ApprovalRecord, HealthWatchPort } from '../core/ports/state.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { HostStatusRow } from '../engine/status.ts';
-import { fleetChanges, type HostChange, type Snapshot, snapshotOf } from './fleet-changes.ts';
+import {
+  fleetChanges,
+  type HealthChange,
+  type HostChange,
+  healthChanges,
+  type Snapshot,
+  snapshotOf,
+} from './fleet-changes.ts';
 import type { Job } from './schedule.ts';
 
 export const EXPIRE_JOB = 'expire-approvals';
@@ -34,13 +41,22 @@ export type FleetReport =
   | {
       readonly kind: 'changed';
       readonly changes: readonly HostChange[];
+      /** Health that settled at this check (held for two checks, or flapping), told once. */
+      readonly health: readonly HealthChange[];
       readonly rows: readonly HostStatusRow[];
     };
+
+/** Where the status job keeps each host's health watch, and the clock it writes with. */
+export interface HealthMemory {
+  readonly store: HealthWatchPort;
+  readonly now: () => Date;
+}
 
 export function statusJob(
   engine: Engine,
   cron: string,
   post: (report: FleetReport) => Promise<unknown>,
+  memory?: HealthMemory,
 ): Job {
   let last: Snapshot | undefined;
   return {
@@ -52,14 +68,17 @@ export function statusJob(
         onEvent: () => {},
       });
       const previous = last;
+      const health = healthChanges(memory?.store.healthWatches() ?? new Map(), rows);
       if (previous === undefined) {
         await post({ kind: 'first', rows });
       } else {
         const changes = fleetChanges(previous, rows);
-        if (changes.length > 0) await post({ kind: 'changed', changes, rows });
+        if (changes.length > 0 || health.changes.length > 0)
+          await post({ kind: 'changed', changes, health: health.changes, rows });
       }
       // Only once reported: a report that could not be posted is tried again at the next check.
       last = snapshotOf(rows);
+      memory?.store.saveHealthWatches(health.watches, memory.now());
     },
   };
 }
