@@ -37,7 +37,12 @@ export function expireJob(engine: Engine, cron: string, targets: ExpiryTargets):
 }
 
 export type FleetReport =
-  | { readonly kind: 'first'; readonly rows: readonly HostStatusRow[] }
+  | {
+      readonly kind: 'first';
+      readonly rows: readonly HostStatusRow[];
+      /** Health that settled at this check, from what the state kept of the checks before a restart. */
+      readonly health?: readonly HealthChange[];
+    }
   | {
       readonly kind: 'changed';
       readonly changes: readonly HostChange[];
@@ -70,7 +75,7 @@ export function statusJob(
       const previous = last;
       const health = healthChanges(memory?.store.healthWatches() ?? new Map(), rows);
       if (previous === undefined) {
-        await post({ kind: 'first', rows });
+        await post({ kind: 'first', rows, health: health.changes });
       } else {
         const changes = fleetChanges(previous, rows);
         if (changes.length > 0 || health.changes.length > 0)

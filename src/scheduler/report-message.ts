@@ -8,7 +8,17 @@ import type { FleetReport } from './jobs.ts';
 
 export function fleetReportMessage(report: FleetReport): SlackMessage {
   if (report.kind === 'first') {
-    return statusSlack(report.rows, `Watching the fleet. ${statusTitle(report.rows)}`);
+    const title = `Watching the fleet. ${statusTitle(report.rows)}`;
+    const settled = report.health ?? [];
+    if (settled.length === 0) return statusSlack(report.rows, title);
+    // Health that settled across a restart is told here, once, like any other change.
+    const lines = settled.map((c) => `• *${escapeMrkdwn(c.host)}* ${escapeMrkdwn(describeHealthChange(c))}`);
+    return message(title, [
+      header(title),
+      section(truncate(lines.join('\n'), LIMITS.sectionText)),
+      ...statusBlocks(report.rows, LIMITS.blocksPerMessage - 3),
+      context(`${statusTitle(report.rows)} · checked by the schedule`),
+    ]);
   }
   const { changes, health } = report;
   const hosts = [...new Set([...changes.map((c) => c.host), ...health.map((c) => c.host)])];

@@ -130,4 +130,26 @@ describe('healthChanges', () => {
     expect(text).toContain('*a* health: ok → undervoltage now, throttled now');
     expect(text).toContain('health: undervoltage now, throttled now');
   });
+
+  it('tells health that settled at the first check after a restart in the first report, once', () => {
+    const rows = [withPower('a', 'throttled=0x0')];
+    const plain = fleetReportMessage({ kind: 'first', rows, health: [] });
+    expect(JSON.stringify(plain.blocks)).not.toContain('flapping');
+    const told = fleetReportMessage({
+      kind: 'first',
+      rows,
+      health: [
+        {
+          host: 'a',
+          row: rows[0]!,
+          change: { from: { kind: 'states', key: '' }, to: { kind: 'flapping' }, between: ['', 'hot'] },
+        },
+      ],
+    });
+    expect(told.text).toMatch(/^Watching the fleet\. Status of 1 host/);
+    expect(JSON.stringify(told.blocks)).toContain(
+      '*a* health flapping: ok / hot (changed at each of the last 4 checks)',
+    );
+    expect(told.blocks!.length).toBeLessThanOrEqual(50);
+  });
 });
