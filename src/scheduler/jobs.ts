@@ -1,6 +1,7 @@
 // What the bot does by itself: expire restart questions whose time is up (and say so on their messages), and
 // watch the fleet, reporting the first check after start and then only what changed.
 import type { ProgressSink } from '../core/events.ts';
+import type { HealthWatch } from '../core/health-watch.ts';
 import type { ApprovalRecord, HealthWatchPort } from '../core/ports/state.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { HostStatusRow } from '../engine/status.ts';
@@ -64,6 +65,8 @@ export function statusJob(
   memory?: HealthMemory,
 ): Job {
   let last: Snapshot | undefined;
+  // Without a store the watches live as long as the job: flapping is still recognised, not across restarts.
+  let kept = new Map<string, HealthWatch>();
   return {
     name: STATUS_JOB,
     cron,
@@ -73,7 +76,7 @@ export function statusJob(
         onEvent: () => {},
       });
       const previous = last;
-      const health = healthChanges(memory?.store.healthWatches() ?? new Map(), rows);
+      const health = healthChanges(memory ? memory.store.healthWatches() : kept, rows);
       if (previous === undefined) {
         await post({ kind: 'first', rows, health: health.changes });
       } else {
@@ -83,7 +86,8 @@ export function statusJob(
       }
       // Only once reported: a report that could not be posted is tried again at the next check.
       last = snapshotOf(rows);
-      memory?.store.saveHealthWatches(health.watches, memory.now());
+      if (memory) memory.store.saveHealthWatches(health.watches, memory.now());
+      else kept = new Map([...kept, ...health.watches]);
     },
   };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type CommandOutcome, DEFAULT_HEALTH, hostHealth } from '../../src/core/health.ts';
 import type { HealthWatch } from '../../src/core/health-watch.ts';
 import type { HostFacts } from '../../src/core/host-facts.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import type { HostStatusRow } from '../../src/engine/status.ts';
 import {
   describeChange,
@@ -11,6 +12,7 @@ import {
   healthChanges,
   snapshotOf,
 } from '../../src/scheduler/fleet-changes.ts';
+import { type FleetReport, statusJob } from '../../src/scheduler/jobs.ts';
 import { fleetReportMessage } from '../../src/scheduler/report-message.ts';
 
 function row(host: string, over: Partial<HostStatusRow> = {}): HostStatusRow {
@@ -151,5 +153,21 @@ describe('healthChanges', () => {
       '*a* health flapping: ok / hot (changed at each of the last 4 checks)',
     );
     expect(told.blocks!.length).toBeLessThanOrEqual(50);
+  });
+
+  it('the status job tells a settled change once, keeping the watches itself when given no store', async () => {
+    const powers = ['throttled=0x0', 'throttled=0x50005', 'throttled=0x50005', 'throttled=0x50005'];
+    let check = 0;
+    const engine = {
+      status: async () => [withPower('a', powers[check++] ?? 'throttled=0x0')],
+    } as unknown as Engine;
+    const posted: FleetReport[] = [];
+    const job = statusJob(engine, '* * * * *', async (r) => void posted.push(r));
+    for (let i = 0; i < powers.length; i++) await job.run();
+    expect(posted.map((r) => r.kind)).toEqual(['first', 'changed']);
+    const told = posted[1]!;
+    expect(told.kind === 'changed' && told.health.map(describeHealthChange)).toEqual([
+      'health: ok → undervoltage now, throttled now',
+    ]);
   });
 });
