@@ -1,5 +1,5 @@
 // `status [HOST|@TAG|all]`: what each host runs versus what was last deployed, generation, booted system,
-// free space on /nix and the last deploy. Read-only.
+// free space on /nix, health (uptime, power, temperature) and the last deploy. Read-only.
 import { z } from 'zod';
 import { selectors } from '../src/verbs/args.ts';
 import { defineVerb } from '../src/verbs/define.ts';

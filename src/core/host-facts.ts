@@ -2,6 +2,8 @@
 // generations, free space for the store, whether systemd runs, Nix's version, uptime. The SSH adapter runs a
 // fixed script printing tagged sections (PROBE_SCRIPT) and pure code (parseProbeOutput) reads them. A host
 // never deployed (no /run/current-system, no profile) is an ordinary answer with nulls and no generations.
+import type { CommandOutcome } from './health.ts';
+import { HEALTH_PROBE_LINES, parseCommandSection } from './health-probe.ts';
 import { parseStorePath } from './storepath.ts';
 import type { StorePath } from './types.ts';
 
@@ -43,6 +45,9 @@ export interface HostFacts {
   readonly bootedKernel: string | null;
   /** An activation mid-way on the host (see activation-sequence.ts): waiting for confirmation, or past it. */
   readonly activationMarker: 'armed' | 'confirming' | 'reverting' | null;
+  /** What the host's power and temperature commands said (health.ts reads them); `off` when not asked. */
+  readonly power: CommandOutcome;
+  readonly temperature: CommandOutcome;
   /** Things the probe saw but could not use, e.g. a current system outside the store. */
   readonly notes: readonly string[];
 }
@@ -63,6 +68,8 @@ export const PROBE_SECTIONS = [
   'current-kernel',
   'booted-kernel',
   'activation',
+  'power',
+  'temperature',
 ] as const;
 
 export type ProbeSection = (typeof PROBE_SECTIONS)[number];
@@ -73,7 +80,8 @@ const TAG = '@@signage-probe:';
  * A POSIX sh script printing what HostFacts holds, one tagged section each, and exiting 0 whatever is absent:
  * a host never deployed simply prints empty sections. Generation lines are `system-N-link<TAB>mtime<TAB>target`
  * (the link's own mtime, as nix-env shows it); the store line is `dir blocksize blocks available` from
- * `stat -f` of /nix/store, or of /nix before the store's first use.
+ * `stat -f` of /nix/store, or of /nix before the store's first use. The health commands come as positional
+ * parameters (health-probe.ts); without any, their sections say `off`.
  */
 export const PROBE_SCRIPT = [
   `s() { echo "${TAG}$1"; }; p=/nix/var/nix/profiles`,
@@ -96,6 +104,7 @@ export const PROBE_SCRIPT = [
   's booted-kernel; readlink /run/booted-system/kernel 2>/dev/null',
   's activation',
   'for f in armed confirming reverting; do [ -e "/run/signage-activation/$f" ] && echo "$f"; done',
+  ...HEALTH_PROBE_LINES,
   's end',
   'exit 0',
 ].join('\n');
@@ -196,6 +205,8 @@ export function parseProbeOutput(stdout: string): ProbeParse {
       bootedKernel: kernel('booted-kernel'),
       activationMarker:
         marker === 'armed' || marker === 'confirming' || marker === 'reverting' ? marker : null,
+      power: parseCommandSection(sections.get('power') ?? []),
+      temperature: parseCommandSection(sections.get('temperature') ?? []),
       notes,
     },
   };

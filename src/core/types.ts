@@ -2,6 +2,7 @@
 // adapters, front ends or `node:*` (see DESIGN in the README).
 
 import type { ActivationSettings } from './activation-sequence.ts';
+import type { HealthSettings } from './health.ts';
 import type { HostPolicy } from './policy.ts';
 
 /** An absolute Nix store path, `/nix/store/<hash>-<name>`. Validated where it enters (see storepath.ts). */
@@ -38,6 +39,8 @@ export interface HostSpec {
   readonly activation?: ActivationSettings;
   /** Its time zone, maintenance windows and off hours (sites and tags); any time, never off, when absent. */
   readonly policy?: HostPolicy;
+  /** Power and temperature commands and limits for status and the fleet report; DEFAULT_HEALTH when absent. */
+  readonly health?: HealthSettings;
 }
 
 /** Where a store path comes from in a plan: a peer host by name, or the builder over the uplink. */

@@ -3,6 +3,7 @@
 // (nothing to do is not the same as done) or failed, with its duration and bytes.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
+import { DEFAULT_HEALTH } from '../core/health.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ExecOptions, ExecResult, HostConnection } from '../core/ports/hosts.ts';
 import type { LockHold, RunStatus } from '../core/ports/state.ts';
@@ -41,7 +42,8 @@ export interface HostAccess {
   /** Records other work that runs a command on the host, e.g. the `nix-store --serve` a builder copy starts. */
   record<T>(host: HostSpec, argv: readonly string[], work: () => Promise<T>): Promise<T>;
   exec(host: HostSpec, argv: readonly string[], opts?: HostExecOptions): Promise<ExecResult>;
-  probe(host: HostSpec): Promise<HostFacts>;
+  /** With `health`, the host's power and temperature commands answer in the same round trip. */
+  probe(host: HostSpec, opts?: { readonly health?: boolean }): Promise<HostFacts>;
   validPaths(host: HostSpec, paths: readonly StorePath[]): Promise<ReadonlySet<StorePath>>;
   /** A new connection of its own (see HostsPort.fresh), audited like the others; the caller closes it. */
   fresh(host: HostSpec): FreshAccess;
@@ -300,9 +302,11 @@ export function hostAccess(
         close: () => conn.close(),
       };
     },
-    probe: (host) =>
-      audited(host, ['(probe: current and booted system, generations, free space)'], () =>
-        deps.remote.connection(host).probe(signalOption(signal)),
+    probe: (host, opts = {}) =>
+      audited(host, probeAudit(host, opts.health === true), () =>
+        deps.remote
+          .connection(host)
+          .probe({ ...signalOption(signal), ...(opts.health ? { health: true } : {}) }),
       ),
     validPaths: (host, paths) =>
       audited(
@@ -311,6 +315,15 @@ export function hostAccess(
         () => deps.remote.connection(host).validPaths(paths, signalOption(signal)),
       ),
   };
+}
+
+/** The audit log names the health commands a probe ran, as it names every other command. */
+function probeAudit(host: HostSpec, health: boolean): string[] {
+  const what = ['(probe: current and booted system, generations, free space)'];
+  if (!health) return what;
+  const settings = host.health ?? DEFAULT_HEALTH;
+  const commands = [settings.power, settings.temperature].flatMap((c) => (c ? [c.join(' ')] : []));
+  return commands.length === 0 ? what : [...what, `(health: ${commands.join('; ')})`];
 }
 
 function isExecResult(x: unknown): x is ExecResult {

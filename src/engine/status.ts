@@ -2,6 +2,7 @@
 // generation, booted versus current system, free space on /nix, and the last deploy. Read-only: no run, no
 // lock; each probe is one round trip and still goes into the audit log.
 import type { Actor } from '../core/events.ts';
+import { DEFAULT_HEALTH, type HostHealth, hostHealth } from '../core/health.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import { touchedHost } from '../core/last-change.ts';
 import type { PendingWork, RunStatus } from '../core/ports/state.ts';
@@ -46,6 +47,8 @@ export interface HostStatusRow {
   readonly pending?: PendingWork & { readonly text: string };
   /** Not answering inside its off hours: off on schedule, not a failure. */
   readonly offSchedule?: boolean;
+  /** Free space, uptime, power and temperature, read into states (health.ts). */
+  readonly health?: HostHealth;
   /** Which fleet commit the running system was built from, against the default branch (git fleets). */
   readonly revision?: {
     readonly deployed: Revision | null;
@@ -81,6 +84,10 @@ async function revisionRow(
   const main = head?.defaultBranch ?? deployed?.defaultBranch ?? null;
   const text = `${describeStanding(standing, main)}${deployed ? `: ${describeRevision(deployed)}` : ''}`;
   return { deployed, standing, text };
+}
+
+function healthOf(host: HostSpec, facts: HostFacts): HostHealth {
+  return hostHealth(facts, host.health ?? DEFAULT_HEALTH);
 }
 
 /** Verbs that change what a host runs (and, of their runs, only those that did something to it): the "last deploy" status reports is the newest run of one of them. */
@@ -139,13 +146,14 @@ export async function statusOf(
           ...pendingOf(work.get(host.name), host),
         };
         try {
-          const facts = await access.probe(host);
+          const facts = await access.probe(host, { health: true });
           const revision = await revisionRow(deps, host.name, facts.currentSystem, await head);
           return {
             ...base,
             ...(revision ? { revision } : {}),
             reachable: true,
             facts,
+            health: healthOf(host, facts),
             sync: syncState({
               current: facts.currentSystem,
               profile: facts.profileSystem,

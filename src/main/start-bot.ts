@@ -4,6 +4,7 @@
 // tests run it in-process against the fake Slack.
 import type { Env } from '../adapters/config/parse.ts';
 import { loadSecrets } from '../adapters/config/secrets.ts';
+import { describeHealthChange } from '../scheduler/fleet-changes.ts';
 import { expireJob, statusJob } from '../scheduler/jobs.ts';
 import { PENDING_JOB, pendingJob } from '../scheduler/pending-job.ts';
 import { fleetReportMessage } from '../scheduler/report-message.ts';
@@ -204,14 +205,22 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       ...(when.status === false
         ? []
         : [
-            statusJob(composed.engine, when.status, async (report) => {
-              await slack.postToChannel(fleetReportMessage(report));
-              log.info(
-                report.kind === 'first'
-                  ? `schedule: first fleet report posted (${report.rows.length} host(s))`
-                  : `schedule: fleet changes posted: ${report.changes.map((c) => `${c.host} ${c.from ?? 'new'} -> ${c.to}`).join(', ')}`,
-              );
-            }),
+            statusJob(
+              composed.engine,
+              when.status,
+              async (report) => {
+                await slack.postToChannel(fleetReportMessage(report));
+                log.info(
+                  report.kind === 'first'
+                    ? `schedule: first fleet report posted (${report.rows.length} host(s))`
+                    : `schedule: fleet changes posted: ${[
+                        ...report.changes.map((c) => `${c.host} ${c.from ?? 'new'} -> ${c.to}`),
+                        ...report.health.map((c) => `${c.host} ${describeHealthChange(c)}`),
+                      ].join(', ')}`,
+                );
+              },
+              { store: composed.store, now: options.now ?? (() => new Date()) },
+            ),
           ]),
     ],
   });

@@ -1,5 +1,12 @@
 // What changed in the fleet between two scheduled checks: a host that stopped answering, drifted from what
-// was deployed, fell behind, or came back. Pure; the watch job keeps the last snapshot.
+// was deployed, fell behind, or came back; and health that settled (held for two checks) or flaps. Pure;
+// the watch job keeps the last snapshot, and the state database each host's health watch.
+import {
+  describeHealthSettled,
+  type HealthSettled,
+  type HealthWatch,
+  watchHealth,
+} from '../core/health-watch.ts';
 import type { SyncState } from '../core/sync.ts';
 import type { HostStatusRow } from '../engine/status.ts';
 
@@ -64,4 +71,39 @@ export function describeChange(change: HostChange): string {
   if (change.to === 'off') return 'off (on schedule)';
   if (change.from === 'unreachable' || change.from === 'off') return `recovered: reachable again, ${to}`;
   return `${WORDS[change.from].split(' (')[0]} → ${to}`;
+}
+
+// ---- health ------------------------------------------------------------------------------------------
+
+export interface HealthChange {
+  readonly host: string;
+  readonly change: HealthSettled;
+  readonly row: HostStatusRow;
+}
+
+export interface HealthCheck {
+  /** Changes that settled at this check, in the order of `rows`: each is told once. */
+  readonly changes: readonly HealthChange[];
+  /** The watches to keep for the hosts this check saw (an unreachable host's is left as it was). */
+  readonly watches: ReadonlyMap<string, HealthWatch>;
+}
+
+export function healthChanges(
+  previous: ReadonlyMap<string, HealthWatch>,
+  rows: readonly HostStatusRow[],
+): HealthCheck {
+  const changes: HealthChange[] = [];
+  const watches = new Map<string, HealthWatch>();
+  for (const row of rows) {
+    if (!row.reachable || !row.health) continue;
+    const step = watchHealth(previous.get(row.host) ?? null, row.health.states);
+    watches.set(row.host, step.next);
+    if (step.settled) changes.push({ host: row.host, change: step.settled, row });
+  }
+  return { changes, watches };
+}
+
+/** One line for a health change, e.g. "health: ok → undervoltage now, throttled now". */
+export function describeHealthChange(change: HealthChange): string {
+  return describeHealthSettled(change.change);
 }

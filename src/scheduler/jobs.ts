@@ -1,10 +1,18 @@
 // What the bot does by itself: expire restart questions whose time is up (and say so on their messages), and
 // watch the fleet, reporting the first check after start and then only what changed.
 import type { ProgressSink } from '../core/events.ts';
-import type { ApprovalRecord } from '../core/ports/state.ts';
+import type { HealthWatch } from '../core/health-watch.ts';
+import type { ApprovalRecord, HealthWatchPort } from '../core/ports/state.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { HostStatusRow } from '../engine/status.ts';
-import { fleetChanges, type HostChange, type Snapshot, snapshotOf } from './fleet-changes.ts';
+import {
+  fleetChanges,
+  type HealthChange,
+  type HostChange,
+  healthChanges,
+  type Snapshot,
+  snapshotOf,
+} from './fleet-changes.ts';
 import type { Job } from './schedule.ts';
 
 export const EXPIRE_JOB = 'expire-approvals';
@@ -30,19 +38,35 @@ export function expireJob(engine: Engine, cron: string, targets: ExpiryTargets):
 }
 
 export type FleetReport =
-  | { readonly kind: 'first'; readonly rows: readonly HostStatusRow[] }
+  | {
+      readonly kind: 'first';
+      readonly rows: readonly HostStatusRow[];
+      /** Health that settled at this check, from what the state kept of the checks before a restart. */
+      readonly health?: readonly HealthChange[];
+    }
   | {
       readonly kind: 'changed';
       readonly changes: readonly HostChange[];
+      /** Health that settled at this check (held for two checks, or flapping), told once. */
+      readonly health: readonly HealthChange[];
       readonly rows: readonly HostStatusRow[];
     };
+
+/** Where the status job keeps each host's health watch, and the clock it writes with. */
+export interface HealthMemory {
+  readonly store: HealthWatchPort;
+  readonly now: () => Date;
+}
 
 export function statusJob(
   engine: Engine,
   cron: string,
   post: (report: FleetReport) => Promise<unknown>,
+  memory?: HealthMemory,
 ): Job {
   let last: Snapshot | undefined;
+  // Without a store the watches live as long as the job: flapping is still recognised, not across restarts.
+  let kept = new Map<string, HealthWatch>();
   return {
     name: STATUS_JOB,
     cron,
@@ -52,14 +76,18 @@ export function statusJob(
         onEvent: () => {},
       });
       const previous = last;
+      const health = healthChanges(memory ? memory.store.healthWatches() : kept, rows);
       if (previous === undefined) {
-        await post({ kind: 'first', rows });
+        await post({ kind: 'first', rows, health: health.changes });
       } else {
         const changes = fleetChanges(previous, rows);
-        if (changes.length > 0) await post({ kind: 'changed', changes, rows });
+        if (changes.length > 0 || health.changes.length > 0)
+          await post({ kind: 'changed', changes, health: health.changes, rows });
       }
       // Only once reported: a report that could not be posted is tried again at the next check.
       last = snapshotOf(rows);
+      if (memory) memory.store.saveHealthWatches(health.watches, memory.now());
+      else kept = new Map([...kept, ...health.watches]);
     },
   };
 }

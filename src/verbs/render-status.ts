@@ -13,6 +13,7 @@ import {
   section,
   slackDate,
 } from '../slack/blocks/kit.ts';
+import { healthLines, healthNeedsLook, healthTitlePart } from './render-health.ts';
 import type { SlackMessage } from './verb.ts';
 
 const SYNC_TEXT: Record<SyncState, string> = {
@@ -54,6 +55,7 @@ export function statusLines(row: HostStatusRow): string[] {
     lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);
   if (f.store)
     lines.push(`/nix: ${formatBytes(f.store.freeBytes)} free of ${formatBytes(f.store.totalBytes)}`);
+  if (row.health) lines.push(...healthLines(row.health));
   if (row.deployed && row.deployed.toplevel !== f.currentSystem) {
     lines.push(`last deployed ${shortSystem(row.deployed.toplevel)}`);
   }
@@ -82,7 +84,8 @@ export function statusText(rows: readonly HostStatusRow[]): string {
 
 /** Hosts that need a look first, so a cap on the blocks never hides them. */
 function byConcern(rows: readonly HostStatusRow[]): HostStatusRow[] {
-  const rank = (r: HostStatusRow) => (r.offSchedule ? 2 : !r.reachable ? 0 : r.sync === 'in-sync' ? 2 : 1);
+  const rank = (r: HostStatusRow) =>
+    r.offSchedule ? 2 : !r.reachable ? 0 : r.sync === 'in-sync' && !healthNeedsLook(r) ? 2 : 1;
   return rows
     .map((row, index) => ({ row, index }))
     .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index)
@@ -125,7 +128,8 @@ export function statusTitle(rows: readonly HostStatusRow[]): string {
   return (
     `Status of ${rows.length} host${rows.length === 1 ? '' : 's'}: ${down} unreachable, ${off} not in sync` +
     (scheduled > 0 ? `, ${scheduled} off on schedule` : '') +
-    (pending > 0 ? `, ${pending} pending` : '')
+    (pending > 0 ? `, ${pending} pending` : '') +
+    healthTitlePart(rows)
   );
 }
 

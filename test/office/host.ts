@@ -9,6 +9,7 @@ import { type NixRelease, nixPathPrefix } from './nix-versions.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
 import { installSystemd } from './systemd.ts';
+import { installVcgencmd } from './vcgencmd.ts';
 
 export interface OfficeHost {
   readonly name: string;
@@ -24,6 +25,8 @@ export interface OfficeHost {
   readonly systemd: boolean;
   /** The Nix its sshd's PATH finds first (nix-versions.ts); Debian's 2.8 when unset. */
   readonly nix?: NixRelease;
+  /** Whether it has a vcgencmd (vcgencmd.ts), as a Raspberry Pi does; true when unset. */
+  readonly vcgencmd?: boolean;
 }
 
 export function sshdPidFile(host: OfficeHost): string {
@@ -76,6 +79,7 @@ export async function prepareHost(
     ].join('\n'),
   );
   await installSystemd(host);
+  if (host.vcgencmd !== false) await installVcgencmd(host);
   await newHostKey(host);
 }
 

@@ -35,7 +35,12 @@ import { bootDefault, rebootHost } from './systemd.ts';
 
 export type { OfficeHost } from './host.ts';
 
-export type OfficeHostSpec = FleetHost & { readonly systemd?: boolean; readonly nix?: NixRelease };
+export type OfficeHostSpec = FleetHost & {
+  readonly systemd?: boolean;
+  readonly nix?: NixRelease;
+  /** false: the host has no vcgencmd (not a Raspberry Pi). */
+  readonly vcgencmd?: boolean;
+};
 
 export interface OfficeOptions {
   /** Host names, or specs; the default is three hosts named as in the team's office. */
@@ -138,6 +143,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         user: 'root',
         systemd: spec.systemd ?? false,
         nix: nix.hosts[index] ?? '2.8',
+        vcgencmd: spec.vcgencmd ?? true,
       };
       await prepareHost(host, { authorizedKey: keys.sshPublicKey, trustedPublicKey: keys.publicKey });
       record.pidFiles.push(sshdPidFile(host), daemonPidFile(host));

@@ -16,6 +16,8 @@ export interface OfficeBotOptions {
   /** Per host, its own `activation` settings. */
   readonly hostActivation?: (host: string) => Record<string, unknown> | undefined;
   readonly schedule?: Record<string, unknown>;
+  /** The configuration's `health` section. */
+  readonly health?: Record<string, unknown>;
   readonly stateDir?: string;
   /** The fleet flake to configure instead of the office's plain directory (a git repository's URL). */
   readonly flake?: string;
@@ -57,6 +59,7 @@ export function officeConfig(
     activation: { settleSeconds: 0, ...opts.activation },
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
+    ...(opts.health ? { health: opts.health } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),
     ...opts.sections,
   };

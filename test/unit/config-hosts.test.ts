@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/adapters/config/parse.ts';
 import { formatConfigError } from '../../src/adapters/config/problems.ts';
 import type { Config } from '../../src/adapters/config/schema.ts';
 import { DEFAULT_ACTIVATION } from '../../src/core/activation-sequence.ts';
+import { DEFAULT_HEALTH } from '../../src/core/health.ts';
 
 function config(extra: string): Config {
   const r = parseConfig(
@@ -39,6 +40,7 @@ describe('the fleet from the flake and the configuration', () => {
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
         policy: OPEN,
+        health: DEFAULT_HEALTH,
       })),
     });
   });
@@ -77,6 +79,7 @@ hosts:
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
         policy: OPEN,
+        health: DEFAULT_HEALTH,
       },
       {
         name: 'baard-lobby',
@@ -89,6 +92,7 @@ hosts:
         restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         activation: DEFAULT_ACTIVATION,
         policy: OPEN,
+        health: DEFAULT_HEALTH,
       },
       {
         name: 'oslo-canteen',
@@ -101,6 +105,7 @@ hosts:
         restartCommand: ['systemctl', 'restart', 'cage.service'],
         activation: DEFAULT_ACTIVATION,
         policy: OPEN,
+        health: DEFAULT_HEALTH,
       },
     ]);
   });
@@ -156,6 +161,54 @@ hosts:
     expect(r.ok ? '' : formatConfigError(r.error)).toBe(
       '/etc/signage.yml: hosts.baard-entrence: the flake has no nixosConfigurations.baard-entrence; its hosts are: baard-entrance, baard-lobby, oslo-canteen',
     );
+  });
+
+  it("gives each host its health commands and limits field by field: its own, its first tag's, the defaults", () => {
+    const r = resolveHosts(
+      config(`defaults:
+  tags: [pi]
+health:
+  hotCelsius: 75
+  tags:
+    pi: {minFreeMiB: 512}
+    x86: {power: false, temperature: [/opt/vc/bin/vcgencmd, measure_temp], hotCelsius: 90}
+    hot-room: {hotCelsius: 85}
+hosts:
+  baard-entrance: {tags: [x86, hot-room]}
+  oslo-canteen: {tags: [hot-room], health: {power: [/opt/vc/bin/vcgencmd, get_throttled], minFreeMiB: 0}}
+`),
+      FLAKE_HOSTS,
+    );
+    if (!r.ok) throw new Error(formatConfigError(r.error));
+    const by = new Map(r.value.map((h) => [h.name, h.health]));
+    const MiB = 1024 * 1024;
+    expect(by.get('baard-lobby')).toEqual({ ...DEFAULT_HEALTH, hotCelsius: 75, minFreeBytes: 512 * MiB });
+    expect(by.get('baard-entrance')).toEqual({
+      power: null,
+      temperature: ['/opt/vc/bin/vcgencmd', 'measure_temp'],
+      hotCelsius: 90,
+      minFreeBytes: 512 * MiB,
+    });
+    expect(by.get('oslo-canteen')).toEqual({
+      ...DEFAULT_HEALTH,
+      power: ['/opt/vc/bin/vcgencmd', 'get_throttled'],
+      hotCelsius: 85,
+      minFreeBytes: 0,
+    });
+  });
+
+  it('refuses a health command that is not a list of words', () => {
+    const r = parseConfig(
+      'flake: ./fleet\nstateDir: /s\nbuilder: {signingKeyFile: /k}\nssh: {knownHostsFile: /kh, identityFile: /id}\nhealth: {power: "vcgencmd get_throttled", hotCelsius: 500}\n',
+      'signage.yml',
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = formatConfigError(r.error);
+    expect(text).toContain(
+      'health.power: expected a non-empty list of non-empty strings, e.g. [vcgencmd, get_throttled], or false, got "vcgencmd get_throttled"',
+    );
+    expect(text).toContain('health.hotCelsius: expected an integer from 30 to 120, got 500');
   });
 
   it('refuses a flake without hosts, and a flake host whose name cannot be typed safely', () => {

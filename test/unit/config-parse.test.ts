@@ -42,6 +42,8 @@ hosts:
   baard-lobby:
     activation:
       revertSeconds: 600
+    health:
+      hotCelsius: 70
 limits:
   parallelHosts: 8
   parallelPeerCopies: 2
@@ -57,6 +59,14 @@ activation:
         - name: kiosk page
           argv: [curl, -fsS, http://127.0.0.1:8080/]
           timeoutSeconds: 20
+health:
+  power: [vcgencmd, get_throttled]
+  temperature: false
+  hotCelsius: 75
+  minFreeMiB: 2048
+  tags:
+    lobby:
+      temperature: [/opt/vc/bin/vcgencmd, measure_temp]
 slack:
   mode: http
   port: 8080
@@ -136,6 +146,13 @@ describe('a valid configuration', () => {
         ],
         tags: {},
       },
+      health: {
+        power: ['vcgencmd', 'get_throttled'],
+        temperature: ['vcgencmd', 'measure_temp'],
+        hotCelsius: 80,
+        minFreeMiB: 1024,
+        tags: {},
+      },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *', pendingWork: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
       sites: {},
@@ -173,7 +190,7 @@ describe('a valid configuration', () => {
           site: 'baard-2',
           restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         },
-        'baard-lobby': { activation: { revertSeconds: 600 } },
+        'baard-lobby': { activation: { revertSeconds: 600 }, health: { hotCelsius: 70 } },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
       activation: {
@@ -193,6 +210,13 @@ describe('a valid configuration', () => {
             ],
           },
         },
+      },
+      health: {
+        power: ['vcgencmd', 'get_throttled'],
+        temperature: false,
+        hotCelsius: 75,
+        minFreeMiB: 2048,
+        tags: { lobby: { temperature: ['/opt/vc/bin/vcgencmd', 'measure_temp'] } },
       },
       slack: {
         mode: 'http',
@@ -268,21 +292,21 @@ describe('a bad configuration', () => {
       'a misspelt field',
       `${MINIMAL}hosts:\n  baard-entrance:\n    adress: x\n`,
       [
-        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
       ],
     ],
     [
       'a field given by its beginning',
       `${MINIMAL}hosts:\n  baard-entrance:\n    restart: [systemctl, restart, cage]\n`,
       [
-        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
       ],
     ],
     [
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs, sites, tags)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, health, slack, schedule, refs, sites, tags)',
       ],
     ],
     [
@@ -499,7 +523,7 @@ limits:
     expect(lines(text)).toEqual([
       '3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       '9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
       '12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
     ]);
     const r = parseConfig(text, '/etc/signage/signage.yml');
@@ -508,7 +532,7 @@ limits:
         '/etc/signage/signage.yml: 4 problems in the configuration:',
         '  /etc/signage/signage.yml:3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
         '  /etc/signage/signage.yml:9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
         '  /etc/signage/signage.yml:12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
       ].join('\n'),
     );

@@ -30,6 +30,8 @@ describe('parseProbeOutput', () => {
       'current-kernel': '/nix/store/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-linux-6.6.52/bzImage',
       'booted-kernel': '/nix/store/jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-linux-6.6.51/bzImage',
       activation: 'armed',
+      power: 'exit 0\nthrottled=0x50005',
+      temperature: "exit 0\ntemp=47.2'C",
     });
     const parsed = parseProbeOutput(out);
     expect(parsed).toEqual({
@@ -51,6 +53,8 @@ describe('parseProbeOutput', () => {
         currentKernel: '/nix/store/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-linux-6.6.52/bzImage',
         bootedKernel: '/nix/store/jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-linux-6.6.51/bzImage',
         activationMarker: 'armed',
+        power: { kind: 'ran', exitCode: 0, output: 'throttled=0x50005' },
+        temperature: { kind: 'ran', exitCode: 0, output: "temp=47.2'C" },
         notes: [],
       },
     });
@@ -79,6 +83,8 @@ describe('parseProbeOutput', () => {
       currentKernel: null,
       bootedKernel: null,
       activationMarker: null,
+      power: { kind: 'off' },
+      temperature: { kind: 'off' },
       notes: [],
     });
   });

@@ -1,6 +1,7 @@
 // Fleet status in Slack: each host with its state, the hosts that need a look first, and within Slack's
 // limits however large the fleet (checked with the fake Slack's own validator).
 import { describe, expect, it } from 'vitest';
+import { type CommandOutcome, DEFAULT_HEALTH, hostHealth } from '../../src/core/health.ts';
 import type { HostStatusRow } from '../../src/engine/status.ts';
 import { statusSlack, statusText } from '../../src/verbs/render-status.ts';
 import type { SlackMessage } from '../../src/verbs/verb.ts';
@@ -29,6 +30,8 @@ function row(host: string, over: Partial<HostStatusRow> = {}): HostStatusRow {
       currentKernel: `${sys('linux')}/bzImage`,
       bootedKernel: `${sys('linux')}/bzImage`,
       activationMarker: null,
+      power: { kind: 'off' },
+      temperature: { kind: 'off' },
       notes: [],
     },
     sync: 'in-sync',
@@ -88,6 +91,36 @@ describe('statusSlack', () => {
     expect(statusText([row('baard-entrance', { sync: 'reboot-pending', rebootPending: true })])).toContain(
       'reboot pending',
     );
+  });
+
+  it('shows health: states, uptime and readings; a host with warnings first; "not available" without vcgencmd', () => {
+    const health = (power: CommandOutcome, temperature: CommandOutcome) =>
+      hostHealth(
+        {
+          store: { totalBytes: 8 * GiB, freeBytes: 2 * GiB },
+          uptimeSeconds: 3 * 86_400 + 7200,
+          power,
+          temperature,
+        },
+        DEFAULT_HEALTH,
+      );
+    const ran = (output: string): CommandOutcome => ({ kind: 'ran', exitCode: 0, output });
+    const rows = [
+      row('baard-entrance', { health: health(ran('throttled=0x0'), ran("temp=47.2'C")) }),
+      row('baard-lobby', { health: health(ran('throttled=0x50005'), ran("temp=81.0'C")) }),
+      row('baard-kitchen', { health: health({ kind: 'missing' }, { kind: 'missing' }) }),
+    ];
+    const text = statusText(rows);
+    expect(text).toContain('health: ok\n');
+    expect(text).toContain('up 3 d 2 h; power throttled=0x0; temperature 47.2 °C');
+    expect(text).toContain('health: undervoltage now, throttled now, hot');
+    expect(text).toContain('power throttled=0x50005; temperature 81.0 °C');
+    expect(text).toContain('up 3 d 2 h; power not available; temperature not available');
+    const msg = statusSlack(rows);
+    expect(messageProblems(msg)).toEqual([]);
+    expect(msg.text).toBe('Status of 3 hosts: 0 unreachable, 0 not in sync, 1 with health warnings');
+    expect(sections(msg)[0]).toContain('*baard-lobby*');
+    expect(sections(msg)[0]).toContain('health: undervoltage now, throttled now, hot');
   });
 
   it('takes a title of its own', () => {

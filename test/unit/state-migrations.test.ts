@@ -43,6 +43,7 @@ describe('opening the state file', () => {
       'approvals',
       'audit',
       'deployments',
+      'health_watch',
       'locks',
       'pending',
       'run_hosts',

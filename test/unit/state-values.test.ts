@@ -3,6 +3,8 @@
 // a type fails here until a migration teaches the schema about it.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/events.ts';
+import { HEALTH_STATES } from '../../src/core/health.ts';
+import type { HealthWatch } from '../../src/core/health-watch.ts';
 import type {
   ActivationOutcome,
   ApprovalStatus,
@@ -172,6 +174,34 @@ describe('every value of the state types is stored and read back', () => {
     expect(store.dropPending('host-0')).toEqual(newer);
     expect(store.dropPending('host-0')).toBeUndefined();
     expect(store.pendingWork()).toHaveLength(written.length - 1);
+    close();
+  });
+
+  it('health watches: every health state and flapping, kept per host and read back after a reopen', () => {
+    const dir = dirs.make();
+    const first = openOrThrow(dir);
+    const watches = new Map<string, HealthWatch>([
+      ...HEALTH_STATES.map((s): [string, HealthWatch] => [
+        `pi-${s}`,
+        { settled: { kind: 'states', key: s }, recent: [s, ''] },
+      ]),
+      ['pi-ok', { settled: { kind: 'states', key: '' }, recent: [''] }],
+      ['pi-flapping', { settled: { kind: 'flapping' }, recent: ['', 'hot', '', 'hot'] }],
+    ]);
+    first.store.saveHealthWatches(watches, now);
+    first.store.saveHealthWatches(
+      new Map([['pi-ok', { settled: { kind: 'states', key: 'hot' }, recent: ['', 'hot', 'hot'] }]]),
+      now,
+    );
+    first.close();
+    const { store, close } = openOrThrow(dir);
+    const read = store.healthWatches();
+    expect(read.size).toBe(watches.size);
+    for (const [host, w] of watches) if (host !== 'pi-ok') expect(read.get(host), host).toEqual(w);
+    expect(read.get('pi-ok')).toEqual({
+      settled: { kind: 'states', key: 'hot' },
+      recent: ['', 'hot', 'hot'],
+    });
     close();
   });
 });

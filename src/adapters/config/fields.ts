@@ -88,6 +88,12 @@ export const argv = checked<string[]>(
   'a non-empty list of non-empty strings, e.g. [systemctl, restart, display-manager.service]',
 );
 
+/** A host command, or false for none (a screen without that sensor). */
+export const argvOrOff = checked<string[] | false>(
+  (v) => v === false || (Array.isArray(v) && v.length > 0 && v.every((w) => isString(w) && w.length > 0)),
+  'a non-empty list of non-empty strings, e.g. [vcgencmd, get_throttled], or false',
+);
+
 export const slackUser = checked<string>(
   (v) => isString(v) && /^[UW][A-Z0-9]{2,}$/.test(v),
   'a Slack user ID like U0123ABCD (profile → ⋯ → Copy member ID)',

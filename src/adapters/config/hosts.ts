@@ -1,6 +1,7 @@
 // The fleet: every host the flake defines, with the configuration's defaults and per-host overrides filled
 // in. An override for a host the flake lacks is an error (a typo would otherwise configure nothing).
 import type { ActivationSettings } from '../../core/activation-sequence.ts';
+import type { HealthSettings } from '../../core/health.ts';
 import { type PolicySettings, resolvePolicy } from '../../core/policy.ts';
 import type { HostSpec } from '../../core/types.ts';
 import { parseWindows, type TimeWindow } from '../../core/windows.ts';
@@ -64,6 +65,7 @@ export function resolveHosts(
         restartCommand: [...(own.restartCommand ?? d.restartCommand)],
         activation: activationOf(config, own.activation, tags),
         policy: resolvePolicy({ site: own.site ?? d.site, tags }, policies),
+        health: healthOf(config, own.health, tags),
       };
     }),
   };
@@ -132,4 +134,18 @@ function policiesOf(section: Readonly<Record<string, PolicyConfig>>): Record<str
       { timezone: p.timezone, windows: parsed(p.windows), offHours: parsed(p.offHours) },
     ]),
   );
+}
+
+/** Field by field: the host's own setting, then the first of its tags that sets it, then `health` itself. */
+function healthOf(config: Config, own: HostOverride['health'], tags: readonly string[]): HealthSettings {
+  const layers = [own ?? {}, ...tags.flatMap((t) => config.health.tags[t] ?? [])];
+  const pick = <K extends 'power' | 'temperature' | 'hotCelsius' | 'minFreeMiB'>(key: K) =>
+    layers.find((l) => l[key] !== undefined)?.[key] ?? config.health[key];
+  const command = (v: string[] | false) => (v === false ? null : [...v]);
+  return {
+    power: command(pick('power')),
+    temperature: command(pick('temperature')),
+    hotCelsius: pick('hotCelsius'),
+    minFreeBytes: pick('minFreeMiB') * 1024 * 1024,
+  };
 }

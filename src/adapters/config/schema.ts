@@ -2,11 +2,13 @@
 // that lists the known ones, not a setting silently ignored. docs/configuration.md documents each field.
 import { z } from 'zod';
 import { DEFAULT_ACTIVATION } from '../../core/activation-sequence.ts';
+import { DEFAULT_HEALTH } from '../../core/health.ts';
 import { checkGitRef } from '../../core/revision.ts';
 import { parseWindow } from '../../core/windows.ts';
 import {
   address,
   argv,
+  argvOrOff,
   cron,
   cronOrOff,
   filePath,
@@ -106,6 +108,27 @@ const activation = strict({
     .default({}),
 });
 
+// Screen health in status and the fleet report: the commands that say power and temperature, and the limits.
+// Per tag and per host; a host's own setting wins, then the first of its tags that sets it, then these.
+const healthOverride = strict({
+  power: argvOrOff.optional(),
+  temperature: argvOrOff.optional(),
+  hotCelsius: intIn(30, 120).optional(),
+  minFreeMiB: intIn(0, 1_048_576).optional(),
+});
+
+const health = strict({
+  power: argvOrOff.default([...(DEFAULT_HEALTH.power ?? [])]),
+  temperature: argvOrOff.default([...(DEFAULT_HEALTH.temperature ?? [])]),
+  hotCelsius: intIn(30, 120).default(DEFAULT_HEALTH.hotCelsius),
+  minFreeMiB: intIn(0, 1_048_576).default(DEFAULT_HEALTH.minFreeBytes / 1024 / 1024),
+  tags: z
+    .record(name('tag'), healthOverride)
+    .nullable()
+    .transform((v) => v ?? {})
+    .default({}),
+});
+
 const hostOverride = strict({
   address: address.optional(),
   lanAddress: address.optional(),
@@ -115,6 +138,7 @@ const hostOverride = strict({
   tags: z.array(name('tag')).optional(),
   restartCommand: argv.optional(),
   activation: activationOverride.optional(),
+  health: healthOverride.optional(),
 });
 
 /** `hosts: {name: }` with nothing under a name means no overrides. */
@@ -226,6 +250,7 @@ export const configSchema = strict({
   hosts: section(hosts),
   limits: section(limits),
   activation: section(activation),
+  health: section(health),
   slack: slack.optional(),
   schedule: section(schedule),
   refs: section(refs),

@@ -1,5 +1,7 @@
 // The two questions the engine asks of a host, each answered in one round trip: what it runs and holds
 // (the probe), and which of a batch of store paths its store already has.
+import { DEFAULT_HEALTH } from '../../core/health.ts';
+import { healthProbeArgs } from '../../core/health-probe.ts';
 import { type HostFacts, PROBE_SCRIPT, parseProbeOutput } from '../../core/host-facts.ts';
 import { parseStorePath } from '../../core/storepath.ts';
 import type { StorePath } from '../../core/types.ts';
@@ -11,9 +13,11 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 export async function probe(
   target: ExecTarget,
-  opts: { readonly signal?: AbortSignal } = {},
+  opts: { readonly signal?: AbortSignal; readonly health?: boolean } = {},
 ): Promise<HostFacts> {
-  const argv = ['/bin/sh', '-c', PROBE_SCRIPT];
+  // The host's health commands ride along in the same round trip when asked for (status and the report).
+  const health = opts.health ? healthProbeArgs(target.host.health ?? DEFAULT_HEALTH) : [];
+  const argv = ['/bin/sh', '-c', PROBE_SCRIPT, 'signage-probe', ...health];
   const result = await execOn(target, argv, {
     timeoutMs: Math.min(PROBE_TIMEOUT_MS, target.settings.commandTimeoutMs || PROBE_TIMEOUT_MS),
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -9,6 +9,7 @@ import { activationsPort } from './activations.ts';
 import { approvalsPort } from './approvals.ts';
 import { auditPort } from './audit.ts';
 import { deploymentsPort } from './deployments.ts';
+import { healthWatchPort } from './health-watch.ts';
 import { locksPort } from './locks.ts';
 import { stateFileProblem } from './open-problem.ts';
 import { currentOwner, ownerAlive } from './owner.ts';
@@ -112,6 +113,7 @@ export function openStateStore(options: OpenStateOptions): OpenStateResult {
       ...approvalsPort(db),
       ...auditPort(db),
       ...pendingPort(db),
+      ...healthWatchPort(db),
     };
     if (!existed || !existsSync(marker)) writeMarker(marker, options.now);
     let closed = false;

@@ -152,6 +152,20 @@ CREATE TABLE pending (
 ) STRICT;
 `,
   },
+  {
+    version: 5,
+    description:
+      "health watch: each host's last reported health and its recent checks, for flapping suppression",
+    sql: `
+CREATE TABLE health_watch (
+  host TEXT PRIMARY KEY,
+  settled_kind TEXT NOT NULL CHECK (settled_kind IN ('states', 'flapping')),
+  settled_key TEXT,
+  recent TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

@@ -37,8 +37,11 @@ export interface HostConnection {
   readonly host: HostSpec;
   /** Runs argv on the host; each word reaches the command verbatim (never interpreted by a shell). */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
-  /** One round trip: what the host runs and holds (see HostFacts). */
-  probe(opts?: { readonly signal?: AbortSignal }): Promise<HostFacts>;
+  /**
+   * One round trip: what the host runs and holds (see HostFacts); with `health`, the host's power and
+   * temperature commands (HostSpec.health) run in the same round trip.
+   */
+  probe(opts?: { readonly signal?: AbortSignal; readonly health?: boolean }): Promise<HostFacts>;
   /** One round trip whatever the batch size: the subset of `paths` valid in the host's store. */
   validPaths(paths: Iterable<StorePath>, opts?: { readonly signal?: AbortSignal }): Promise<Set<StorePath>>;
 }

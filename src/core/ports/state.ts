@@ -3,6 +3,7 @@
 // Plain function types, so the engine can be handed the real store or a few functions in a test.
 // Every write takes the time from the caller: nothing here reads a clock.
 import type { Actor } from '../events.ts';
+import type { HealthWatch } from '../health-watch.ts';
 import type { Revision } from '../revision.ts';
 import type { StageName, StageOutcome } from '../types.ts';
 
@@ -321,6 +322,15 @@ export interface PendingPort {
   readonly pendingWork: () => readonly PendingWork[];
 }
 
+// ---- health watch ---------------------------------------------------------------------------------
+
+/** What the scheduled checks remember of each host's health (health-watch.ts), across restarts. */
+export interface HealthWatchPort {
+  readonly healthWatches: () => ReadonlyMap<string, HealthWatch>;
+  /** Writes these hosts' watches at once; other hosts' are kept. */
+  readonly saveHealthWatches: (watches: ReadonlyMap<string, HealthWatch>, now: Date) => void;
+}
+
 // ---- the whole store -----------------------------------------------------------------------------
 
 export type StateStore = RunsPort &
@@ -330,7 +340,8 @@ export type StateStore = RunsPort &
   LocksPort &
   ApprovalsPort &
   AuditPort &
-  PendingPort;
+  PendingPort &
+  HealthWatchPort;
 
 /** What opening the store found left over by a process that died mid-run, and cleaned up. */
 export interface Recovery {
