@@ -5,6 +5,7 @@ import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
+import { diffProgressLine } from '../slack/blocks/closure-diff.ts';
 import { context, escapeMrkdwn, header, message, section } from '../slack/blocks/kit.ts';
 import type { SlackMessage } from './verb.ts';
 
@@ -88,7 +89,10 @@ export function runSlack(r: RunResult): SlackMessage {
   return message(title, [
     header(title),
     ...r.hosts.map((h) =>
-      section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`),
+      section(
+        `${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}` +
+          (h.diff ? `\n${diffProgressLine(h.diff)}` : ''),
+      ),
     ),
     ...(r.revision ? [context(`Fleet: ${escapeMrkdwn(revisionText(r))}`)] : []),
     context(
