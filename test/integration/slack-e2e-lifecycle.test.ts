@@ -7,6 +7,7 @@ import { openStateStore } from '../../src/adapters/state/open.ts';
 import type { SlackMessageRef } from '../../src/core/ports/state.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FakeSlack } from '../support/fake-slack/index.ts';
+import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   type BotProcess,
@@ -84,7 +85,7 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
     expect(blocksText(after)).toContain(`run \`/signage deploy ${A}\` again`);
     expect(bot.log.text()).toContain('slack: 1 of 1 interrupted run message(s) say so');
     const [run] = bot.bot.composed.store.recentRuns({ limit: 1 });
-    expect(run?.status).toBe('interrupted');
+    expectStoredRun(bot.bot.composed.store, run!.id, 'interrupted');
     expect(run?.slack).toEqual({ channel: CHANNEL, ts: before.ts });
 
     // The next start finds nothing new, and the message reads the same.
