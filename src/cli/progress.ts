@@ -107,6 +107,11 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
           note: `${e.outcome}${e.detail ? `: ${e.detail}` : ''}`,
         });
         break;
+      case 'diff.ready': {
+        const l = lineOf(e.host);
+        l.note = `${l.note} · changes: ${outcomeSummary(e.diff)}`;
+        break;
+      }
       case 'approval.requested':
         Object.assign(lineOf(e.host), { stage: 'restart', note: e.question });
         break;
