@@ -3,7 +3,7 @@
 // sizes. Pure: the engine hands in both closures (what the builder or the host said of them).
 import { compareStrings } from './closure.ts';
 import { compareVersions, packageId } from './package-name.ts';
-import { parseStorePath } from './storepath.ts';
+import { STORE_DIR } from './storepath.ts';
 import type { StorePath } from './types.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'upgraded' | 'downgraded' | 'changed';
@@ -53,9 +53,16 @@ interface PathSize {
 }
 
 interface Side {
-  readonly versions: Set<string>;
-  readonly paths: Set<StorePath>;
+  readonly versions: string[];
+  readonly paths: StorePath[];
   bytes: number;
+}
+
+/** One closure by package name, with every path once and the closure's size. */
+interface Grouped {
+  readonly byName: Map<string, Side>;
+  readonly paths: Set<StorePath>;
+  readonly bytes: number;
 }
 
 export function diffClosures(
@@ -68,12 +75,15 @@ export function diffClosures(
   const changes: PackageChange[] = [];
   const counts: Record<ChangeKind, number> = { added: 0, removed: 0, upgraded: 0, downgraded: 0, changed: 0 };
   let rebuilt = 0;
-  for (const name of new Set([...old.keys(), ...now.keys()])) {
-    const a = old.get(name);
-    const b = now.get(name);
+  const names = new Set([...old.byName.keys(), ...now.byName.keys()]);
+  for (const name of names) {
+    const a = old.byName.get(name);
+    const b = now.byName.get(name);
     const kind = kindOf(a, b);
     if (kind === null) {
-      if (a && b && !sameSet(a.paths, b.paths)) rebuilt += 1;
+      // A path's name decides its package, so the same paths are the same count, all of them held before.
+      if (a && b && !(a.paths.length === b.paths.length && b.paths.every((p) => old.paths.has(p))))
+        rebuilt += 1;
       continue;
     }
     counts[kind] += 1;
@@ -87,18 +97,18 @@ export function diffClosures(
     });
   }
   changes.sort(byWeight);
-  const beforePaths = new Set(before.map((p) => p.path));
-  const afterPaths = new Set(after.map((p) => p.path));
+  let pathsAdded = 0;
+  for (const p of now.paths) if (!old.paths.has(p)) pathsAdded += 1;
   return {
     from: ends.from,
     to: ends.to,
     changes,
     counts,
     rebuilt,
-    pathsAdded: [...afterPaths].filter((p) => !beforePaths.has(p)).length,
-    pathsRemoved: [...beforePaths].filter((p) => !afterPaths.has(p)).length,
-    bytesBefore: sumOnce(before),
-    bytesAfter: sumOnce(after),
+    pathsAdded,
+    pathsRemoved: old.paths.size - (now.paths.size - pathsAdded),
+    bytesBefore: old.bytes,
+    bytesAfter: now.bytes,
   };
 }
 
@@ -119,35 +129,40 @@ function kindOf(a: Side | undefined, b: Side | undefined): ChangeKind | null {
   if (!a && !b) return null;
   if (!a) return 'added';
   if (!b) return 'removed';
-  if (!sameSet(a.versions, b.versions)) {
+  if (!sameVersions(a.versions, b.versions)) {
     const cmp = compareVersions(newest(a.versions), newest(b.versions));
     return cmp < 0 ? 'upgraded' : cmp > 0 ? 'downgraded' : 'changed';
   }
   return Math.abs(b.bytes - a.bytes) > SIZE_THRESHOLD ? 'changed' : null;
 }
 
-function group(paths: readonly PathSize[]): Map<string, Side> {
-  const out = new Map<string, Side>();
+const NAME_AT = `${STORE_DIR}/`.length + 33;
+
+function group(paths: readonly PathSize[]): Grouped {
+  const byName = new Map<string, Side>();
   const seen = new Set<StorePath>();
+  let bytes = 0;
   for (const p of paths) {
     if (seen.has(p.path)) continue;
     seen.add(p.path);
-    const parsed = parseStorePath(p.path);
-    const id = packageId(parsed.ok ? parsed.name : p.path);
-    let side = out.get(id.name);
+    bytes += p.narSize;
+    // Paths were checked where they entered (a closure's description); anything else is read as a whole name.
+    const id = packageId(p.path.startsWith(`${STORE_DIR}/`) ? p.path.slice(NAME_AT) : p.path);
+    let side = byName.get(id.name);
     if (!side) {
-      side = { versions: new Set(), paths: new Set(), bytes: 0 };
-      out.set(id.name, side);
+      side = { versions: [], paths: [], bytes: 0 };
+      byName.set(id.name, side);
     }
-    side.versions.add(id.version);
-    side.paths.add(p.path);
+    // A package has a version or two: a list is quicker than a set.
+    if (!side.versions.includes(id.version)) side.versions.push(id.version);
+    side.paths.push(p.path);
     side.bytes += p.narSize;
   }
-  return out;
+  return { byName, paths: seen, bytes };
 }
 
-function newest(versions: ReadonlySet<string>): string {
-  return [...versions].reduce((m, v) => (compareVersions(v, m) > 0 ? v : m));
+function newest(versions: readonly string[]): string {
+  return versions.reduce((m, v) => (compareVersions(v, m) > 0 ? v : m));
 }
 
 function sortedVersions(side: Side | undefined): string[] {
@@ -155,19 +170,6 @@ function sortedVersions(side: Side | undefined): string[] {
   return [...side.versions].sort((x, y) => compareVersions(x, y) || compareStrings(x, y));
 }
 
-function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
-}
-
-function sumOnce(paths: readonly PathSize[]): number {
-  const seen = new Set<StorePath>();
-  let sum = 0;
-  for (const p of paths) {
-    if (seen.has(p.path)) continue;
-    seen.add(p.path);
-    sum += p.narSize;
-  }
-  return sum;
+function sameVersions(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v) => b.includes(v));
 }
