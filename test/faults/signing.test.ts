@@ -80,7 +80,7 @@ describe.skipIf(unavailable !== null)('faults: a builder closure without the bui
     } finally {
       copyFileSync(office.signingKeyFile, keyFile);
     }
-  });
+  }, 300_000);
 
   it('fails the build when the key file holds no secret key (a public key): exit 1, host untouched', async () => {
     const { before, fresh } = await newRevision();
@@ -97,7 +97,7 @@ describe.skipIf(unavailable !== null)('faults: a builder closure without the bui
     } finally {
       copyFileSync(office.signingKeyFile, keyFile);
     }
-  });
+  }, 300_000);
 
   it('fails the build when the key vanishes under a running bot: the run says so, host untouched', async () => {
     const { before, fresh } = await newRevision();
@@ -120,5 +120,5 @@ describe.skipIf(unavailable !== null)('faults: a builder closure without the bui
       copyFileSync(office.signingKeyFile, keyFile);
       await composed.close();
     }
-  });
+  }, 300_000);
 });

@@ -106,5 +106,5 @@ describe.skipIf(unavailable !== null)('what a deploy changes, in Slack', () => {
       what: 'the answer',
     });
     expect(await office.systemctlLog(A)).toEqual([]);
-  });
+  }, 420_000);
 });
