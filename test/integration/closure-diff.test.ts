@@ -17,6 +17,9 @@ import { expectRun } from '../support/outcome.ts';
 const unavailable = officeUnavailable();
 const [A, B] = ['baard-lobby', 'baard-stair'];
 const asker: Asker = { actor: { kind: 'cli', user: 'tester' }, onEvent: () => {} };
+/** A closure's paths, then their sizes in the same order: two queries, whatever the closure's size. */
+const SIZES =
+  'set -- $(nix-store -q --requisites "$(readlink -f "$1")"); printf "%s\\n" "$@"; nix-store -q --size "$@"';
 
 describe.skipIf(unavailable !== null)('closure diff on the office', () => {
   let office: Office;
@@ -29,24 +32,11 @@ describe.skipIf(unavailable !== null)('closure diff on the office', () => {
     (await office.onHost(host, ['readlink', '/run/current-system'])).stdout.trim();
   /** The closure of what the host runs, as the host's own store says, with each path's size. */
   const hostClosure = async (host: string) => {
-    const out = await office.onHost(host, [
-      'sh',
-      '-c',
-      'for p in $(nix-store -q --requisites "$(readlink /run/current-system)"); do echo "$p $(nix-store -q --size "$p")"; done',
-    ]);
+    const out = await office.onHost(host, ['sh', '-c', SIZES, 'sh', '/run/current-system']);
     return sizes(out.stdout);
   };
   /** A build's closure, as the builder's store says. */
-  const builderClosure = async (path: string) => {
-    const out = await run([
-      'sh',
-      '-c',
-      'for p in $(nix-store -q --requisites "$1"); do echo "$p $(nix-store -q --size "$p")"; done',
-      'sh',
-      path,
-    ]);
-    return sizes(out.stdout);
-  };
+  const builderClosure = async (path: string) => sizes((await run(['sh', '-c', SIZES, 'sh', path])).stdout);
   const versionsOf = (closure: Map<string, number>, name: string) =>
     [...closure.keys()]
       .map((p) => packageId(storePathName(p)))
@@ -113,7 +103,7 @@ describe.skipIf(unavailable !== null)('closure diff on the office', () => {
     expect(text).toMatch(/changes: 3 upgraded/);
     expect(text).toMatch(/from peers, .* over the uplink/);
     expect(JSON.parse(JSON.stringify(result)).hosts[0].diff.diff.counts.upgraded).toBe(3);
-  });
+  }, 400_000);
 
   it('shows downgrades when the host goes back to an older commit', async () => {
     expectRun(await bot.engine.deploy([A], { until: 'switch', restart: 'no' }, asker), 'ok', bot.store);
@@ -125,7 +115,7 @@ describe.skipIf(unavailable !== null)('closure diff on the office', () => {
       after: ['131.0.6778.85'],
     });
     expect(h.diff?.known && h.diff.diff.counts.downgraded).toBe(3);
-  });
+  }, 400_000);
 
   it('shows everything as added on a host that runs no system yet', async () => {
     expect((await office.onHost(B, ['sh', '-c', 'readlink /run/current-system || true'])).stdout.trim()).toBe(
@@ -140,7 +130,7 @@ describe.skipIf(unavailable !== null)('closure diff on the office', () => {
       new Set([...after.keys()].map((p) => packageId(storePathName(p)).name)).size,
     );
     expect(h.diff.diff.pathsAdded).toBe(after.size);
-  });
+  }, 400_000);
 
   it('asks the host for the closure of a system the builder does not hold', async () => {
     // A system made on the host itself, with contents no one else has: the builder cannot describe it.
@@ -178,15 +168,14 @@ describe.skipIf(unavailable !== null)('closure diff on the office', () => {
     } finally {
       await office.onHost(B, ['rm', '-f', '/run/current-system']);
     }
-  });
+  }, 400_000);
 });
 
 function sizes(stdout: string): Map<string, number> {
+  const lines = stdout.trim().split('\n');
+  const half = lines.length / 2;
   const out = new Map<string, number>();
-  for (const line of stdout.trim().split('\n')) {
-    const [path, size] = line.split(' ');
-    if (path) out.set(path, Number(size));
-  }
+  for (let i = 0; i < half; i++) out.set(lines[i]!, Number(lines[half + i]));
   return out;
 }
 
