@@ -6,6 +6,10 @@ import type { Asker, Engine, RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { restartQuestion } from '../engine/restart.ts';
 import { actorName } from '../engine/run-scope.ts';
+import { diffText } from '../verbs/render-run.ts';
+
+/** Changes shown above a terminal's restart question; the result below lists them again. */
+const ASK_CHANGES = 8;
 
 export async function askPending(
   engine: Engine,
@@ -22,6 +26,9 @@ export async function askPending(
   try {
     for (const h of waiting) {
       let answer = '';
+      // What the approver would put on screen, before being asked.
+      const changes = diffText(h, '  ', ASK_CHANGES);
+      if (changes.length > 0) io.output.write(`${h.host}:\n${changes.join('\n')}\n`);
       try {
         answer = await rl.question(`${restartQuestion(h.host, result.revision)} [y/N] `, {
           signal: closed.signal,

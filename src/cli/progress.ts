@@ -1,6 +1,7 @@
 // Progress in a terminal: on a TTY, one live line per host (stage, and a bar per copy source) redrawn in
 // place; elsewhere (a pipe, a log), one plain line per finished stage.
 import { formatBytes, formatDuration } from '../core/bytes.ts';
+import { outcomeSummary } from '../core/closure-diff-text.ts';
 import type { EngineEvent } from '../core/events.ts';
 
 export interface Output {
@@ -86,6 +87,8 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
         out.write(
           `${e.host}: ${e.stage} ${e.outcome} in ${formatDuration(e.durationMs)}${e.detail ? ` (${e.detail})` : ''}\n`,
         );
+      } else if (e.type === 'diff.ready') {
+        out.write(`${e.host}: changes: ${outcomeSummary(e.diff)}\n`);
       } else if (e.type === 'log') {
         out.write(`${e.host ? `${e.host}: ` : ''}${e.message}\n`);
       }
@@ -104,6 +107,11 @@ export function terminalProgress(out: Output): { onEvent: (e: EngineEvent) => vo
           note: `${e.outcome}${e.detail ? `: ${e.detail}` : ''}`,
         });
         break;
+      case 'diff.ready': {
+        const l = lineOf(e.host);
+        l.note = `${l.note} · changes: ${outcomeSummary(e.diff)}`;
+        break;
+      }
       case 'approval.requested':
         Object.assign(lineOf(e.host), { stage: 'restart', note: e.question });
         break;

@@ -1,5 +1,6 @@
 // Progress is a separate output: the engine emits these events and each front end renders them its own
 // way (a Slack message updated in place, a terminal progress bar, JSON lines). Pure data, no I/O.
+import type { DiffOutcome } from './closure-diff.ts';
 import type { Revision } from './revision.ts';
 import type { StageName, StageOutcome } from './types.ts';
 
@@ -60,6 +61,13 @@ export type EngineEvent =
       readonly runId: string;
       readonly host: string;
       readonly summary: PlanSummary;
+    }
+  | {
+      /** What the deploy changes on the host (packages, versions, sizes), known before anything is copied. */
+      readonly type: 'diff.ready';
+      readonly runId: string;
+      readonly host: string;
+      readonly diff: DiffOutcome;
     }
   | {
       readonly type: 'approval.requested';

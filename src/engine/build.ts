@@ -3,7 +3,7 @@
 import { formatBytes } from '../core/bytes.ts';
 import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, messageOf } from './errors.ts';
 import type { RunScope } from './run-scope.ts';
 
 export interface Built {
@@ -23,7 +23,7 @@ export function buildHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Pr
       signal: scope.signal,
       ...(scope.revision ? { flake: scope.revision.flake } : {}),
     });
-    await deps.builder.sign([toplevel]);
+    await signBuild(deps, scope, toplevel);
     const closure = await deps.builder.closure([toplevel]);
     // A host importing from the builder as root does not check signatures itself; peers do. So the bot checks
     // here that every path carries the builder's signature before anything is copied anywhere.
@@ -32,7 +32,7 @@ export function buildHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Pr
     if (unsigned.length > 0) {
       throw new EngineError(
         `${unsigned.length} of ${closure.length} paths lack the builder's signature (key ${key}), e.g. ${unsigned[0]!.path}`,
-        "check builder.signingKeyFile, and that the bot may sign paths in the builder's store",
+        `${KEY_HINT}, and that the bot may sign paths in the builder's store`,
       );
     }
     const bytes = closureBytes(closure);
@@ -43,4 +43,19 @@ export function buildHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Pr
       detail: `${toplevel} (${closure.length} paths, ${formatBytes(bytes)})`,
     };
   });
+}
+
+const KEY_HINT =
+  "check builder.signingKeyFile: it must name the builder's secret signing key (name:base64, as " +
+  '`nix-store --generate-binary-cache-key` writes it, not the public half), readable by the bot';
+
+/** Signs the build, or says that the key is what failed: nothing unsigned may go on to a host. */
+async function signBuild(deps: EngineDeps, scope: RunScope, toplevel: StorePath): Promise<void> {
+  try {
+    await deps.builder.sign([toplevel]);
+  } catch (e) {
+    // A stop request is not the key's fault: it stays what it is.
+    if (scope.signal.aborted) throw e;
+    throw new EngineError(`could not sign the build with the builder's key: ${messageOf(e)}`, KEY_HINT);
+  }
 }

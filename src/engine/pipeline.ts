@@ -3,14 +3,15 @@
 // `switch` after switching.
 import { keepStagedCommand } from '../core/activation.ts';
 import type { Terminal } from '../core/activation-sequence.ts';
+import type { DiffOutcome } from '../core/closure-diff.ts';
 import type { PlanSummary } from '../core/events.ts';
 import { summary } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
+import { planWithDiff } from './closure-diff.ts';
 import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
 import { hintOf, Interrupted, messageOf, StateError } from './errors.ts';
-import { planHost } from './plan-host.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
@@ -38,6 +39,8 @@ export interface HostOutcome {
   readonly status: HostStatus;
   readonly toplevel?: StorePath;
   readonly plan?: PlanSummary;
+  /** What the deploy changes on the host: packages added, removed, upgraded, downgraded, and sizes. */
+  readonly diff?: DiffOutcome;
   readonly copy?: CopyResult;
   readonly switched?: { readonly previous: StorePath | null; readonly changed: boolean };
   readonly approvalId?: string;
@@ -68,7 +71,8 @@ export async function runPipeline(
   try {
     const built = opts.built ?? (await buildHost(deps, scope, host));
     out.toplevel = built.toplevel;
-    const p = await planHost(deps, scope, host, built);
+    const { plan: p, diff } = await planWithDiff(deps, scope, host, built);
+    out.diff = diff;
     out.plan = summary(p);
     if (opts.until === 'plan') return { ...out, status: 'ok' };
     out.copy = await copyPlan(deps, scope, host, built, p);

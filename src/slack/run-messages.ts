@@ -4,11 +4,13 @@
 // finds its message through the state store, and the picture is rebuilt from the stages recorded there; so
 // is the last picture of a run that a stopped bot left unfinished.
 import { activationNote } from '../core/activation-note.ts';
-import type { EngineEvent, ProgressSink } from '../core/events.ts';
+import type { DiffOutcome } from '../core/closure-diff.ts';
+import type { EngineEvent, PlanSummary, ProgressSink } from '../core/events.ts';
 import type { SlackMessageRef, StateStore } from '../core/ports/state.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
 import { approvalQuestionMessage } from './blocks/approval.ts';
+import { diffThreadMessage } from './blocks/closure-diff.ts';
 import { deployProgressMessage } from './blocks/deploy-progress.ts';
 import { type Block, code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
@@ -132,9 +134,17 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
     }
     // A run's last state goes ahead of other runs' progress: people wait for it.
     entry.updater.set(progressMessage(entry.events.list), { urgent: event.type === 'run.finished' });
+    if (event.type === 'diff.ready') {
+      const plan = latestPlan(entry.events.list, event.host);
+      enqueue(entry, `list the changes on ${event.host}`, async () => {
+        await postInThread(entry, diffThreadMessage(event.host, event.diff, plan));
+      });
+    }
     if (event.type === 'approval.requested') {
+      const changes = changesOf(entry.events.list, event.host);
       enqueue(entry, `ask about ${event.host}`, async () => {
         const question = approvalQuestionMessage({
+          ...(changes === undefined ? {} : { changes }),
           approvalId: event.approvalId,
           host: event.host,
           question: event.question,
@@ -357,6 +367,27 @@ function interruptedMessage(
   );
   // The picture leaves room for one note (deploy-progress.ts).
   return { ...base, blocks: [...(base.blocks ?? []), note as unknown as Record<string, unknown>] };
+}
+
+/** The host's latest plan totals in a run's events. */
+function latestPlan(events: readonly EngineEvent[], host: string): PlanSummary | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'plan.ready' && e.host === host) return e.summary;
+  }
+  return undefined;
+}
+
+/** What the run worked out of the host's change, for its restart question. */
+function changesOf(
+  events: readonly EngineEvent[],
+  host: string,
+): { diff: DiffOutcome; plan: PlanSummary | undefined } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'diff.ready' && e.host === host) return { diff: e.diff, plan: latestPlan(events, host) };
+  }
+  return undefined;
 }
 
 function foldOpenQuestions(events: readonly EngineEvent[]): number {

@@ -1,9 +1,11 @@
 // How a run's result reads: in a terminal, as JSON, and as the final Slack message. Shared by the verbs
 // that run the pipeline (deploy, plan, copy, switch, rollback, restart, build).
 import { formatBytes } from '../core/bytes.ts';
+import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
+import { diffProgressLine } from '../slack/blocks/closure-diff.ts';
 import { context, escapeMrkdwn, header, message, section } from '../slack/blocks/kit.ts';
 import type { SlackMessage } from './verb.ts';
 
@@ -47,6 +49,8 @@ export function runText(r: RunResult): string {
   for (const h of r.hosts) {
     lines.push(`  ${MARK[h.status]} ${h.host.padEnd(width)}  ${h.status.padEnd(17)} ${hostLine(h)}`);
     if (h.toplevel) lines.push(`    ${' '.repeat(width)}  ${h.toplevel}`);
+    if (h.diff)
+      lines.push(...diffText(h, `    ${' '.repeat(width)}  `, r.verb === 'plan' ? undefined : TEXT_CHANGES));
   }
   if (r.canaries.length > 0) lines.push(`  canary: ${r.canaries.join(', ')}`);
   if (r.lanBytes + r.uplinkBytes > 0) {
@@ -55,6 +59,20 @@ export function runText(r: RunResult): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Changes listed per host in a terminal; `plan` lists every one, as `nvd diff` does. */
+const TEXT_CHANGES = 20;
+
+/** The host's closure diff: a summary line, then one line per package change. */
+export function diffText(h: HostOutcome, indent: string, limit?: number): string[] {
+  if (!h.diff) return [];
+  const lines = [`${indent}changes: ${outcomeSummary(h.diff)}`];
+  if (!h.diff.known) return lines;
+  const { lines: changes, more } = changeLines(h.diff.diff, limit);
+  lines.push(...changes.map((c) => `${indent}  ${c}`));
+  if (more > 0) lines.push(`${indent}  …and ${more} more (\`signage plan ${h.host}\` lists all)`);
+  return lines;
 }
 
 /** The run's fleet revision, and whether it is off the default branch. */
@@ -73,7 +91,10 @@ export function runSlack(r: RunResult): SlackMessage {
   return message(title, [
     header(title),
     ...r.hosts.map((h) =>
-      section(`${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}`),
+      section(
+        `${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}` +
+          (h.diff ? `\n${diffProgressLine(h.diff)}` : ''),
+      ),
     ),
     ...(r.revision ? [context(`Fleet: ${escapeMrkdwn(revisionText(r))}`)] : []),
     context(

@@ -252,6 +252,11 @@ describe.skipIf(unavailable !== null)('signage on the simulated office', () => {
     const yes = await inTerminal(['--config', config.file, 'deploy', B], 'y');
     expectExit(yes, 0);
     expect(yes.stdout).toContain('display manager restarted');
+    // Before the question, what the restart would put on screen: revision 4 back to 3, a downgrade.
+    const asked = yes.stdout.indexOf(`Restart the display manager on ${B}? [y/N]`);
+    const shown = yes.stdout.indexOf('[D] chromium: 131.0.6778.88 → 131.0.6778.87');
+    expect(shown, yes.stdout).toBeGreaterThan(-1);
+    expect(shown).toBeLessThan(asked);
     expect(await office.systemctlLog(B)).toEqual(['restart display-manager.service']);
     await office.fleet.setRevision(1);
   });

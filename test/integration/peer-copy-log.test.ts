@@ -8,12 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nixBuilder, nixKnowledge } from '../../src/adapters/nix/port.ts';
-import { createSshHosts } from '../../src/adapters/ssh/hosts.ts';
-import { peerKnownHostsFrom } from '../../src/adapters/ssh/peer-known-hosts.ts';
-import { openStateStore } from '../../src/adapters/state/open.ts';
 import type { EngineEvent } from '../../src/core/events.ts';
-import type { HostsPort } from '../../src/core/ports/hosts.ts';
 import type { HostSpec } from '../../src/core/types.ts';
 import { copyPlan } from '../../src/engine/copy.ts';
 import type { EngineDeps } from '../../src/engine/deps.ts';
@@ -22,6 +17,7 @@ import { openRun } from '../../src/engine/run-scope.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { mixedOfficeUnavailable } from '../office/nix-versions.ts';
 import { run } from '../office/run.ts';
+import { officeEngineDeps } from '../support/office-bot.ts';
 import { copyTo, hostSpec } from '../support/ssh-office.ts';
 
 const why = officeUnavailable() ?? mixedOfficeUnavailable();
@@ -85,54 +81,27 @@ describe.skipIf(why !== null)('peer copies onto Nix 2.24 and 2.8 targets, read s
   async function deps(): Promise<EngineDeps & { close(): Promise<void> }> {
     const stateDir = await mkdtemp(join(tmpdir(), 'signage-peer-log-'));
     stateDirs.push(stateDir);
-    const real = createSshHosts({ knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket });
-    const remote: HostsPort = {
-      connection(host) {
-        const conn = real.connection(host);
-        return {
-          ...conn,
-          exec: (argv, opts) => {
-            const onLine = opts?.onStderr;
-            if (onLine === undefined) return conn.exec(argv, opts);
-            return conn.exec(argv, {
-              ...opts,
-              onStderr: (l) => {
-                if (!stalled) {
-                  stalled = true;
-                  busyWait(STALL_MS);
-                }
-                onLine(l);
-              },
-            });
-          },
-        };
-      },
-      fresh: (host) => real.fresh(host),
-      closeAll: () => real.closeAll(),
-    };
-    const opened = openStateStore({ stateDir, now: new Date() });
-    if (!opened.ok) throw new Error(opened.message);
-    return {
+    return officeEngineDeps(office, {
       hosts: [PEER, ...NEW, OLD].map((h) => hostSpec(office, h)),
-      builder: nixBuilder({
-        flakeRef: office.fleet.flakeRef,
-        signingKeyFile: office.signingKeyFile,
-        ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
-        gcRootsDir: join(stateDir, 'gcroots'),
+      stateDir,
+      connection: (conn) => ({
+        ...conn,
+        exec: (argv, opts) => {
+          const onLine = opts?.onStderr;
+          if (onLine === undefined) return conn.exec(argv, opts);
+          return conn.exec(argv, {
+            ...opts,
+            onStderr: (l) => {
+              if (!stalled) {
+                stalled = true;
+                busyWait(STALL_MS);
+              }
+              onLine(l);
+            },
+          });
+        },
       }),
-      nix: nixKnowledge(),
-      remote,
-      store: opened.state.store,
-      now: () => new Date(),
-      limits: { parallelHosts: 3, parallelPeerCopies: 3, approvalTimeoutMs: 60_000 },
-      peerKnownHosts: peerKnownHostsFrom(office.knownHostsFile),
-      mayApprove: async () => true,
-      refRules: { nonDefault: 'deployers', hostsTagged: [] },
-      async close() {
-        await real.closeAll();
-        opened.state.close();
-      },
-    };
+    });
   }
 
   /** Copies the root's closure to `target` through the engine's copy stage; the paths it saw finish. */

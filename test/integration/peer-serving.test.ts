@@ -7,12 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nixBuilder, nixKnowledge } from '../../src/adapters/nix/port.ts';
-import { createSshHosts } from '../../src/adapters/ssh/hosts.ts';
-import { peerKnownHostsFrom } from '../../src/adapters/ssh/peer-known-hosts.ts';
-import { openStateStore } from '../../src/adapters/state/open.ts';
 import type { EngineEvent } from '../../src/core/events.ts';
-import type { HostsPort } from '../../src/core/ports/hosts.ts';
 import type { HostSpec } from '../../src/core/types.ts';
 import { copyPlan } from '../../src/engine/copy.ts';
 import type { EngineDeps } from '../../src/engine/deps.ts';
@@ -23,7 +18,7 @@ import { sshdPid } from '../office/host.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { inMountNamespace, mountNamespace } from '../office/proc.ts';
 import { run, sleep } from '../office/run.ts';
-import { officeEngine } from '../support/office-bot.ts';
+import { officeEngine, officeEngineDeps } from '../support/office-bot.ts';
 import { copyTo, hostSpec } from '../support/ssh-office.ts';
 
 const unavailable = officeUnavailable();
@@ -240,44 +235,18 @@ describe.skipIf(unavailable !== null)('a peer step with more than 1,000 roots', 
     hosts: HostSpec[],
     execs: { host: string; argv: readonly string[] }[],
   ): EngineDeps & { close(): Promise<void> } {
-    const real = createSshHosts({ knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket });
-    const remote: HostsPort = {
-      connection(host) {
-        const conn = real.connection(host);
-        return {
-          ...conn,
-          exec: (argv, opts) => {
-            execs.push({ host: host.name, argv });
-            return conn.exec(argv, opts);
-          },
-        };
-      },
-      fresh: (host) => real.fresh(host),
-      closeAll: () => real.closeAll(),
-    };
-    const opened = openStateStore({ stateDir, now: new Date() });
-    if (!opened.ok) throw new Error(opened.message);
-    return {
+    return officeEngineDeps(office, {
       hosts,
-      builder: nixBuilder({
-        flakeRef: office.fleet.flakeRef,
-        signingKeyFile: office.signingKeyFile,
-        ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
-        gcRootsDir: join(stateDir, 'gcroots'),
+      stateDir,
+      limits: { parallelHosts: 2 },
+      connection: (conn, host) => ({
+        ...conn,
+        exec: (argv, opts) => {
+          execs.push({ host: host.name, argv });
+          return conn.exec(argv, opts);
+        },
       }),
-      nix: nixKnowledge(),
-      remote,
-      store: opened.state.store,
-      now: () => new Date(),
-      limits: { parallelHosts: 2, parallelPeerCopies: 3, approvalTimeoutMs: 60_000 },
-      peerKnownHosts: peerKnownHostsFrom(office.knownHostsFile),
-      mayApprove: async () => true,
-      refRules: { nonDefault: 'deployers', hostsTagged: [] },
-      async close() {
-        await real.closeAll();
-        opened.state.close();
-      },
-    };
+    });
   }
 
   async function copyRootTo(

@@ -7,6 +7,7 @@ import { WARN_EXPIRING_JOB } from '../../src/main/start-bot.ts';
 import { EXPIRE_JOB } from '../../src/scheduler/jobs.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   APPROVERS_GROUP,
@@ -122,7 +123,7 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     // The schedule's sweep ends the run that waited for it, and its message says what became of the restart.
     expect(await bot.bot.schedule.runNow(EXPIRE_JOB)).toBe('ran');
     await bot.bot.slack.settled();
-    expect(bot.bot.composed.store.getRun(approval.runId)?.status).toBe('ok');
+    expectStoredRun(bot.bot.composed.store, approval.runId, 'ok');
     const main = fake.message(CHANNEL, question.threadTs!)!;
     // Nothing was restarted: the host's only stage was skipped.
     expect(main.text).toMatch(/^Restart · 1 host: 1 skipped — finished/);
@@ -212,7 +213,7 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
     expect((await office.systemctlLog(B)).slice(before[B])).toEqual(['restart display-manager.service']);
     expect(fake.message(CHANNEL, qa.ts)!.text).toBe(`Restart of ${A} approved by <@${ALICE}>`);
     expect(fake.message(CHANNEL, qb.ts)!.text).toBe(`Restart of ${B} approved by <@${CAROL}>`);
-    expect(bot.bot.composed.store.getRun(approval.runId)?.status).toBe('ok');
+    expectStoredRun(bot.bot.composed.store, approval.runId, 'ok');
     const main = fake.message(CHANNEL, qa.threadTs!)!;
     expect(main.text).toMatch(/^Restart · 2 hosts: 2 done — finished/);
   });

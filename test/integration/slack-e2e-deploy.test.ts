@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FakeSlack } from '../support/fake-slack/index.ts';
+import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   APPROVERS_GROUP,
@@ -75,9 +76,11 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
     expect(main.text).toMatch(/^Deploy · 1 host: 1 waiting for approval — waiting for an approver/);
     for (const stage of ['build', 'plan', 'copy', 'switch']) expect(blocksText(main)).toContain(`✓ ${stage}`);
     expect(blocksText(main)).toMatch(/over the uplink/);
-    // The run's thread: the question (broadcast), then the result as the verb renders it.
+    // The run's thread: what the deploy changes (listed once planned), the question (broadcast), then the
+    // result as the verb renders it.
     const thread = threadOf(main.ts);
-    expect(thread[0]!.ts).toBe(question.ts);
+    expect(thread[0]!.text).toMatch(new RegExp(`^Changes on ${A}: `));
+    expect(thread[1]!.ts).toBe(question.ts);
     expect(thread.some((m) => m.text === `deploy ${A}: awaiting-approval`)).toBe(true);
     // Exactly one channel message outside the thread came from this request.
     expect(fake.messages(CHANNEL).filter((m) => m.threadTs === undefined)).toHaveLength(1);
@@ -115,7 +118,7 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
     const after = mainMessageOf(main.ts)!;
     expect(after.text).toMatch(/^Deploy · 1 host: 1 done — finished/);
     expect(blocksText(after)).toContain('✓ restart');
-    expect(bot.bot.composed.store.getRun(approval!.runId)?.status).toBe('ok');
+    expectStoredRun(bot.bot.composed.store, approval!.runId, 'ok');
   });
 
   it('refuses a non-approver privately, then restarts once for a double click and a second approver', async () => {

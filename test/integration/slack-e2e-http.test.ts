@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FAKE_TOKENS, FakeSlack } from '../support/fake-slack/index.ts';
+import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   CHANNEL,
@@ -109,10 +110,15 @@ describe.skipIf(unavailable !== null)('the bot in HTTP mode', () => {
     expect(first.status).toBe(200);
     const replay = await fake.postSignedEvent(url, body, { secret: FAKE_TOKENS.signingSecret, ts });
     expect(replay.status).toBe(401);
-    await fake.until(() => bot.bot.composed.store.recentRuns({ limit: 10 }).some((r) => r.status === 'ok'), {
-      timeoutMs: 60_000,
-      what: 'the restart to finish',
-    });
+    await fake.until(
+      () =>
+        bot.bot.composed.store
+          .recentRuns({ limit: 10 })
+          .some((r) => r.verb === 'restart' && r.status !== 'running'),
+      { timeoutMs: 60_000, what: 'the restart to finish' },
+    );
+    const restarted = bot.bot.composed.store.recentRuns({ limit: 10 }).find((r) => r.verb === 'restart')!;
+    expectStoredRun(bot.bot.composed.store, restarted.id, 'ok');
     await bot.bot.slack.settled();
     // The screen was restarted once, as the office's own log shows.
     expect(await office.systemctlLog(A)).toEqual(['restart display-manager.service']);

@@ -1,12 +1,19 @@
 // The bot's life around its runs: one that crashed mid-run (killed at once, as by a power cut) leaves the run's
 // channel message saying "running"; the next start says on that message that the run was interrupted and what
 // to do. Stopping lets no scheduled job start once Slack is disconnected, and still delivers the replies in
-// flight. The whole bot runs as `npm start` runs it, against the fake Slack, on the simulated office.
+// flight; a bot process stopped by SIGTERM in the middle of a copy ends the run interrupted, frees its hosts and
+// says so on the run's message. The whole bot runs as `npm start` runs it, against the fake Slack, on the
+// simulated office.
+
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateStore } from '../../src/adapters/state/open.ts';
 import type { SlackMessageRef } from '../../src/core/ports/state.ts';
+import { ROOT, rawState, systemOf } from '../faults/support.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { FakeSlack } from '../support/fake-slack/index.ts';
+import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   type BotProcess,
@@ -84,7 +91,7 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
     expect(blocksText(after)).toContain(`run \`/signage deploy ${A}\` again`);
     expect(bot.log.text()).toContain('slack: 1 of 1 interrupted run message(s) say so');
     const [run] = bot.bot.composed.store.recentRuns({ limit: 1 });
-    expect(run?.status).toBe('interrupted');
+    expectStoredRun(bot.bot.composed.store, run!.id, 'interrupted');
     expect(run?.slack).toEqual({ channel: CHANNEL, ts: before.ts });
 
     // The next start finds nothing new, and the message reads the same.
@@ -121,4 +128,63 @@ describe.skipIf(unavailable !== null)('a bot that crashes mid-run, and one that 
     expect(answer?.text).toBe('Status of 1 host: 0 unreachable, 1 not in sync');
     expect(bot.log.lines.filter((l) => l.startsWith('error'))).toEqual([]);
   });
+
+  it('ends a run interrupted when the bot process gets SIGTERM mid-copy: hosts freed, the message says so', async () => {
+    // `node src/main/bot.ts` as `npm start` runs it; a slow uplink keeps the copy from the builder under way.
+    const config = slackOfficeConfig(office, fake);
+    const before = await systemOf(office, B);
+    const posted = fake.messages(CHANNEL).length;
+    await office.setUplinkRate(1500);
+    try {
+      const bot = execa(process.execPath, [join(ROOT, 'src', 'main', 'bot.ts'), '--config', config.file], {
+        reject: false,
+        stdin: 'ignore',
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', ...config.env },
+        extendEnv: false,
+        timeout: 300_000,
+      });
+      let stderr = '';
+      bot.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
+      await fake.until(() => stderr.includes(' ready'), { timeoutMs: 60_000, what: 'the bot to be ready' });
+      await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `deploy ${B}` });
+      const runMessage = () =>
+        fake
+          .messages(CHANNEL)
+          .slice(posted)
+          .find((m) => m.threadTs === undefined);
+      await fake.until(() => blocksText(runMessage()).includes('from builder (uplink)'), {
+        timeoutMs: 180_000,
+        what: 'the copy from the builder under way',
+      });
+
+      bot.kill('SIGTERM');
+      const out = await bot;
+      expect(out.exitCode, stderr).toBe(0);
+      expect(stderr).toContain('SIGTERM: stopping');
+
+      // The run: recorded interrupted, its host free, as the state file itself says.
+      const state = rawState(config.stateDir);
+      expect(state.locks).toEqual([]);
+      const opened = openStateStore({ stateDir: config.stateDir, now: new Date() });
+      if (!opened.ok) throw new Error(opened.message);
+      try {
+        expectStoredRun(opened.state.store, state.runs.at(-1)!.id, 'interrupted');
+      } finally {
+        opened.state.close();
+      }
+      // Its message in the channel says how it ended.
+      const final = fake.message(CHANNEL, runMessage()!.ts)!;
+      expect(final.text).toMatch(/^Deploy · 1 host: .*— interrupted$/);
+      // The host: not switched, nothing half-applied.
+      const after = await systemOf(office, B);
+      expect(after).toEqual(before);
+      expect(after.current).toBe(after.profile);
+    } finally {
+      await office.setUplinkRate(null);
+      config.cleanup();
+    }
+  }, 420_000);
 });

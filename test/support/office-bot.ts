@@ -4,6 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { nixBuilder, nixKnowledge } from '../../src/adapters/nix/port.ts';
+import { createSshHosts } from '../../src/adapters/ssh/hosts.ts';
+import { peerKnownHostsFrom } from '../../src/adapters/ssh/peer-known-hosts.ts';
+import { openStateStore } from '../../src/adapters/state/open.ts';
+import type { HostConnection, HostsPort } from '../../src/core/ports/hosts.ts';
+import type { HostSpec } from '../../src/core/types.ts';
+import type { EngineDeps, EngineLimits } from '../../src/engine/deps.ts';
 import { type Composed, compose } from '../../src/main/compose.ts';
 import type { Office } from '../office/index.ts';
 
@@ -89,6 +96,58 @@ export async function officeEngine(
     dispose: async () => {
       await composed.close();
       if (!opts.stateDir) cfg.cleanup();
+    },
+  };
+}
+
+export interface OfficeDepsOptions {
+  /** The hosts the engine knows (see ssh-office.ts `hostSpec`). */
+  readonly hosts: readonly HostSpec[];
+  /** Where the state database and the builder's GC roots go. */
+  readonly stateDir: string;
+  /** Wraps every pooled connection: to count, or slow down, what the engine runs on a host. */
+  readonly connection?: (conn: HostConnection, host: HostSpec) => HostConnection;
+  readonly limits?: Partial<EngineLimits>;
+}
+
+/**
+ * The engine's dependencies on this office, built from the real adapters as compose.ts builds them, for tests
+ * that drive engine stages directly (a copy stage alone) with hosts of their own making. The builder runs the
+ * Nix the office chose for it, as the configuration's `builder.nixBinDir` would say.
+ */
+export function officeEngineDeps(
+  office: Office,
+  opts: OfficeDepsOptions,
+): EngineDeps & { close(): Promise<void> } {
+  const real = createSshHosts({ knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket });
+  const wrap = opts.connection;
+  const remote: HostsPort = {
+    connection: (host) => (wrap ? wrap(real.connection(host), host) : real.connection(host)),
+    fresh: (host) => real.fresh(host),
+    closeAll: () => real.closeAll(),
+  };
+  const opened = openStateStore({ stateDir: opts.stateDir, now: new Date() });
+  if (!opened.ok) throw new Error(opened.message);
+  return {
+    hosts: opts.hosts,
+    builder: nixBuilder({
+      flakeRef: office.fleet.flakeRef,
+      signingKeyFile: office.signingKeyFile,
+      ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
+      gcRootsDir: join(opts.stateDir, 'gcroots'),
+      ...(office.builderNix.release === '2.8' ? {} : { nixBinDir: office.builderNix.binDir }),
+    }),
+    nix: nixKnowledge(),
+    remote,
+    store: opened.state.store,
+    now: () => new Date(),
+    limits: { parallelHosts: 3, parallelPeerCopies: 3, approvalTimeoutMs: 60_000, ...opts.limits },
+    peerKnownHosts: peerKnownHostsFrom(office.knownHostsFile),
+    mayApprove: async () => true,
+    refRules: { nonDefault: 'deployers', hostsTagged: [] },
+    async close() {
+      await real.closeAll();
+      opened.state.close();
     },
   };
 }

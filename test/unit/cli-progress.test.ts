@@ -98,3 +98,48 @@ describe('fitRows', () => {
     expect(rows).toEqual(['éééééééééé', '  éééééééé', '  ééééééé']);
   });
 });
+
+describe('terminal progress of what a deploy changes', () => {
+  const diff: EngineEvent = {
+    type: 'diff.ready',
+    runId,
+    host: 'baard-entrance',
+    diff: {
+      known: true,
+      diff: {
+        from: null,
+        to: '/nix/store/0c8cqv3m2mbghq2k8nnynvq4hc9h2b3n-nixos-system-baard-entrance-1',
+        changes: [],
+        counts: { added: 2, removed: 0, upgraded: 1, downgraded: 0, changed: 0 },
+        rebuilt: 0,
+        pathsAdded: 3,
+        pathsRemoved: 0,
+        bytesBefore: 0,
+        bytesAfter: 2048,
+      },
+    },
+  };
+  const planned: EngineEvent = {
+    type: 'stage.finished',
+    runId,
+    host: 'baard-entrance',
+    stage: 'plan',
+    outcome: 'ok',
+    durationMs: 300,
+    detail: '0 B present',
+  };
+
+  it('says it on a line of its own in a log, and beside the plan on a terminal', () => {
+    for (const isTTY of [false, true]) {
+      let text = '';
+      const progress = terminalProgress({ write: (t) => (text += t), isTTY, columns: 200 });
+      progress.onEvent(planned);
+      progress.onEvent(diff);
+      progress.done();
+      const said = 'changes: 1 upgraded, 2 added · no system running yet · 0 B → 2 KiB (+2 KiB)';
+      if (isTTY)
+        expect(text).toMatch(new RegExp(`plan\\s+ok: 0 B present · ${said.replace(/[+()]/g, '\\$&')}`));
+      else expect(text).toContain(`baard-entrance: ${said}\n`);
+    }
+  });
+});

@@ -1,7 +1,10 @@
 // The restart question and what it becomes: asked (two buttons, for approvers), decided (who and when, no
 // buttons) or expired (when, no buttons). The buttons carry the approval's id and nothing else; whether the
 // clicker may answer is decided when the click arrives.
+import type { DiffOutcome } from '../../core/closure-diff.ts';
+import type { PlanSummary } from '../../core/events.ts';
 import type { SlackMessage } from '../../verbs/verb.ts';
+import { diffQuestionBlocks } from './closure-diff.ts';
 import {
   actions,
   button,
@@ -29,6 +32,8 @@ export interface ApprovalQuestion {
   readonly requestedBy?: string;
   /** Who may answer: mentioned, so Slack notifies them. */
   readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
+  /** What the deploy changed on the host, and where its paths came from, when the run worked it out. */
+  readonly changes?: { readonly diff: DiffOutcome; readonly plan?: PlanSummary | undefined };
 }
 
 /** Mentions that notify: each named approver, and the user group. */
@@ -49,6 +54,7 @@ export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
         `The screen on ${host} goes dark for a few seconds while its display manager restarts.` +
         (mentions === '' ? '' : `\nApprovers: ${mentions}`),
     ),
+    ...(q.changes === undefined ? [] : diffQuestionBlocks(q.changes.diff, q.changes.plan)),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
       button({

@@ -6,6 +6,7 @@ import type { EngineEvent } from '../../core/events.ts';
 import { describeRevision, type Revision } from '../../core/revision.ts';
 import type { SlackMessage } from '../../verbs/verb.ts';
 import { redact } from '../redact.ts';
+import { diffProgressLine } from './closure-diff.ts';
 import {
   formatBytes,
   formatDuration,
@@ -155,6 +156,7 @@ function hostLines(h: HostProgress): string {
         `${formatBytes(p.lanBytes)} from peers · ${formatBytes(p.uplinkBytes)} over the uplink`,
     );
   }
+  if (h.diff !== undefined) lines.push(`    ${diffProgressLine(h.diff)}`);
   for (const c of h.copies) {
     lines.push(
       `    \`${progressBar(c.doneBytes, c.totalBytes)}\` ${progressFigures(c.doneBytes, c.totalBytes)} from ${escapeMrkdwn(sourceLabel(c.source))}`,

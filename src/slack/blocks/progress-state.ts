@@ -1,5 +1,6 @@
 // A run's events folded into what its progress message shows: for each host, its stages so far, its plan,
 // and the copies under way. Pure, and safe to fold again from the start after every event.
+import type { DiffOutcome } from '../../core/closure-diff.ts';
 import type { EngineEvent, PlanSummary } from '../../core/events.ts';
 import type { Revision } from '../../core/revision.ts';
 import type { StageName } from '../../core/types.ts';
@@ -27,6 +28,8 @@ export interface HostProgress {
   /** In the order they happen. */
   readonly stages: readonly StageState[];
   readonly plan: PlanSummary | undefined;
+  /** What the deploy changes on the host, once worked out. */
+  readonly diff?: DiffOutcome;
   /** Copies under way, one per source; gone once the copy stage ends. */
   readonly copies: readonly CopyState[];
   /** Time spent in finished stages. */
@@ -51,6 +54,7 @@ export interface ProgressState {
 interface MutableHost {
   stages: Map<StageName, StageState>;
   plan: PlanSummary | undefined;
+  diff?: DiffOutcome;
   copies: Map<string, CopyState>;
   asked: boolean;
 }
@@ -108,6 +112,9 @@ export function foldProgress(events: readonly EngineEvent[]): ProgressState {
       case 'plan.ready':
         hostOf(e.host).plan = e.summary;
         break;
+      case 'diff.ready':
+        hostOf(e.host).diff = e.diff;
+        break;
       case 'approval.requested':
         hostOf(e.host).asked = true;
         break;
@@ -135,6 +142,7 @@ export function foldProgress(events: readonly EngineEvent[]): ProgressState {
       status: statusOf(stages, h.asked),
       stages,
       plan: h.plan,
+      ...(h.diff === undefined ? {} : { diff: h.diff }),
       copies: [...h.copies.values()],
       durationMs: stages.reduce((sum, s) => sum + (s.durationMs ?? 0), 0),
     });
