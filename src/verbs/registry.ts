@@ -9,6 +9,7 @@ import overlap from '../../commands/overlap.ts';
 import plan from '../../commands/plan.ts';
 import restart from '../../commands/restart.ts';
 import rollback from '../../commands/rollback.ts';
+import show from '../../commands/show.ts';
 import status from '../../commands/status.ts';
 import switchVerb from '../../commands/switch.ts';
 import type { AnyVerb } from './parse.ts';
@@ -23,6 +24,7 @@ export const verbs: readonly AnyVerb[] = [
   switchVerb,
   rollback,
   restart,
+  show,
   hosts,
   help,
 ];

@@ -8,6 +8,7 @@ import { prepareServing, servingSshdConfig, startDaemon } from './nix-serve.ts';
 import { type NixRelease, nixPathPrefix } from './nix-versions.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
+import { installScreenshot } from './screenshot.ts';
 import { installSystemd } from './systemd.ts';
 
 export interface OfficeHost {
@@ -76,6 +77,7 @@ export async function prepareHost(
     ].join('\n'),
   );
   await installSystemd(host);
+  await installScreenshot(host);
   await newHostKey(host);
 }
 

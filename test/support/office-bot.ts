@@ -16,6 +16,10 @@ export interface OfficeBotOptions {
   /** Per host, its own `activation` settings. */
   readonly hostActivation?: (host: string) => Record<string, unknown> | undefined;
   readonly schedule?: Record<string, unknown>;
+  /** The `screenshot` section (the office's own command is test/office/screenshot.ts). */
+  readonly screenshot?: Record<string, unknown>;
+  /** Per host, its own screenshot command. */
+  readonly hostScreenshot?: (host: string) => string[] | undefined;
   readonly stateDir?: string;
   /** The fleet flake to configure instead of the office's plain directory (a git repository's URL). */
   readonly flake?: string;
@@ -47,12 +51,14 @@ export function officeConfig(
           site: opts.site?.(h.name) ?? 'baard',
           tags: opts.tags?.(h.name) ?? [],
           ...(opts.hostActivation?.(h.name) ? { activation: opts.hostActivation(h.name) } : {}),
+          ...(opts.hostScreenshot?.(h.name) ? { screenshotCommand: opts.hostScreenshot(h.name) } : {}),
         },
       ]),
     ),
     ...(opts.limits ? { limits: opts.limits } : {}),
     // No second look after the checks unless a test asks for one: it would add its wait to every deploy.
     activation: { settleSeconds: 0, ...opts.activation },
+    ...(opts.screenshot ? { screenshot: opts.screenshot } : {}),
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
     schedule: opts.schedule ?? (opts.slack ? {} : { status: false }),

@@ -42,6 +42,7 @@ hosts:
   baard-lobby:
     activation:
       revertSeconds: 600
+    screenshotCommand: [sudo, -u, kiosk, grim, "-"]
 limits:
   parallelHosts: 8
   parallelPeerCopies: 2
@@ -57,6 +58,14 @@ activation:
         - name: kiosk page
           argv: [curl, -fsS, http://127.0.0.1:8080/]
           timeoutSeconds: 20
+screenshot:
+  command: [grim, "-"]
+  timeoutSeconds: 10
+  maxBytes: 4000000
+  afterChange: false
+  settleSeconds: 3
+  tags:
+    portrait: { command: [grim, -t, png, "-"] }
 slack:
   mode: http
   port: 8080
@@ -128,6 +137,7 @@ describe('a valid configuration', () => {
         ],
         tags: {},
       },
+      screenshot: { timeoutSeconds: 20, maxBytes: 10_000_000, afterChange: true, settleSeconds: 5, tags: {} },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
     } satisfies Config);
@@ -163,7 +173,10 @@ describe('a valid configuration', () => {
           site: 'baard-2',
           restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         },
-        'baard-lobby': { activation: { revertSeconds: 600 } },
+        'baard-lobby': {
+          activation: { revertSeconds: 600 },
+          screenshotCommand: ['sudo', '-u', 'kiosk', 'grim', '-'],
+        },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
       activation: {
@@ -183,6 +196,14 @@ describe('a valid configuration', () => {
             ],
           },
         },
+      },
+      screenshot: {
+        command: ['grim', '-'],
+        timeoutSeconds: 10,
+        maxBytes: 4_000_000,
+        afterChange: false,
+        settleSeconds: 3,
+        tags: { portrait: { command: ['grim', '-t', 'png', '-'] } },
       },
       slack: {
         mode: 'http',
@@ -243,21 +264,21 @@ describe('a bad configuration', () => {
       'a misspelt field',
       `${MINIMAL}hosts:\n  baard-entrance:\n    adress: x\n`,
       [
-        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, screenshotCommand)',
       ],
     ],
     [
       'a field given by its beginning',
       `${MINIMAL}hosts:\n  baard-entrance:\n    restart: [systemctl, restart, cage]\n`,
       [
-        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, screenshotCommand)',
       ],
     ],
     [
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, screenshot, slack, schedule, refs)',
       ],
     ],
     [
@@ -474,7 +495,7 @@ limits:
     expect(lines(text)).toEqual([
       '3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       '9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, screenshotCommand)',
       '12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
     ]);
     const r = parseConfig(text, '/etc/signage/signage.yml');
@@ -483,7 +504,7 @@ limits:
         '/etc/signage/signage.yml: 4 problems in the configuration:',
         '  /etc/signage/signage.yml:3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
         '  /etc/signage/signage.yml:9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation)',
+        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, screenshotCommand)',
         '  /etc/signage/signage.yml:12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
       ].join('\n'),
     );

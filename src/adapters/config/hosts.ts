@@ -1,7 +1,7 @@
 // The fleet: every host the flake defines, with the configuration's defaults and per-host overrides filled
 // in. An override for a host the flake lacks is an error (a typo would otherwise configure nothing).
 import type { ActivationSettings } from '../../core/activation-sequence.ts';
-import type { HostSpec } from '../../core/types.ts';
+import type { HostSpec, ScreenshotSettings } from '../../core/types.ts';
 import { NAME_PATTERN } from './fields.ts';
 import { type ConfigProblem, type ConfigResult, failure } from './problems.ts';
 import type { Config, HostOverride } from './schema.ts';
@@ -55,8 +55,27 @@ export function resolveHosts(
         tags,
         restartCommand: [...(own.restartCommand ?? d.restartCommand)],
         activation: activationOf(config, own.activation, tags),
+        ...screenshotOf(config, own.screenshotCommand, tags),
       };
     }),
+  };
+}
+
+/** A host's own command wins, then that of its first tag (in tag order) that sets one, then the default. */
+function screenshotOf(
+  config: Config,
+  own: readonly string[] | undefined,
+  tags: readonly string[],
+): { screenshot?: ScreenshotSettings } {
+  const byTag = tags.map((t) => config.screenshot.tags[t]?.command).find((c) => c !== undefined);
+  const argv = own ?? byTag ?? config.screenshot.command;
+  if (argv === undefined) return {};
+  return {
+    screenshot: {
+      argv: [...argv],
+      timeoutMs: config.screenshot.timeoutSeconds * 1000,
+      maxBytes: config.screenshot.maxBytes,
+    },
   };
 }
 
