@@ -125,6 +125,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       isApprover,
       ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
       ...(options.now === undefined ? {} : { now: options.now }),
+      screenshot: config.screenshot,
     });
   } catch (error) {
     await app.stop();
@@ -179,14 +180,19 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       ...(when.status === false
         ? []
         : [
-            statusJob(composed.engine, when.status, async (report) => {
-              await slack.postToChannel(fleetReportMessage(report));
-              log.info(
-                report.kind === 'first'
-                  ? `schedule: first fleet report posted (${report.rows.length} host(s))`
-                  : `schedule: fleet changes posted: ${report.changes.map((c) => `${c.host} ${c.from ?? 'new'} -> ${c.to}`).join(', ')}`,
-              );
-            }),
+            statusJob(
+              composed.engine,
+              when.status,
+              async (report) => {
+                await slack.postToChannel(fleetReportMessage(report));
+                log.info(
+                  report.kind === 'first'
+                    ? `schedule: first fleet report posted (${report.rows.length} host(s))`
+                    : `schedule: fleet changes posted: ${report.changes.map((c) => `${c.host} ${c.from ?? 'new'} -> ${c.to}`).join(', ')}`,
+                );
+              },
+              (rows) => slack.home.update(rows),
+            ),
           ]),
     ],
   });

@@ -41,6 +41,8 @@ export function statusJob(
   engine: Engine,
   cron: string,
   post: (report: FleetReport) => Promise<unknown>,
+  /** Told of every check's rows, changed or not (the Home tab's cache). */
+  observe?: (rows: readonly HostStatusRow[]) => void,
 ): Job {
   let last: Snapshot | undefined;
   return {
@@ -51,6 +53,7 @@ export function statusJob(
         actor: { kind: 'schedule', job: STATUS_JOB },
         onEvent: () => {},
       });
+      observe?.(rows);
       const previous = last;
       if (previous === undefined) {
         await post({ kind: 'first', rows });
