@@ -221,12 +221,29 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     expect(homeLooks()).toBe(looked);
 
     // A run ends: the tab of whoever opened it recently is published again, without their opening it.
+    const publishes = fake.calls('views.publish').length;
     await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `switch ${B}` });
     await fake.until(() => JSON.stringify(fake.homeView(VICTOR)?.blocks).includes(`*${B}* · in sync`), {
       timeoutMs: 180_000,
       what: 'the Home tab after the run',
     });
+    await bot.bot.slack.settled();
+    // From the run's last message update to the tab showing its end, on the fake's one clock.
+    const runMessage = fake
+      .messages(CHANNEL)
+      .filter((m) => m.threadTs === undefined && m.text.startsWith('Switch'))
+      .at(-1)!;
+    const lagMs =
+      fake.homeView(VICTOR)!.at - (runMessage.updateTimes.at(-1) ?? runMessage.updateTimes[0] ?? 0);
     expect(homeLooks()).toBe(looked + 1);
+    // One viewer, one run: one publish (coalesced), not one per event of the run.
+    const afterRun = fake.calls('views.publish').length - publishes;
+    expect(afterRun).toBe(1);
+    process.stderr.write(
+      `home tab: ${fake.calls('views.publish').length} views.publish in all, ${afterRun} after the run; ` +
+        `published ${Math.round(lagMs)} ms after the run's last message update; ` +
+        `${fake.rateLimited('views.publish').length} rate-limited\n`,
+    );
     expect(fake.rateLimited('views.publish')).toEqual([]);
     expect(fake.violations).toEqual([]);
   });
@@ -245,40 +262,40 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
   });
 
   it('writes the PNG to --output at a terminal, and names a hanging command', async () => {
-    const cfg = officeConfig(office, {
-      screenshot: { command: [SCREENSHOT_COMMAND], timeoutSeconds: 2 },
+    const signage = (file: string, host: string, out: string) =>
+      execa(
+        process.execPath,
+        [join(ROOT, 'bin', 'signage.ts'), '--config', file, 'show', host, '--output', out],
+        {
+          reject: false,
+          stdin: 'ignore',
+        },
+      );
+    const cfg = officeConfig(office, { screenshot: { command: [SCREENSHOT_COMMAND] } });
+    // A command that never ends, held to a short time.
+    const hanging = officeConfig(office, {
+      screenshot: { timeoutSeconds: 2 },
       hostScreenshot: (h) => (h === C ? ['sleep', '30'] : undefined),
     });
     try {
       const out = join(scratch, 'a.png');
-      const ok = await execa(
-        process.execPath,
-        [join(ROOT, 'bin', 'signage.ts'), '--config', cfg.file, 'show', A, '--output', out],
-        {
-          reject: false,
-          stdin: 'ignore',
-        },
-      );
+      const ok = await signage(cfg.file, A, out);
       expectExit(ok, 0);
+      expect(ok.stderr).toMatch(new RegExp(`wrote ${A}\\.png \\(\\d+ bytes\\) to ${out}`));
       expect(readText(decodePng(readFileSync(out)))).toBe(await runningOn(A));
 
-      const hung = await execa(
-        process.execPath,
-        [join(ROOT, 'bin', 'signage.ts'), '--config', cfg.file, 'show', C, '--output', out],
-        {
-          reject: false,
-          stdin: 'ignore',
-        },
-      );
+      const hung = await signage(hanging.file, C, join(scratch, 'c.png'));
       expectExit(hung, 1);
       expect(hung.stderr).toContain(
         `${C}: the screenshot command \`sleep 30\` did not finish within 2 s and was stopped`,
       );
-      // Nothing is left running on the host.
+      // Nothing is left running on the host, and no file was written.
       const ps = await office.onHost(C, ['ps', '-eo', 'args']);
       expect(ps.stdout).not.toMatch(/^sleep 30$/m);
+      expect(() => readFileSync(join(scratch, 'c.png'))).toThrow(/ENOENT/);
     } finally {
       cfg.cleanup();
+      hanging.cleanup();
     }
   });
 });

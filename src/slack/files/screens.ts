@@ -55,7 +55,9 @@ export function screenshotProblem(host: string, error: unknown): SlackMessage {
       detail: error.message,
       next: notIn
         ? 'Invite the bot to this channel (`/invite @signage`), or ask in a channel it is in.'
-        : "Try again; the bot's log has the details.",
+        : error.code === 'missing_scope'
+          ? 'The app lacks the files:write scope: update it from manifest.yml and reinstall it (docs/slack.md).'
+          : "Try again; the bot's log has the details.",
     });
   }
   return errorMessage({

@@ -107,7 +107,13 @@ export function createFleetHome(options: FleetHomeOptions): FleetHome {
             try {
               await publishOnce(userId, state.urgent);
             } catch (error) {
-              log.warn(`slack: could not publish the Home tab of ${userId}:`, describe(error));
+              const off = (error as { data?: { error?: unknown } }).data?.error === 'not_enabled';
+              log.warn(
+                `slack: could not publish the Home tab of ${userId}:`,
+                off
+                  ? 'the app has no Home tab; update the app from manifest.yml (App Manifest, then Save Changes)'
+                  : describe(error),
+              );
             }
           } while (state.queued);
         } finally {
