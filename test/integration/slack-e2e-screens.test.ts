@@ -61,7 +61,8 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
       channels: { [PRIVATE]: { private: true, botMember: false } },
     });
     bot = await startSlackOffice(office, fake, {
-      screenshot: { command: [SCREENSHOT_COMMAND], settleSeconds: 0, timeoutSeconds: 20 },
+      // Generous: the office's command starts a Node process on a loaded machine.
+      screenshot: { command: [SCREENSHOT_COMMAND], settleSeconds: 0, timeoutSeconds: 60 },
       // Prints an error message instead of an image, as grim does without a display.
       hostScreenshot: (h) =>
         h === C ? ['echo', 'grim: failed to connect to the Wayland display'] : undefined,
@@ -84,7 +85,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     });
     expect(ack?.text).toBeUndefined();
     expect(latencyMs).toBeLessThan(3000);
-    await fake.until(() => sharedIn(CHANNEL).length === 1, { timeoutMs: 30_000, what: 'the screenshot' });
+    await fake.until(() => sharedIn(CHANNEL).length === 1, { timeoutMs: 90_000, what: 'the screenshot' });
     await bot.bot.slack.settled();
     const [file] = sharedIn(CHANNEL);
     expect(shown(file)).toBe(await runningOn(A));
@@ -108,7 +109,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     });
     const thread = questionFor(A)!.threadTs!;
     await fake.until(() => sharedIn(CHANNEL, thread).length === 1, {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: 'the screenshot',
     });
     const [confirmed] = sharedIn(CHANNEL, thread);
@@ -124,7 +125,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
       actionId: 'restart_approve',
     });
     await fake.until(() => sharedIn(CHANNEL, thread).length === 2, {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: 'the second screenshot',
     });
     await bot.bot.slack.settled();
@@ -152,7 +153,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     expect(after).toHaveLength(1);
     expect(shown(after[0])).toBe(second);
     expect(fake.violations).toEqual([]);
-  });
+  }, 400_000);
 
   it('answers @signage show in the mention thread', async () => {
     const { ts } = await fake.mention({
@@ -160,7 +161,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
       channel: CHANNEL,
       text: `<@${fake.botUserId}> show ${B}`,
     });
-    await fake.until(() => sharedIn(CHANNEL, ts).length === 1, { timeoutMs: 30_000, what: 'the screenshot' });
+    await fake.until(() => sharedIn(CHANNEL, ts).length === 1, { timeoutMs: 90_000, what: 'the screenshot' });
     expect(shown(sharedIn(CHANNEL, ts)[0])).toBe(await runningOn(B));
   });
 
@@ -168,7 +169,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     const before = fake.files().length;
     await fake.sendSlashCommand({ user: VICTOR, channel: CHANNEL, text: `show ${C}` });
     await fake.until(() => fake.ephemerals({ user: VICTOR }).length > 0, {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: 'the answer',
     });
     await bot.bot.slack.settled();
@@ -183,7 +184,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     const before = fake.ephemerals({ user: VICTOR }).length;
     await fake.sendSlashCommand({ user: VICTOR, channel: PRIVATE, text: `show ${A}` });
     await fake.until(() => fake.ephemerals({ user: VICTOR }).length > before, {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: 'the answer',
     });
     await bot.bot.slack.settled();
@@ -246,14 +247,14 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     );
     expect(fake.rateLimited('views.publish')).toEqual([]);
     expect(fake.violations).toEqual([]);
-  });
+  }, 400_000);
 
   it("posts a host's screen in the fleet channel from the Home tab's button", async () => {
     const before = sharedIn(CHANNEL).length;
     const click = await fake.clickHomeButton({ user: VICTOR, actionId: `${SHOW_SCREEN_ACTION}${B}` });
     expect(click.latencyMs).toBeLessThan(3000);
     await fake.until(() => sharedIn(CHANNEL).length === before + 1, {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: 'the screenshot',
     });
     const file = sharedIn(CHANNEL).at(-1)!;
@@ -271,7 +272,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
           stdin: 'ignore',
         },
       );
-    const cfg = officeConfig(office, { screenshot: { command: [SCREENSHOT_COMMAND] } });
+    const cfg = officeConfig(office, { screenshot: { command: [SCREENSHOT_COMMAND], timeoutSeconds: 60 } });
     // A command that never ends, held to a short time.
     const hanging = officeConfig(office, {
       screenshot: { timeoutSeconds: 2 },
@@ -297,7 +298,7 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
       cfg.cleanup();
       hanging.cleanup();
     }
-  });
+  }, 300_000);
 });
 
 /** A system's name as the Home tab shows it: without its hash and the nixos-system- prefix. */

@@ -66,7 +66,10 @@ export function registerHomeListeners(app: SlackApp, options: HomeListenerOption
         { access: 'view' },
       );
       if (!access.allowed) {
-        await tell(plain(`${access.reason} ${access.next}`));
+        // The reason is mrkdwn written by access.ts (it links channels).
+        await tell(
+          message(`${access.reason} ${access.next}`, [section(`🔒 ${access.reason}`), context(access.next)]),
+        );
         return;
       }
       if (channel === undefined) {
