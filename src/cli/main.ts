@@ -4,6 +4,7 @@
 //   3 a host is busy with another run · 4 a restart question is still open · 5 not allowed · 70 internal error
 //   129, 130, 143 stopped by SIGHUP, SIGINT, SIGTERM · 141 output closed (EPIPE): the run stopped at a safe point
 import { existsSync } from 'node:fs';
+import { writeFile as writeFileBytes } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -15,6 +16,7 @@ import { EngineError, HostBusy, hintOf, NotApprover, StateError } from '../engin
 import { type AnyVerb, flagProblem, parseCommand } from '../verbs/parse.ts';
 import { verbs } from '../verbs/registry.ts';
 import { UsageError } from '../verbs/usage-error.ts';
+import type { VerbFile } from '../verbs/verb.ts';
 import { askPending } from './ask.ts';
 import { type Output, terminalProgress } from './progress.ts';
 import { STOP_EXIT_CODES, type StopCause, watchStopRequests } from './stop-requests.ts';
@@ -37,6 +39,7 @@ const GLOBAL_HELP = `usage: signage [--config FILE] [--json] VERB [ARGS...]
 
   --config FILE  the configuration file (default: $SIGNAGE_CONFIG, else ./signage.yml)
   --json         print the result as JSON (no progress, no questions)
+  --output FILE  where a verb's file goes (show: the PNG; \`-\` or leaving it out: stdout, never a terminal)
 
 verbs:
 ${verbs.map((v) => `  ${v.name.padEnd(9)} ${v.summary}`).join('\n')}
@@ -85,14 +88,64 @@ export async function runCli(
     return globals.help ? 0 : 2;
   }
   const json = globals.json === true || rest.includes('--json');
-  const tokens = rest.filter((t) => t !== '--json');
-  const parsed = parseCommand(verbs, tokens, 'signage');
+  const output = takeOutput(rest.filter((t) => t !== '--json'));
+  if (!output.ok) {
+    io.stderr.write(`signage: ${output.message}\n`);
+    return 2;
+  }
+  const parsed = parseCommand(verbs, output.tokens, 'signage');
   if (!parsed.ok) {
     io.stderr.write(`signage: ${parsed.message}\n`);
     return 2;
   }
+  if (output.file !== undefined && parsed.verb.file === undefined) {
+    io.stderr.write(`signage: --output is for verbs that make a file (show), not ${parsed.verb.name}\n`);
+    return 2;
+  }
+  if (parsed.verb.file !== undefined && output.file === undefined) {
+    // Refused before anything runs: the image would have nowhere to go.
+    if (json) {
+      io.stderr.write(`signage: with --json, give --output FILE for the ${parsed.verb.name} image\n`);
+      return 2;
+    }
+    if ((io.stdoutStream as { isTTY?: boolean }).isTTY === true) {
+      io.stderr.write(
+        `signage: ${parsed.verb.name} makes a PNG image, which is not written to a terminal; give --output FILE, or redirect stdout to a file\n`,
+      );
+      return 2;
+    }
+  }
   const config = chooseConfig(globals.config, env);
-  return runVerb(parsed.verb, parsed.args, { json, config, io, compose });
+  return runVerb(parsed.verb, parsed.args, { json, config, io, compose, output: output.file });
+}
+
+/**
+ * `--output FILE` (or `-o FILE`, `--output=FILE`) is the terminal's own: where a verb's file goes. Slack never
+ * sees it, so nothing typed in chat can name a file on the bot's machine.
+ */
+function takeOutput(
+  tokens: readonly string[],
+): { ok: true; tokens: string[]; file?: string } | { ok: false; message: string } {
+  const kept: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    let value: string | undefined;
+    if (t === '--output' || t === '-o') {
+      value = tokens[i + 1];
+      if (value === undefined || value === '') return { ok: false, message: `${t} needs a file name` };
+      i++;
+    } else if (t.startsWith('--output=')) {
+      value = t.slice('--output='.length);
+      if (value === '') return { ok: false, message: '--output needs a file name' };
+    } else {
+      kept.push(t);
+      continue;
+    }
+    if (file !== undefined) return { ok: false, message: '--output given twice' };
+    file = value;
+  }
+  return { ok: true, tokens: kept, ...(file === undefined ? {} : { file }) };
 }
 
 interface ConfigChoice {
@@ -114,7 +167,13 @@ function chooseConfig(flag: string | undefined, env: NodeJS.ProcessEnv): ConfigC
 async function runVerb(
   verb: AnyVerb,
   args: unknown,
-  opts: { json: boolean; config: ConfigChoice; io: CliIo; compose: EngineFactory },
+  opts: {
+    json: boolean;
+    config: ConfigChoice;
+    io: CliIo;
+    compose: EngineFactory;
+    output?: string | undefined;
+  },
 ): Promise<number> {
   const { io, json } = opts;
   const actor: Actor = { kind: 'cli', user: userInfo().username };
@@ -156,10 +215,53 @@ async function runVerb(
   const cause = stops.cause();
   if (cause !== null) return reportStop(cause, verb, result, failure, io, json);
   if (failure) return reportError(failure.e, verb, io, json, failure.note);
+  const file = verb.file?.(result);
+  if (file !== undefined) {
+    const written = await writeFile(file, opts.output, io, json);
+    if (written !== 0) return written;
+    // The file went to stdout: nothing else may go there.
+    if (opts.output === undefined || opts.output === '-') return verb.exitCode(result);
+  }
   io.stdout.write(
     json ? `${JSON.stringify(verb.renderJson(result), null, 2)}\n` : `${verb.renderText(result)}\n`,
   );
   return verb.exitCode(result);
+}
+
+/**
+ * A verb's file: to `output` (`-` is stdout), or to stdout when no file is named. Binary never goes to a
+ * terminal, where it would only garble the screen.
+ */
+async function writeFile(
+  file: VerbFile,
+  output: string | undefined,
+  io: CliIo,
+  json: boolean,
+): Promise<number> {
+  if (output !== undefined && output !== '-') {
+    try {
+      await writeFileBytes(output, file.bytes);
+    } catch (e) {
+      io.stderr.write(`signage: could not write ${output}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    if (!json) io.stderr.write(`signage: wrote ${file.name} (${file.bytes.length} bytes) to ${output}\n`);
+    return 0;
+  }
+  if (json) {
+    io.stderr.write('signage: with --json, give --output FILE for the image\n');
+    return 2;
+  }
+  if ((io.stdoutStream as { isTTY?: boolean }).isTTY === true) {
+    io.stderr.write(
+      `signage: not writing a ${file.name} image to a terminal; give --output FILE, or redirect stdout (> ${file.name})\n`,
+    );
+    return 2;
+  }
+  await new Promise<void>((resolve, reject) =>
+    io.stdoutStream.write(Buffer.from(file.bytes), (e) => (e ? reject(e) : resolve())),
+  );
+  return 0;
 }
 
 /** One line on stderr about the stop (the result, if any, as JSON for scripts), and 128 + the signal. */

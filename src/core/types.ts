@@ -41,6 +41,15 @@ export interface HostSpec {
   readonly policy?: HostPolicy;
   /** Power and temperature commands and limits for status and the fleet report; DEFAULT_HEALTH when absent. */
   readonly health?: HealthSettings;
+  /** How to take a screenshot of the host's display; absent when none is configured. */
+  readonly screenshot?: ScreenshotSettings;
+}
+
+/** A command on the host printing a PNG of its display on stdout, and the bounds it is held to. */
+export interface ScreenshotSettings {
+  readonly argv: readonly string[];
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
 }
 
 /** Where a store path comes from in a plan: a peer host by name, or the builder over the uplink. */

@@ -7,7 +7,7 @@ import { resolveTargets } from '../core/targets.ts';
 import type { HostSpec } from '../core/types.ts';
 import { buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
-import { NotApprover, StateError } from './errors.ts';
+import { EngineError, NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pending.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
@@ -15,6 +15,7 @@ import { afterChange, decideRestart, expireRestarts, type RestartDecision, runSt
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
+import { type Screenshot, takeScreenshot } from './screenshot.ts';
 import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
@@ -84,6 +85,8 @@ export interface Engine {
   ): Promise<OverlapResult>;
   /** At start: looks at the hosts of activations a stopped process left open, and says how each ended. */
   settleActivations(actor: Actor): Promise<readonly Settled[]>;
+  /** What the host's screen shows, from its screenshot command. */
+  screenshot(host: string, asker: Asker): Promise<Screenshot>;
 }
 
 const VERB_BY_UNTIL: Record<Until, string> = {
@@ -334,5 +337,10 @@ export function createEngine(deps: EngineDeps): Engine {
       return overlapOf(deps, targets, of, asker, revision);
     },
     settleActivations: (actor) => settleActivations(deps, actor),
+    async screenshot(host, asker) {
+      const [target] = resolve([host]);
+      if (target === undefined) throw new EngineError(`no host ${host}`);
+      return takeScreenshot(deps, target, asker);
+    },
   };
 }

@@ -130,6 +130,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       isApprover,
       ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
       ...(options.now === undefined ? {} : { now: options.now }),
+      screenshot: config.screenshot,
     });
   } catch (error) {
     await app.stop();
@@ -220,6 +221,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
                 );
               },
               { store: composed.store, now: options.now ?? (() => new Date()) },
+              (rows) => slack.home.update(rows),
             ),
           ]),
     ],

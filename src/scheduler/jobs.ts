@@ -63,6 +63,8 @@ export function statusJob(
   cron: string,
   post: (report: FleetReport) => Promise<unknown>,
   memory?: HealthMemory,
+  /** Told of every check's rows, changed or not (the Home tab's cache). */
+  observe?: (rows: readonly HostStatusRow[]) => void,
 ): Job {
   let last: Snapshot | undefined;
   // Without a store the watches live as long as the job: flapping is still recognised, not across restarts.
@@ -75,6 +77,7 @@ export function statusJob(
         actor: { kind: 'schedule', job: STATUS_JOB },
         onEvent: () => {},
       });
+      observe?.(rows);
       const previous = last;
       const health = healthChanges(memory ? memory.store.healthWatches() : kept, rows);
       if (previous === undefined) {

@@ -49,7 +49,7 @@ export interface SlackAppOptions {
   readonly logLevel?: SlackLogLevel | undefined;
   readonly identity?: SlackIdentity | undefined;
   /** The app-wide budget's rules (default: Slack's tiers, SLACK_BUDGET). */
-  readonly budget?: Readonly<Record<BudgetedMethod, BudgetRule>> | undefined;
+  readonly budget?: Readonly<Partial<Record<BudgetedMethod, BudgetRule>>> | undefined;
 }
 
 export interface SlackApp {
@@ -64,6 +64,8 @@ export interface SlackApp {
   /** chat.postMessage and chat.update within the app-wide budget: every post and update goes through here. */
   readonly chat: BudgetedChat;
   readonly budget: SlackBudget;
+  /** A Web API client that rejects a rate-limited call rather than sleeping on it: for calls the budget paces. */
+  readonly api: webApi.WebClient;
   /** A port for one message in `channel` (in a thread with `threadTs`), for a message updater. */
   messagePort(channel: string, options?: MessagePortOptions): MessagePort;
   /** Checks the token and connects (Socket Mode) or listens (HTTP). Resolves with the HTTP port. */
@@ -294,6 +296,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     signal: stopped.signal,
     chat,
     budget,
+    api: portClient,
     messagePort: (channel, portOptions) => slackMessagePort(portClient, channel, portOptions, budget),
     start() {
       starting ??= start();

@@ -17,6 +17,10 @@ import type { LogSink } from './bolt-logger.ts';
 import { registerSlashCommand } from './commands.ts';
 import { decisionHandler, markExpired } from './decisions.ts';
 import { createExpiryWarnings } from './expiry-warnings.ts';
+import { createScreens, type Screens } from './files/screens.ts';
+import { createFleetHome, type FleetHome } from './home/fleet-home.ts';
+import { registerHomeListeners } from './home/listeners.ts';
+import { SHOW_SCREEN_ACTION } from './home/view.ts';
 import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
@@ -36,12 +40,16 @@ export interface SlackBotOptions {
   readonly updateIntervalMs?: number;
   /** The clock questions expire by (the engine's). */
   readonly now?: () => Date;
+  /** Screenshots after a change (the configuration's `screenshot` section); on, after 5 s, by default. */
+  readonly screenshot?: { readonly afterChange: boolean; readonly settleSeconds: number };
 }
 
 export interface SlackBot {
   /** The port `/slack/events` listens on, in HTTP mode. */
   readonly port: number | undefined;
   readonly runMessages: RunMessages;
+  /** The App Home tab: the scheduled status job hands it what it saw. */
+  readonly home: FleetHome;
   /** Where events of runs taken up again by the schedule go. */
   readonly route: ProgressSink;
   /** Rewrites expired questions' messages (buttons gone, when it expired). */
@@ -82,10 +90,17 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     viewers: slackConfig.viewers,
     channels: slackConfig.channels,
   };
+  // Both follow every run's events; they are made below, once the run messages they post through exist.
+  let screens: Screens | undefined;
+  let home: FleetHome | undefined;
   const runMessages = createRunMessages({
     slack: app,
     store,
     log,
+    observe: (event) => {
+      screens?.observe(event);
+      home?.observe(event);
+    },
     ...(options.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.updateIntervalMs }),
     approvers: slackConfig.approvers,
   });
@@ -108,10 +123,35 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     await running;
   });
 
-  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]));
+  screens = createScreens({
+    app,
+    engine,
+    hosts: engine.hosts,
+    runMessages,
+    log,
+    afterChange: options.screenshot?.afterChange ?? true,
+    settleMs: (options.screenshot?.settleSeconds ?? 5) * 1000,
+  });
+  // Show screen buttons need somewhere to post: the fleet channel.
+  const screenshots = new Set(
+    slackConfig.channel === undefined
+      ? []
+      : engine.hosts.filter((h) => h.screenshot !== undefined).map((h) => h.name),
+  );
+  home = createFleetHome({
+    app,
+    engine,
+    log,
+    screenshots,
+    hostsOfRun: (runId) => store.getRun(runId)?.hosts ?? [],
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+
+  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]), [SHOW_SCREEN_ACTION]);
 
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
-  const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log });
+  const files = screens;
+  const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log, files });
   registerSlashCommand(app, slash);
   registerApprovalActions(app, {
     isApprover,
@@ -119,10 +159,20 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     onDecision: decisionHandler({ engine, runMessages, log }),
   });
   registerMentions(app, {
-    onMention: mentionHandler({ engine, verbs, policy, resolve, log }),
+    onMention: mentionHandler({ engine, verbs, policy, resolve, log, files }),
     channels: policy.channels,
     // Every verb is recognised, so `@signage deploy x` is pointed at the slash command rather than misread.
     verbs: verbs.map((v) => v.name),
+  });
+
+  const fleetHome = home;
+  registerHomeListeners(app, {
+    home: fleetHome,
+    engine,
+    screens,
+    policy,
+    channel: slackConfig.channel,
+    log,
   });
 
   const started = await app.start();
@@ -137,12 +187,15 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     do {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await runMessages.settled();
+      await screens.settled();
+      await fleetHome.settled();
     } while (inFlight.size > 0);
   };
   let stopping: Promise<void> | undefined;
   return {
     port: started.port,
     runMessages,
+    home: fleetHome,
     route: runMessages.route,
     markExpired: (expired) => markExpired(app, expired, log),
     warnExpiring,

@@ -15,11 +15,13 @@ export interface BudgetRule {
   readonly reserve: number;
 }
 
-export type BudgetedMethod = 'chat.update' | 'chat.postMessage';
+export type BudgetedMethod = 'chat.update' | 'chat.postMessage' | 'views.publish';
 
 export const SLACK_BUDGET: Readonly<Record<BudgetedMethod, BudgetRule>> = {
   'chat.update': { limit: 45, windowMs: 60_000, per: 'app', reserve: 15 },
   'chat.postMessage': { limit: 4, windowMs: 5_000, per: 'channel', reserve: 1 },
+  // Tier 4 (100 and more a minute); a Home tab someone just opened is urgent, refreshes after a change are not.
+  'views.publish': { limit: 90, windowMs: 60_000, per: 'app', reserve: 20 },
 };
 
 const URGENCY_RECHECK_MS = 200;
@@ -60,9 +62,11 @@ interface Waiter {
 }
 
 export function createSlackBudget(
-  rules: Readonly<Record<BudgetedMethod, BudgetRule>> = SLACK_BUDGET,
+  given: Readonly<Partial<Record<BudgetedMethod, BudgetRule>>> = SLACK_BUDGET,
   now: () => number = () => performance.now(),
 ): SlackBudget {
+  // Rules a caller leaves out are Slack's own.
+  const rules: Readonly<Record<BudgetedMethod, BudgetRule>> = { ...SLACK_BUDGET, ...given };
   const keys = new Map<string, KeyState>();
   let waiters: Waiter[] = [];
   let timer: NodeJS.Timeout | undefined;

@@ -18,6 +18,8 @@ export interface SlackRequestContext {
   readonly actor: SlackActor;
   readonly userId: string;
   readonly channelId: string;
+  /** The thread answers go in (a mention's); undefined for the channel itself. */
+  readonly threadTs: string | undefined;
   /** Only the requester sees it. */
   ephemeral(message: SlackMessage): Promise<void>;
   /** Everyone in the channel sees it (in the mention's thread, for a mention). */
@@ -62,6 +64,7 @@ export function requestContext(source: ContextSource): SlackRequestContext {
     actor: { kind: 'slack', userId, channelId },
     userId,
     channelId,
+    threadTs,
     async ephemeral(msg) {
       if (source.respond !== undefined && uses < RESPONSE_URL_USES) {
         uses += 1;

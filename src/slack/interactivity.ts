@@ -29,14 +29,23 @@ export function unknownActionMessage(): SlackMessage {
   });
 }
 
-/** Registers the fallbacks; `knownActions` are the action IDs some listener handles. */
-export function registerFallbacks(app: SlackApp, knownActions: ReadonlySet<string>): void {
+/**
+ * Registers the fallbacks; `knownActions` are the action IDs some listener handles, `knownPrefixes` the
+ * starts of those that carry a value in their ID (one per host in a view).
+ */
+export function registerFallbacks(
+  app: SlackApp,
+  knownActions: ReadonlySet<string>,
+  knownPrefixes: readonly string[] = [],
+): void {
+  const known = (id: unknown) =>
+    typeof id === 'string' && (knownActions.has(id) || knownPrefixes.some((p) => id.startsWith(p)));
   app.bolt.use(async (args) => {
     const body = args.body as Body;
     const type = body.type;
     if (type === 'block_actions') {
       const actions = Array.isArray(body.actions) ? (body.actions as Body[]) : [];
-      if (actions.some((a) => typeof a.action_id === 'string' && knownActions.has(a.action_id))) {
+      if (actions.some((a) => known(a.action_id))) {
         await args.next();
         return;
       }

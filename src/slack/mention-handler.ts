@@ -8,17 +8,21 @@ import { context, escapeMrkdwn, message, section } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { SLASH_COMMAND } from './commands.ts';
 import { failureMessage, isExpectedFailure } from './failure.ts';
+import type { Screens } from './files/screens.ts';
 import type { MentionHandler } from './mentions.ts';
+import { shareFile } from './slash-handler.ts';
 import { type PrepareOptions, prepareRequest } from './slash-request.ts';
 
-/** What a mention may ask: read-only questions. */
-export const MENTION_VERBS: ReadonlySet<string> = new Set(['status', 'hosts']);
+/** What a mention may ask: read-only questions (and a look at a screen). */
+export const MENTION_VERBS: ReadonlySet<string> = new Set(['status', 'hosts', 'show']);
 
 export const MENTION_PREFIX = '@signage';
 
 export interface MentionHandlerDeps extends Omit<PrepareOptions, 'prefix'> {
   readonly engine: Engine;
   readonly log: LogSink;
+  /** Where a verb's file (a screenshot) is posted. */
+  readonly files: Pick<Screens, 'post'>;
 }
 
 export function mentionHandler(deps: MentionHandlerDeps): MentionHandler {
@@ -49,7 +53,10 @@ export function mentionHandler(deps: MentionHandlerDeps): MentionHandler {
       return;
     }
     // The context posts in the mention's thread.
-    await ctx.inChannel(prepared.verb.renderSlack(result));
+    const rendered = prepared.verb.renderSlack(result);
+    const file = prepared.verb.file?.(result);
+    if (file !== undefined) await shareFile(deps.files, file, rendered, ctx);
+    else await ctx.inChannel(rendered);
   };
 }
 

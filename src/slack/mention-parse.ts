@@ -81,7 +81,16 @@ export function parseMention(text: string, options: MentionParseOptions = {}): M
   const verbs = new Set(options.verbs ?? DEFAULT_MENTION_VERBS);
   const words = tokenize(decodeSlackMarkup(stripBotMention(text, options.botUserId)));
   const lower = words.map((w) => w.toLowerCase());
-  while (lower.length > 0 && POLITE.has(lower[0] ?? '')) {
+  // "show me the status" is polite; "show baard-entrance" asks for the show verb.
+  const politeHere = () =>
+    POLITE.has(lower[0] ?? '') &&
+    !(
+      verbs.has(lower[0] ?? '') &&
+      !POLITE.has(lower[1] ?? '') &&
+      !verbs.has(lower[1] ?? '') &&
+      lower.length > 1
+    );
+  while (lower.length > 0 && politeHere()) {
     lower.shift();
     words.shift();
   }

@@ -30,6 +30,8 @@ export interface RunMessagesOptions {
     readonly usergroup?: string | undefined;
     readonly directMessage?: boolean;
   };
+  /** Told of every event of every run it follows (the Home tab, screenshots after a change). */
+  readonly observe?: ProgressSink;
 }
 
 /** Follows one request's run: hand `onEvent` to the verb, then `finish` with its result. */
@@ -57,6 +59,8 @@ export interface RunMessages {
   readonly route: ProgressSink;
   /** Posts in the thread of the run's message; false when the run has none. */
   reply(runId: string, message: SlackMessage): Promise<boolean>;
+  /** The run's message, whose thread holds its details; undefined when it has none. */
+  threadOf(runId: string): Promise<SlackMessageRef | undefined>;
   /**
    * Rewrites the messages of runs left `interrupted` by a bot that stopped mid-run: the stages as recorded,
    * why the run ended, and what to do now. Returns how many messages were updated.
@@ -128,6 +132,11 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
 
   function apply(entry: RunEntry, event: EngineEvent): void {
     entry.events.push(event);
+    try {
+      options.observe?.(event);
+    } catch (error) {
+      log.warn(`run ${entry.runId}: an observer failed:`, describe(error));
+    }
     if (event.type === 'log') {
       entry.logs.push(event.host === undefined ? event.message : `${event.host}: ${event.message}`);
       if (entry.logs.length > LOG_LINES) entry.logs.shift();
@@ -314,6 +323,12 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         await postInThread(entry, msg);
       });
       return true;
+    },
+
+    async threadOf(runId) {
+      const entry = entries.get(runId);
+      if (entry !== undefined) return mainRef(entry);
+      return store.getRun(runId)?.slack ?? undefined;
     },
 
     async markInterrupted(runIds) {

@@ -3,11 +3,13 @@
 // requester alone, with what to do next.
 import type { Engine } from '../engine/engine.ts';
 import type { AnyVerb } from '../verbs/parse.ts';
+import type { SlackMessage, VerbFile } from '../verbs/verb.ts';
 import { cannotSpeakHere, runNotShown, startingMessage } from './blocks/channel-access.ts';
 import type { LogSink } from './bolt-logger.ts';
 import type { CommandHandler, SlashCommandOptions } from './commands.ts';
 import type { SlackRequestContext } from './context.ts';
 import { failureMessage, isExpectedFailure } from './failure.ts';
+import { type Screens, uploadProblem } from './files/screens.ts';
 import type { RunMessages } from './run-messages.ts';
 import { type PreparedRequest, type PrepareOptions, prepareRequest } from './slash-request.ts';
 
@@ -26,6 +28,8 @@ export interface SlashHandlerDeps extends Omit<PrepareOptions, 'prefix'> {
   readonly engine: Engine;
   readonly runMessages: RunMessages;
   readonly log: LogSink;
+  /** Where a verb's file (a screenshot) is posted. */
+  readonly files: Pick<Screens, 'post'>;
 }
 
 export function slashCommandOptions(
@@ -104,6 +108,11 @@ async function runVerb(
       (typeof run.runId === 'string' ? ` (run ${run.runId}: ${String(run.status)})` : ''),
   );
   const rendered = verb.renderSlack(result);
+  const file = verb.file?.(result);
+  if (file !== undefined) {
+    await shareFile(deps.files, file, rendered, ctx);
+    return;
+  }
   if (tracker !== undefined && (await tracker.finish(rendered))) {
     if (tracker.failure !== undefined) {
       deps.log.warn(
@@ -116,6 +125,24 @@ async function runVerb(
   }
   await tracker?.abandon();
   await ctx.ephemeral(rendered);
+}
+
+/** A verb's file goes in the channel (a mention's thread) for everyone there; a failure to the requester alone. */
+export async function shareFile(
+  files: Pick<Screens, 'post'>,
+  file: VerbFile,
+  rendered: SlackMessage,
+  ctx: SlackRequestContext,
+): Promise<void> {
+  try {
+    await files.post(file, {
+      channel: ctx.channelId,
+      threadTs: ctx.threadTs,
+      comment: `${rendered.text} · asked by <@${ctx.userId}>`,
+    });
+  } catch (error) {
+    await ctx.ephemeral(uploadProblem(file, error));
+  }
 }
 
 function describe(error: unknown): string {

@@ -10,6 +10,7 @@ import pending from '../../commands/pending.ts';
 import plan from '../../commands/plan.ts';
 import restart from '../../commands/restart.ts';
 import rollback from '../../commands/rollback.ts';
+import show from '../../commands/show.ts';
 import status from '../../commands/status.ts';
 import switchVerb from '../../commands/switch.ts';
 import type { AnyVerb } from './parse.ts';
@@ -25,6 +26,7 @@ export const verbs: readonly AnyVerb[] = [
   rollback,
   restart,
   pending,
+  show,
   hosts,
   help,
 ];

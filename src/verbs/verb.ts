@@ -32,6 +32,16 @@ export interface SlackMessage {
   readonly blocks?: readonly Record<string, unknown>[];
 }
 
+/** A file a verb's result carries (a screenshot): the terminal writes it out, Slack uploads it. */
+export interface VerbFile {
+  /** File name, e.g. `baard-entrance.png`. */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** A short title, and a description for screen readers. */
+  readonly title: string;
+  readonly altText: string;
+}
+
 export interface Verb<Engine, Args, Result> {
   readonly name: string;
   /** One line for help listings and the manifest's description. */
@@ -53,4 +63,6 @@ export interface Verb<Engine, Args, Result> {
   renderText(result: Result): string;
   renderJson(result: Result): unknown;
   renderSlack(result: Result): SlackMessage;
+  /** The file the result carries, if the verb makes one. */
+  file?(result: Result): VerbFile;
 }

@@ -8,6 +8,7 @@ import { prepareServing, servingSshdConfig, startDaemon } from './nix-serve.ts';
 import { type NixRelease, nixPathPrefix } from './nix-versions.ts';
 import { alive, descendants, inMountNamespace, isOfficeProcess, mountNamespace } from './proc.ts';
 import { endProcess, type RunResult, run, sleep } from './run.ts';
+import { installScreenshot } from './screenshot.ts';
 import { installSystemd } from './systemd.ts';
 import { installVcgencmd } from './vcgencmd.ts';
 
@@ -80,6 +81,7 @@ export async function prepareHost(
   );
   await installSystemd(host);
   if (host.vcgencmd !== false) await installVcgencmd(host);
+  await installScreenshot(host);
   await newHostKey(host);
 }
 

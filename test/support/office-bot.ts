@@ -25,6 +25,10 @@ export interface OfficeBotOptions {
   readonly schedule?: Record<string, unknown>;
   /** The configuration's `health` section. */
   readonly health?: Record<string, unknown>;
+  /** The `screenshot` section (the office's own command is test/office/screenshot.ts). */
+  readonly screenshot?: Record<string, unknown>;
+  /** Per host, its own screenshot command. */
+  readonly hostScreenshot?: (host: string) => string[] | undefined;
   readonly stateDir?: string;
   /** The fleet flake to configure instead of the office's plain directory (a git repository's URL). */
   readonly flake?: string;
@@ -58,12 +62,14 @@ export function officeConfig(
           site: opts.site?.(h.name) ?? 'baard',
           tags: opts.tags?.(h.name) ?? [],
           ...(opts.hostActivation?.(h.name) ? { activation: opts.hostActivation(h.name) } : {}),
+          ...(opts.hostScreenshot?.(h.name) ? { screenshotCommand: opts.hostScreenshot(h.name) } : {}),
         },
       ]),
     ),
     ...(opts.limits ? { limits: opts.limits } : {}),
     // No second look after the checks unless a test asks for one: it would add its wait to every deploy.
     activation: { settleSeconds: 0, ...opts.activation },
+    ...(opts.screenshot ? { screenshot: opts.screenshot } : {}),
     ...(opts.slack ? { slack: opts.slack } : {}),
     ...(opts.refs ? { refs: opts.refs } : {}),
     ...(opts.health ? { health: opts.health } : {}),

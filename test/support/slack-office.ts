@@ -42,6 +42,8 @@ export interface SlackOfficeOptions {
   /** Merged into the configuration's `ssh` section. */
   readonly ssh?: Record<string, unknown>;
   readonly tags?: (host: string) => string[];
+  readonly screenshot?: Record<string, unknown>;
+  readonly hostScreenshot?: (host: string) => string[] | undefined;
   /** The fleet flake instead of the office's plain directory, and the rules for refs off its default branch. */
   readonly flake?: string;
   readonly refs?: Record<string, unknown>;
@@ -101,6 +103,8 @@ export function slackOfficeConfig(
     schedule: { status: false, expireApprovals: NEVER, ...options.schedule },
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.tags === undefined ? {} : { tags: options.tags }),
+    ...(options.screenshot === undefined ? {} : { screenshot: options.screenshot }),
+    ...(options.hostScreenshot === undefined ? {} : { hostScreenshot: options.hostScreenshot }),
     ...(options.flake === undefined ? {} : { flake: options.flake }),
     ...(options.refs === undefined ? {} : { refs: options.refs }),
     ...(options.sections === undefined ? {} : { sections: options.sections }),

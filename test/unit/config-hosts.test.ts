@@ -45,6 +45,35 @@ describe('the fleet from the flake and the configuration', () => {
     });
   });
 
+  it("takes a host's screenshot command from itself, then its first tag that sets one, then the default", () => {
+    const r = resolveHosts(
+      config(`screenshot:
+  command: [grim, "-"]
+  timeoutSeconds: 7
+  maxBytes: 5000
+  tags:
+    portrait: {command: [grim, -t, png, "-"]}
+    lobby: {command: [lobby-shot]}
+hosts:
+  baard-entrance: {tags: [portrait, lobby]}
+  baard-lobby: {tags: [lobby], screenshotCommand: [sudo, -u, kiosk, grim, "-"]}
+`),
+      FLAKE_HOSTS,
+    );
+    if (!r.ok) throw new Error('refused');
+    const shot = (name: string) => r.value.find((h) => h.name === name)?.screenshot;
+    expect(shot('baard-entrance')).toEqual({
+      argv: ['grim', '-t', 'png', '-'],
+      timeoutMs: 7000,
+      maxBytes: 5000,
+    });
+    expect(shot('baard-lobby')?.argv).toEqual(['sudo', '-u', 'kiosk', 'grim', '-']);
+    expect(shot('oslo-canteen')?.argv).toEqual(['grim', '-']);
+    // Without any command, screenshots are off.
+    const off = resolveHosts(config(''), FLAKE_HOSTS);
+    expect(off.ok && off.value.every((h) => h.screenshot === undefined)).toBe(true);
+  });
+
   it('applies per-host overrides over the defaults; tags add to the default ones', () => {
     const r = resolveHosts(
       config(`defaults:

@@ -44,6 +44,7 @@ hosts:
       revertSeconds: 600
     health:
       hotCelsius: 70
+    screenshotCommand: [sudo, -u, kiosk, grim, "-"]
 limits:
   parallelHosts: 8
   parallelPeerCopies: 2
@@ -67,6 +68,14 @@ health:
   tags:
     lobby:
       temperature: [/opt/vc/bin/vcgencmd, measure_temp]
+screenshot:
+  command: [grim, "-"]
+  timeoutSeconds: 10
+  maxBytes: 4000000
+  afterChange: false
+  settleSeconds: 3
+  tags:
+    portrait: { command: [grim, -t, png, "-"] }
 slack:
   mode: http
   port: 8080
@@ -153,6 +162,7 @@ describe('a valid configuration', () => {
         minFreeMiB: 1024,
         tags: {},
       },
+      screenshot: { timeoutSeconds: 20, maxBytes: 10_000_000, afterChange: true, settleSeconds: 5, tags: {} },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *', pendingWork: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
       sites: {},
@@ -190,7 +200,11 @@ describe('a valid configuration', () => {
           site: 'baard-2',
           restartCommand: ['systemctl', 'restart', 'display-manager.service'],
         },
-        'baard-lobby': { activation: { revertSeconds: 600 }, health: { hotCelsius: 70 } },
+        'baard-lobby': {
+          activation: { revertSeconds: 600 },
+          health: { hotCelsius: 70 },
+          screenshotCommand: ['sudo', '-u', 'kiosk', 'grim', '-'],
+        },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
       activation: {
@@ -217,6 +231,14 @@ describe('a valid configuration', () => {
         hotCelsius: 75,
         minFreeMiB: 2048,
         tags: { lobby: { temperature: ['/opt/vc/bin/vcgencmd', 'measure_temp'] } },
+      },
+      screenshot: {
+        command: ['grim', '-'],
+        timeoutSeconds: 10,
+        maxBytes: 4_000_000,
+        afterChange: false,
+        settleSeconds: 3,
+        tags: { portrait: { command: ['grim', '-t', 'png', '-'] } },
       },
       slack: {
         mode: 'http',
@@ -292,21 +314,21 @@ describe('a bad configuration', () => {
       'a misspelt field',
       `${MINIMAL}hosts:\n  baard-entrance:\n    adress: x\n`,
       [
-        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
+        '10: hosts.baard-entrance.adress: unknown field; did you mean address? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health, screenshotCommand)',
       ],
     ],
     [
       'a field given by its beginning',
       `${MINIMAL}hosts:\n  baard-entrance:\n    restart: [systemctl, restart, cage]\n`,
       [
-        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
+        '10: hosts.baard-entrance.restart: unknown field; did you mean restartCommand? (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health, screenshotCommand)',
       ],
     ],
     [
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, health, slack, schedule, refs, sites, tags)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, health, screenshot, slack, schedule, refs, sites, tags)',
       ],
     ],
     [
@@ -523,7 +545,7 @@ limits:
     expect(lines(text)).toEqual([
       '3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
       '9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
+      '10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health, screenshotCommand)',
       '12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
     ]);
     const r = parseConfig(text, '/etc/signage/signage.yml');
@@ -532,7 +554,7 @@ limits:
         '/etc/signage/signage.yml: 4 problems in the configuration:',
         '  /etc/signage/signage.yml:3: builder.signingKeyFile: required: the secret key file the builder signs store paths with (or set $SIGNAGE_SIGNING_KEY_FILE)',
         '  /etc/signage/signage.yml:9: hosts.lobby.port: expected an integer from 1 to 65535, got 0',
-        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health)',
+        '  /etc/signage/signage.yml:10: hosts.lobby.colour: unknown field (known fields here: address, lanAddress, port, user, site, tags, restartCommand, activation, health, screenshotCommand)',
         '  /etc/signage/signage.yml:12: limits.parallelHosts: expected an integer from 1 to 64, got "many"',
       ].join('\n'),
     );

@@ -125,3 +125,29 @@ describe('createSlackBudget', () => {
     expect(second).toBe(true);
   });
 });
+
+describe('views.publish in the budget', () => {
+  it("is Slack's rule unless a caller sets one, app-wide whatever the channel", async () => {
+    const budget = createSlackBudget(
+      { 'views.publish': { limit: 2, windowMs: 10_000, per: 'app', reserve: 0 } },
+      () => now,
+    );
+    const granted: string[] = [];
+    for (const user of ['U1', 'U2', 'U3']) {
+      void budget
+        .turn('views.publish', user, () => true)
+        .then((release) => {
+          granted.push(user);
+          release();
+        });
+    }
+    await advance(0);
+    // Two a window for the whole app, however many users' tabs are published.
+    expect(granted).toEqual(['U1', 'U2']);
+    await advance(10_001);
+    expect(granted).toEqual(['U1', 'U2', 'U3']);
+    // The rules not given are Slack's own: chat.update still takes calls.
+    const release = await budget.turn('chat.update', 'C1', () => true);
+    release();
+  });
+});

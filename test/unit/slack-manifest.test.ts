@@ -17,6 +17,7 @@ const botScope = z.enum([
   'chat:write.public',
   'app_mentions:read',
   'usergroups:read',
+  'files:write',
 ]);
 
 /** Only what the bot's manifest uses, strictly: a misspelt key fails here rather than in Slack's form. */
@@ -60,7 +61,7 @@ const manifestSchema: z.ZodType<Manifest> = z.strictObject({
   oauth_config: z.strictObject({ scopes: z.strictObject({ bot: z.array(botScope) }) }),
   settings: z.strictObject({
     event_subscriptions: z.strictObject({
-      bot_events: z.array(z.enum(['app_mention'])),
+      bot_events: z.array(z.enum(['app_mention', 'app_home_opened'])),
       request_url: z.string().url().optional(),
     }),
     interactivity: z.strictObject({ is_enabled: z.boolean(), request_url: z.string().url().optional() }),
@@ -86,20 +87,38 @@ describe('manifest.yml', () => {
     expect(advertised).toEqual(verbs.map((v) => v.name));
   });
 
-  it('subscribes to mentions, turns on the buttons and Socket Mode, and asks for the scopes the code uses', () => {
-    expect(manifest.settings?.event_subscriptions?.bot_events).toEqual(['app_mention']);
+  it('subscribes to mentions and Home tab openings, turns on the buttons and Socket Mode, and asks for the scopes the code uses', () => {
+    expect(manifest.settings?.event_subscriptions?.bot_events).toEqual(['app_mention', 'app_home_opened']);
     expect(manifest.settings?.interactivity?.is_enabled).toBe(true);
     expect(manifest.settings?.socket_mode_enabled).toBe(true);
+    // files:write is the only scope screenshots add (the upload flow and sharing in channels the bot is in).
     expect([...(manifest.oauth_config?.scopes?.bot ?? [])].sort()).toEqual(
-      ['app_mentions:read', 'chat:write', 'chat:write.public', 'commands', 'usergroups:read'].sort(),
+      [
+        'app_mentions:read',
+        'chat:write',
+        'chat:write.public',
+        'commands',
+        'files:write',
+        'usergroups:read',
+      ].sort(),
     );
   });
 
-  it("has the Messages tab the approvers' direct messages arrive in, read-only, and no new scope for it", () => {
+  it("has the Home tab with the fleet, and the Messages tab the approvers' direct messages arrive in, read-only", () => {
     expect(manifest.features?.app_home).toEqual({
+      home_tab_enabled: true,
       messages_tab_enabled: true,
       messages_tab_read_only_enabled: true,
     });
+  });
+
+  it('asks for the scope of each Web API method the Slack code calls beyond chat and commands', () => {
+    const scopes = new Set(manifest.oauth_config?.scopes?.bot ?? []);
+    const used = (file: string) => readFileSync(new URL(`../../src/slack/${file}`, import.meta.url), 'utf8');
+    expect(used('files/upload.ts')).toContain('files.completeUploadExternal');
+    expect(scopes.has('files:write')).toBe(true);
+    // views.publish needs no scope, only the Home tab turned on.
+    expect(used('home/fleet-home.ts')).toContain('views.publish');
   });
 
   it('is refused by the schema when a key is misspelt', () => {

@@ -32,6 +32,16 @@ describe('parseMention', () => {
     expect(read(text)).toEqual(expected);
   });
 
+  it('reads "show HOST" as the show verb, and "show me" as politeness', () => {
+    const verbs = ['status', 'hosts', 'show', 'help'];
+    expect(read(`<@${BOT}> show baard-entrance`, verbs)).toEqual(request('show', ['baard-entrance']));
+    expect(read(`<@${BOT}> please show baard-entrance`, verbs)).toEqual(request('show', ['baard-entrance']));
+    expect(read(`<@${BOT}> show me status of baard-entrance`, verbs)).toEqual(
+      request('status', ['baard-entrance']),
+    );
+    expect(read(`<@${BOT}> show status`, verbs)).toEqual(request('status', []));
+  });
+
   it('answers help and an empty mention with what it understands', () => {
     for (const text of [`<@${BOT}>`, `<@${BOT}> help`]) {
       const parsed = read(text);

@@ -3,7 +3,7 @@
 import type { ActivationSettings } from '../../core/activation-sequence.ts';
 import type { HealthSettings } from '../../core/health.ts';
 import { type PolicySettings, resolvePolicy } from '../../core/policy.ts';
-import type { HostSpec } from '../../core/types.ts';
+import type { HostSpec, ScreenshotSettings } from '../../core/types.ts';
 import { parseWindows, type TimeWindow } from '../../core/windows.ts';
 import { NAME_PATTERN } from './fields.ts';
 import { type ConfigProblem, type ConfigResult, failure } from './problems.ts';
@@ -66,8 +66,27 @@ export function resolveHosts(
         activation: activationOf(config, own.activation, tags),
         policy: resolvePolicy({ site: own.site ?? d.site, tags }, policies),
         health: healthOf(config, own.health, tags),
+        ...screenshotOf(config, own.screenshotCommand, tags),
       };
     }),
+  };
+}
+
+/** A host's own command wins, then that of its first tag (in tag order) that sets one, then the default. */
+function screenshotOf(
+  config: Config,
+  own: readonly string[] | undefined,
+  tags: readonly string[],
+): { screenshot?: ScreenshotSettings } {
+  const byTag = tags.map((t) => config.screenshot.tags[t]?.command).find((c) => c !== undefined);
+  const argv = own ?? byTag ?? config.screenshot.command;
+  if (argv === undefined) return {};
+  return {
+    screenshot: {
+      argv: [...argv],
+      timeoutMs: config.screenshot.timeoutSeconds * 1000,
+      maxBytes: config.screenshot.maxBytes,
+    },
   };
 }
 

@@ -139,6 +139,25 @@ const hostOverride = strict({
   restartCommand: argv.optional(),
   activation: activationOverride.optional(),
   health: healthOverride.optional(),
+  screenshotCommand: argv.optional(),
+});
+
+// What a screen shows: a command on the host that prints a PNG of its display on stdout (for a Wayland kiosk,
+// `[grim, -]`), run as configured, without a shell. Per host (`hosts.NAME.screenshotCommand`), per tag, or
+// for every host; without any, screenshots are off.
+const screenshot = strict({
+  command: argv.optional(),
+  timeoutSeconds: intIn(1, 600).default(20),
+  maxBytes: intIn(1024, 50_000_000).default(10_000_000),
+  /** A screenshot in the run's thread after a confirmed deploy and after a restart. */
+  afterChange: z.boolean().default(true),
+  /** How long the screen is given to draw before that screenshot. */
+  settleSeconds: intIn(0, 600).default(5),
+  tags: z
+    .record(name('tag'), strict({ command: argv }))
+    .nullable()
+    .transform((v) => v ?? {})
+    .default({}),
 });
 
 /** `hosts: {name: }` with nothing under a name means no overrides. */
@@ -251,6 +270,7 @@ export const configSchema = strict({
   limits: section(limits),
   activation: section(activation),
   health: section(health),
+  screenshot: section(screenshot),
   slack: slack.optional(),
   schedule: section(schedule),
   refs: section(refs),

@@ -205,7 +205,8 @@ function runOnChannel(
         result: {
           exitCode: exit.code,
           signal: exit.signal,
-          stdout: stdout.text(),
+          stdout: opts.binaryStdout === true ? '' : stdout.text(),
+          ...(opts.binaryStdout === true ? { stdoutBytes: stdout.bytes() } : {}),
           stderr: stderr.text(),
           stdoutTruncated: stdout.truncated,
           stderrTruncated: stderr.truncated,

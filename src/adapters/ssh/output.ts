@@ -53,6 +53,12 @@ export class OutputStream {
     return all.toString('utf8');
   }
 
+  /** What is kept, as bytes: all output, or its last `keepBytes` bytes. */
+  bytes(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    return all.length > this.keepBytes ? all.subarray(all.length - this.keepBytes) : all;
+  }
+
   /** The last few lines, for error messages. */
   tail(lines = 20, maxChars = 4000): string {
     const text = this.text().replace(/\n$/, '');

@@ -18,6 +18,8 @@ export interface ExecOptions {
   readonly onStderr?: (line: string) => void;
   /** How much of stdout to keep when the whole of it is the answer (a closure as JSON); the adapter's default otherwise. */
   readonly keepStdoutBytes?: number;
+  /** stdout is binary (an image): kept as bytes in `stdoutBytes`, `stdout` left empty. */
+  readonly binaryStdout?: boolean;
 }
 
 export interface ExecResult {
@@ -28,6 +30,8 @@ export interface ExecResult {
   /** The output, or its last part when longer than the adapter keeps (see `stdoutTruncated`). */
   readonly stdout: string;
   readonly stderr: string;
+  /** With `binaryStdout`: the output as bytes (its last part when truncated). */
+  readonly stdoutBytes?: Uint8Array;
   readonly stdoutTruncated: boolean;
   readonly stderrTruncated: boolean;
   readonly durationMs: number;

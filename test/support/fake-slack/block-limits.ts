@@ -55,11 +55,11 @@ function textProblems(
 }
 
 /** What Slack would refuse in `blocks` (as `invalid_blocks`). */
-export function blockProblems(blocks: unknown): string[] {
+export function blockProblems(blocks: unknown, maxBlocks: number = SLACK_LIMITS.blocksPerMessage): string[] {
   if (!Array.isArray(blocks)) return ['blocks must be an array'];
   const out: string[] = [];
-  if (blocks.length > SLACK_LIMITS.blocksPerMessage) {
-    out.push(`${blocks.length} blocks; the limit is ${SLACK_LIMITS.blocksPerMessage}`);
+  if (blocks.length > maxBlocks) {
+    out.push(`${blocks.length} blocks; the limit is ${maxBlocks}`);
   }
   const blockIds = new Set<string>();
   const actionIds = new Set<string>();

@@ -135,6 +135,87 @@ export function appMentionPayload(ws: Workspace, m: MentionInput): Json {
   };
 }
 
+export function appHomeOpenedPayload(
+  ws: Workspace,
+  h: { user: string; ts: string; eventId: string; viewId: string | undefined },
+): Json {
+  return {
+    token: 'verification-token-unused',
+    team_id: ws.teamId,
+    api_app_id: ws.appId,
+    event: {
+      type: 'app_home_opened',
+      user: h.user,
+      channel: `D0${h.user.slice(1)}`,
+      tab: 'home',
+      event_ts: h.ts,
+      // Slack sends the view the user has, once one was published.
+      ...(h.viewId === undefined ? {} : { view: { id: h.viewId, type: 'home' } }),
+    },
+    type: 'event_callback',
+    event_id: h.eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: ws.teamId,
+        user_id: ws.botUserId,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+  };
+}
+
+/** A click in the Home tab: the container is the view, there is no channel and no response URL. */
+export function homeBlockActionsPayload(
+  ws: Workspace,
+  b: {
+    user: string;
+    viewId: string;
+    blocks: unknown[];
+    blockId: string;
+    button: Json;
+    triggerId: string;
+    actionTs: string;
+  },
+): Json {
+  return {
+    type: 'block_actions',
+    user: { id: b.user, username: b.user.toLowerCase(), name: b.user.toLowerCase(), team_id: ws.teamId },
+    api_app_id: ws.appId,
+    token: 'verification-token-unused',
+    container: { type: 'view', view_id: b.viewId },
+    trigger_id: b.triggerId,
+    team: { id: ws.teamId, domain: ws.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: {
+      id: b.viewId,
+      team_id: ws.teamId,
+      type: 'home',
+      blocks: b.blocks,
+      private_metadata: '',
+      callback_id: '',
+      state: { values: {} },
+      hash: 'fakehash',
+      app_id: ws.appId,
+      bot_id: 'B0FAKE',
+    },
+    actions: [
+      {
+        type: 'button',
+        action_id: b.button.action_id,
+        block_id: b.blockId,
+        text: b.button.text,
+        ...(b.button.value === undefined ? {} : { value: b.button.value }),
+        action_ts: b.actionTs,
+      },
+    ],
+  };
+}
+
 export function envelope(envelopeId: string, type: string, payload: Json): Json {
   return {
     envelope_id: envelopeId,

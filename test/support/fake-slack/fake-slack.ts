@@ -10,13 +10,16 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { messageProblems } from './block-limits.ts';
 import { Channels, type FakeChannel } from './channels.ts';
 import {
+  appHomeOpenedPayload,
   appMentionPayload,
   blockActionsPayload,
   envelope,
+  homeBlockActionsPayload,
   slashCommandForm,
   slashCommandPayload,
   type Workspace,
 } from './envelopes.ts';
+import { type FakeFile, FakeFiles } from './files.ts';
 import { RateLimiter, type RateRule, SLACK_RATE_RULES } from './rate-limits.ts';
 import {
   type AckRecord,
@@ -30,6 +33,7 @@ import {
   tsClock,
 } from './records.ts';
 import { postSignedEvent, type SignedPostOptions, type SignedPostResult } from './signed-request.ts';
+import { FakeViews, type PublishedView } from './views.ts';
 import { type ApiAnswer, type FakeUser, parseApiBody, unknownMethod, webApiHandlers } from './web-api.ts';
 
 /** Test secrets: shaped like the real ones so the bot's checks accept them, and recognisable in a log. */
@@ -60,6 +64,8 @@ export interface FakeSlackOptions {
   readonly chatWritePublic?: boolean;
   /** Channels declared up front; others are shaped by their ID (channels.ts). */
   readonly channels?: Readonly<Record<string, FakeChannel>>;
+  /** Whether the app's Home tab is on, as manifest.yml asks (default true). */
+  readonly homeTabEnabled?: boolean;
 }
 
 export type ApiFailure =
@@ -100,6 +106,7 @@ const CHANNEL_METHODS: ReadonlySet<string> = new Set([
   'chat.update',
   'chat.postEphemeral',
   'chat.delete',
+  'files.completeUploadExternal',
 ]);
 
 /** Slack lets a response URL be used five times. */
@@ -133,6 +140,8 @@ export class FakeSlack {
   readonly #handlers: ReturnType<typeof webApiHandlers>;
   readonly #limiter: RateLimiter;
   readonly #channels: Channels;
+  readonly #files = new FakeFiles();
+  readonly #views: FakeViews;
   #counter = 0;
 
   private constructor(server: Server, options: FakeSlackOptions) {
@@ -150,7 +159,11 @@ export class FakeSlack {
       appId: options.appId ?? 'A0FAKE',
       botUserId: this.botUserId,
     };
+    this.#views = new FakeViews(options.homeTabEnabled ?? true);
     this.#handlers = webApiHandlers({
+      files: this.#files,
+      views: this.#views,
+      uploadBase: `${this.url}/upload/`,
       botToken: options.botToken ?? FAKE_TOKENS.bot,
       appToken: options.appToken ?? FAKE_TOKENS.app,
       botUserId: this.botUserId,
@@ -223,6 +236,16 @@ export class FakeSlack {
       { timeoutMs, what: `a ${method} call` },
     );
     return found as ApiCall;
+  }
+
+  /** Every file the bot started to upload, with its bytes once they arrived and where it was shared. */
+  files(): FakeFile[] {
+    return this.#files.list();
+  }
+
+  /** The Home tab view last published to `user`. */
+  homeView(user: string): PublishedView | undefined {
+    return this.#views.home(user);
   }
 
   responses(): ResponseRecord[] {
@@ -425,6 +448,40 @@ export class FakeSlack {
     return { ts, latencyMs };
   }
 
+  /** `user` opens the app's Home tab: the app_home_opened event. */
+  async openHome(user: string): Promise<{ latencyMs: number }> {
+    const ts = this.#nextTs();
+    const payload = appHomeOpenedPayload(this.#workspace, {
+      user,
+      ts,
+      eventId: this.#id('Ev'),
+      viewId: this.#views.home(user) === undefined ? undefined : `V0HOME${user}`,
+    });
+    const { latencyMs } = await this.#send('events_api', payload);
+    return { latencyMs };
+  }
+
+  /** Clicks a button of the Home tab as `user` sees it now; throws when it has no such button. */
+  async clickHomeButton(input: { user: string; actionId: string }): Promise<ClickResult> {
+    const view = this.#views.home(input.user);
+    if (view === undefined) throw new Error(`fake Slack: ${input.user} has no Home tab view`);
+    const found = findButton(view.blocks, input.actionId);
+    if (found === undefined) {
+      throw new Error(`fake Slack: the Home tab of ${input.user} has no button ${input.actionId}`);
+    }
+    const payload = homeBlockActionsPayload(this.#workspace, {
+      user: input.user,
+      viewId: `V0HOME${input.user}`,
+      blocks: view.blocks,
+      blockId: found.blockId,
+      button: found.button,
+      triggerId: this.#id('trigger'),
+      actionTs: this.#nextTs(),
+    });
+    const { ack, latencyMs } = await this.#send('interactive', payload);
+    return { ack, latencyMs, responseUrl: '' };
+  }
+
   /** Asks every Socket Mode client to reconnect, as Slack does every few hours. */
   disconnect(reason = 'refresh_requested'): void {
     for (const ws of this.#sockets) {
@@ -546,7 +603,15 @@ export class FakeSlack {
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const raw = await readBody(req);
+    const bytes = await readBytes(req);
+    if (req.method === 'POST' && url.pathname.startsWith('/upload/')) {
+      const status = this.#files.receive(url.pathname.slice('/upload/'.length), bytes);
+      res
+        .writeHead(status, { 'content-type': 'text/plain' })
+        .end(status === 200 ? `OK - ${bytes.length}` : 'not found');
+      return;
+    }
+    const raw = bytes.toString('utf8');
     if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
       const method = url.pathname.slice('/api/'.length);
       await this.#api(method, req, raw, res);
@@ -572,9 +637,11 @@ export class FakeSlack {
     const failure = this.#failures.get(method)?.shift();
     let answer: ApiAnswer;
     let enforced = false;
+    // files.completeUploadExternal names its channel channel_id.
+    const where = typeof args.channel === 'string' ? args.channel : args.channel_id;
     const refusal =
-      CHANNEL_METHODS.has(method) && typeof args.channel === 'string' && args.channel !== ''
-        ? this.#channels.refusal(args.channel, method)
+      CHANNEL_METHODS.has(method) && typeof where === 'string' && where !== ''
+        ? this.#channels.refusal(where, method)
         : undefined;
     const wait =
       failure === undefined ? this.#limiter.check(method, args.channel, performance.now()) : undefined;
@@ -694,6 +761,11 @@ function findButton(
 ): { blockId: string; button: Json } | undefined {
   for (const block of blocks ?? []) {
     const b = block as Json;
+    // A section's button accessory.
+    const accessory = b.accessory as Json | undefined;
+    if (b.type === 'section' && accessory?.type === 'button' && accessory.action_id === actionId) {
+      return { blockId: typeof b.block_id === 'string' ? b.block_id : 'section', button: accessory };
+    }
     if (b.type !== 'actions' || !Array.isArray(b.elements)) continue;
     for (const element of b.elements as Json[]) {
       if (element.type === 'button' && element.action_id === actionId) {
@@ -704,11 +776,11 @@ function findButton(
   return undefined;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -13,6 +13,8 @@ export interface RateRule {
 export const SLACK_RATE_RULES: Readonly<Record<string, RateRule>> = {
   'chat.update': { limit: 50, windowMs: 60_000, per: 'app' },
   'chat.postMessage': { limit: 5, windowMs: 5_000, per: 'channel' },
+  // Tier 4: 100 and more a minute.
+  'views.publish': { limit: 100, windowMs: 60_000, per: 'app' },
 };
 
 export class RateLimiter {

@@ -29,6 +29,8 @@ export interface StoredMessage {
   deleted: boolean;
   /** performance.now() of each chat.update (or replace_original) applied to it. */
   readonly updateTimes: number[];
+  /** IDs of the files it shares (files.completeUploadExternal). */
+  readonly files?: readonly string[];
 }
 
 export interface ResponseRecord {

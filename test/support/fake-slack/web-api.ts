@@ -2,7 +2,9 @@
 // `ok: false` and an error code for anything wrong, `invalid_blocks` for blocks beyond Slack's limits, and
 // `unknown_method` for methods the fake does not know.
 import { messageProblems } from './block-limits.ts';
+import type { FakeFiles } from './files.ts';
 import type { EphemeralRecord, Json, StoredMessage } from './records.ts';
+import type { FakeViews } from './views.ts';
 
 export interface FakeUser {
   readonly id: string;
@@ -26,6 +28,10 @@ export interface WebApiState {
   findMessage(channel: string, ts: string): StoredMessage | undefined;
   recordEphemeral(record: EphemeralRecord): void;
   violation(text: string): void;
+  readonly files: FakeFiles;
+  readonly views: FakeViews;
+  /** Upload URLs are this plus a file ID. */
+  readonly uploadBase: string;
 }
 
 export interface ApiAnswer {
@@ -42,13 +48,16 @@ const fail = (error: string, extra: Json = {}): ApiAnswer => ({
 
 type Handler = (args: Json, token: string | undefined) => ApiAnswer;
 
+/** Form fields that carry JSON. */
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'files', 'view']);
+
 /** Parses a form or JSON body; form fields holding JSON (blocks) are decoded. */
 export function parseApiBody(contentType: string | undefined, raw: string): Json {
   if (raw === '') return {};
   if (contentType?.includes('application/json')) return JSON.parse(raw) as Json;
   const out: Json = {};
   for (const [key, value] of new URLSearchParams(raw)) {
-    out[key] = key === 'blocks' || key === 'attachments' || key === 'metadata' ? tryJson(value) : value;
+    out[key] = JSON_FIELDS.has(key) ? tryJson(value) : value;
   }
   return out;
 }
@@ -190,6 +199,61 @@ export function webApiHandlers(state: WebApiState): ReadonlyMap<string, Handler>
           at: performance.now(),
         });
         return ok({ message_ts: state.nextTs() });
+      }),
+    ],
+    [
+      'files.getUploadURLExternal',
+      bot((args) => {
+        const reserved = state.files.reserve(args, state.uploadBase);
+        return 'error' in reserved
+          ? fail(reserved.error)
+          : ok({ upload_url: reserved.url, file_id: reserved.id });
+      }),
+    ],
+    [
+      'files.completeUploadExternal',
+      bot((args) => {
+        const checked = state.files.check(args);
+        if ('error' in checked) return fail(checked.error);
+        const channel =
+          typeof args.channel_id === 'string' && args.channel_id !== '' ? args.channel_id : undefined;
+        const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
+        if (channel === undefined) {
+          // Uploaded but shared nowhere: a private file nobody in a channel sees.
+          state.violation('files.completeUploadExternal: no channel_id, the file is shared nowhere');
+        } else if (threadTs !== undefined && state.findMessage(channel, threadTs) === undefined) {
+          return fail('thread_not_found');
+        }
+        const comment = typeof args.initial_comment === 'string' ? args.initial_comment : '';
+        checked.files.forEach((file, i) => {
+          file.title = checked.titles[i] ?? file.filename;
+          if (channel !== undefined) file.shared = { channel, threadTs, comment };
+        });
+        if (channel !== undefined) {
+          state.storeMessage({
+            channel,
+            ts: state.nextTs(),
+            text: comment,
+            blocks: undefined,
+            user: state.botUserId,
+            threadTs,
+            broadcast: false,
+            deleted: false,
+            updateTimes: [],
+            files: checked.files.map((f) => f.id),
+          });
+        }
+        return ok({ files: checked.files.map((f) => ({ id: f.id, title: f.title })) });
+      }),
+    ],
+    [
+      'views.publish',
+      bot((args) => {
+        const published = state.views.publish(args, state.violation);
+        if ('error' in published) {
+          return fail(published.error, published.errors === undefined ? {} : { errors: published.errors });
+        }
+        return ok({ view: { id: published.id, type: 'home' } });
       }),
     ],
     [
