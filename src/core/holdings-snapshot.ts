@@ -5,17 +5,39 @@
 // Holdings implied by what a host runs: a store holds a valid path only with its whole closure (Nix's
 // invariant). The probe says which systems a host runs, has as profile and booted; where the builder holds
 // such a system it knows that system's closure, so the host is asked only about the rest of the union, and
-// about the systems themselves, so that its own store confirms them in the same answer.
+// about the systems themselves, so that its own store confirms them in the same answer. And a path that every
+// target needing it holds that way is asked of nobody: nobody will copy it.
 import { HeldPaths, PathUniverse } from './held-paths.ts';
 import type { StorePath } from './types.ts';
 
-/** What a host is asked: the union's paths no confirmed system implies, then those systems (asked to confirm). */
-export function questionFor(
+/**
+ * The paths worth asking anyone about: those of each target's closure that the systems it runs do not imply.
+ * A path every target that needs it already holds is copied nowhere, so no host's holding of it matters.
+ * `implied` is, per target, the union of what its systems imply (empty when its probe said nothing).
+ */
+export function neededPaths(
   union: PathUniverse,
+  closures: ReadonlyMap<string, readonly StorePath[]>,
+  implied: ReadonlyMap<string, ReadonlySet<StorePath>>,
+): StorePath[] {
+  const needed = new Uint8Array(union.size);
+  for (const [target, closure] of closures) {
+    const own = implied.get(target);
+    for (const p of closure) {
+      const i = union.indexOf(p);
+      if (i >= 0 && !own?.has(p)) needed[i] = 1;
+    }
+  }
+  return union.paths.filter((_, i) => needed[i] === 1);
+}
+
+/** What a host is asked: the paths given that no system of its implies, then those systems (to confirm them). */
+export function questionFor(
+  paths: readonly StorePath[],
   implied: ReadonlyMap<StorePath, ReadonlySet<StorePath>>,
 ): StorePath[] {
   const out: StorePath[] = [];
-  for (const p of union.paths) {
+  for (const p of paths) {
     let covered = false;
     for (const closure of implied.values()) {
       if (closure.has(p)) {
@@ -31,7 +53,10 @@ export function questionFor(
 }
 
 export interface ReadAnswer {
-  /** Paths of the union the host holds: those it said it holds, and the closures of the systems it confirmed. */
+  /**
+   * Paths of the union the host holds: those it said it holds, and the closures of the systems it confirmed.
+   * A path neither asked nor implied counts as not held: no target needs it.
+   */
   readonly held: Set<StorePath>;
   /**
    * Paths of the union implied only by systems the host did NOT confirm (a link to a path its store lacks):
@@ -75,6 +100,18 @@ export class HoldingsSnapshot {
   /** A host's answer: from now on it is a source, holding what it said (paths outside the union are dropped). */
   answered(host: string, held: Iterable<StorePath>): void {
     this.#held.set(host, HeldPaths.of(this.universe, held));
+    this.#somewhere = null;
+  }
+
+  /** A newer answer about some paths (a target asked again about its closure): those paths as it says. */
+  answeredAbout(host: string, asked: Iterable<StorePath>, held: ReadonlySet<StorePath>): void {
+    const before = this.#held.get(host);
+    const bits = before ? new Uint8Array(before.bits) : new Uint8Array(this.universe.size);
+    for (const p of asked) {
+      const i = this.universe.indexOf(p);
+      if (i >= 0) bits[i] = held.has(p) ? 1 : 0;
+    }
+    this.#held.set(host, new HeldPaths(this.universe, bits));
     this.#somewhere = null;
   }
 

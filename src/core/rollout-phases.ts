@@ -35,7 +35,8 @@ export const PHASES: readonly PhaseRule[] = [
     does:
       'probes every host of the site once (what it runs, has as profile, booted) and asks it once which ' +
       'paths of the union of the closures it holds, minus the closures of the systems it runs that the ' +
-      'builder holds (a valid path implies its closure); the canary is chosen from this snapshot. A plan ' +
+      'builder holds (a valid path implies its closure), and minus what every target needing it holds so; ' +
+      'the canary is chosen from this snapshot. A plan ' +
       '(`plan`) ends here: every target is planned from the snapshot',
     onFailure:
       'a target that does not answer fails alone (unreachable); a peer that does not answer is no source',

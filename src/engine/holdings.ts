@@ -1,7 +1,7 @@
 // Asks hosts which paths of a closure they already hold: one round trip per host, all hosts at once. A peer
 // that cannot be reached is left out of the plan (and said so), never guessed at. A rollout asks once per
 // host for the whole site (takeSnapshot) and keeps that snapshot true with its own copies (SiteHoldings).
-import { HoldingsSnapshot, questionFor, readAnswer } from '../core/holdings-snapshot.ts';
+import { HoldingsSnapshot, neededPaths, questionFor, readAnswer } from '../core/holdings-snapshot.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import { type Plan, plan } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -108,6 +108,13 @@ export class SiteHoldings {
     this.snapshot.copied(host, closure);
   }
 
+  /** Asks a target again what it holds of its closure, and keeps the answer for every later plan too. */
+  async askAgain(target: HostSpec, closure: readonly StorePath[]): Promise<ReadonlySet<StorePath>> {
+    const held = await this.#scope.validPaths(target, closure);
+    this.snapshot.answeredAbout(target.name, closure, held);
+    return held;
+  }
+
   /** A copy from `peer` failed: its answer is doubtful until it is asked again. */
   peerFailed(peer: string): void {
     if (!this.#askedAgain.has(peer)) this.#doubtful.add(peer);
@@ -157,63 +164,80 @@ export class SiteHoldings {
 /**
  * The snapshot: every host probed once and asked once what it holds of `union`, less the closures of the
  * systems it runs, has as profile or booted that the builder holds (read from the builder's own store, once
- * per system). A host whose store does not confirm such a system is asked once more about what that system
- * would have implied. All hosts at once; none must answer.
+ * per system), and less what every target needing it holds that way (`closures`: each target's closure). A
+ * host whose store does not confirm such a system is asked once more about what that system would have
+ * implied. All hosts at once; none must answer.
  */
 export async function takeSnapshot(
   deps: EngineDeps,
   scope: RunScope,
   hosts: readonly HostSpec[],
-  union: readonly StorePath[],
+  closures: ReadonlyMap<string, readonly StorePath[]>,
 ): Promise<SiteHoldings> {
-  const snapshot = new HoldingsSnapshot(union);
+  const snapshot = new HoldingsSnapshot([...closures.values()].flat());
   const { universe } = snapshot;
   const facts = new Map<string, HostFacts>();
   const unreachable = new Map<string, unknown>();
-  const closures = new Map<StorePath, Promise<ReadonlySet<StorePath> | null>>();
+  const onBuilderCache = new Map<StorePath, Promise<ReadonlySet<StorePath> | null>>();
   // A system the builder does not hold (or cannot describe) implies nothing.
   const onBuilder = (system: StorePath) => {
-    let c = closures.get(system);
+    let c = onBuilderCache.get(system);
     if (!c) {
       c = deps.builder.closure([system]).then(
         (infos) => new Set(infos.map((i) => i.path).filter((p) => universe.indexOf(p) >= 0)),
         () => null,
       );
-      closures.set(system, c);
+      onBuilderCache.set(system, c);
     }
     return c;
   };
+  // First every probe, so that what each target's systems imply is known before anyone is asked anything.
+  const implied = new Map<string, Map<StorePath, ReadonlySet<StorePath>>>();
   await Promise.all(
     hosts.map(async (h) => {
-      const implied = new Map<StorePath, ReadonlySet<StorePath>>();
+      const mine = new Map<StorePath, ReadonlySet<StorePath>>();
+      implied.set(h.name, mine);
       try {
         const f = await scope.probe(h);
         facts.set(h.name, f);
-        const systems = new Set([f.currentSystem, f.profileSystem, f.bootedSystem]);
-        for (const system of systems) {
+        for (const system of new Set([f.currentSystem, f.profileSystem, f.bootedSystem])) {
           if (system === null) continue;
           const closure = await onBuilder(system);
-          if (closure && closure.size > 0) implied.set(system, closure);
+          if (closure && closure.size > 0) mine.set(system, closure);
         }
       } catch (e) {
-        if (cannotReach(e)) {
-          unreachable.set(h.name, e);
-          return;
-        }
-        // A probe that failed otherwise implies nothing; the question below says whether the host answers.
-      }
-      try {
-        const answer = await scope.validPaths(h, questionFor(universe, implied));
-        const read = readAnswer(universe, implied, answer);
-        if (read.unknown.length > 0) {
-          scope.log(`${h.name}'s store lacks a system it links to; asking about its paths`, h.name);
-          for (const p of await scope.validPaths(h, read.unknown)) read.held.add(p);
-        }
-        snapshot.answered(h.name, read.held);
-      } catch (e) {
-        unreachable.set(h.name, e);
+        // Not reachable: asked nothing more. A probe that failed otherwise implies nothing.
+        if (cannotReach(e)) unreachable.set(h.name, e);
       }
     }),
+  );
+  const impliedFor = (host: string) =>
+    new Set([...(implied.get(host)?.values() ?? [])].flatMap((c) => [...c]));
+  const targetsImply = new Map([...closures.keys()].map((t) => [t, impliedFor(t)]));
+  const needed = neededPaths(universe, closures, targetsImply);
+  await Promise.all(
+    hosts
+      .filter((h) => !unreachable.has(h.name))
+      .map(async (h) => {
+        const mine = implied.get(h.name)!;
+        const question = questionFor(needed, mine);
+        // Nothing to ask (nothing needed, no system to confirm): it holds nothing anyone needs.
+        if (question.length === 0) {
+          snapshot.answered(h.name, []);
+          return;
+        }
+        try {
+          const answer = await scope.validPaths(h, question);
+          const read = readAnswer(universe, mine, answer);
+          if (read.unknown.length > 0) {
+            scope.log(`${h.name}'s store lacks a system it links to; asking about its paths`, h.name);
+            for (const p of await scope.validPaths(h, read.unknown)) read.held.add(p);
+          }
+          snapshot.answered(h.name, read.held);
+        } catch (e) {
+          unreachable.set(h.name, e);
+        }
+      }),
   );
   return new SiteHoldings(scope, hosts, snapshot, facts, unreachable);
 }

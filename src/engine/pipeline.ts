@@ -67,7 +67,8 @@ export async function runPipeline(
   try {
     const built = opts.built ?? (await buildHost(deps, scope, host));
     out.toplevel = built.toplevel;
-    const known = await takeSnapshot(deps, scope, siteHosts(deps, host.site), closurePaths(built));
+    const closures = new Map([[host.name, closurePaths(built)]]);
+    const known = await takeSnapshot(deps, scope, siteHosts(deps, host.site), closures);
     const own = known.snapshot.heldBy(host.name);
     if (!own) throw known.unreachable.get(host.name) ?? new EngineError(`${host.name} did not answer`);
     // Nothing has happened since the snapshot: the target's answer in it is its check before the copy.
@@ -107,7 +108,7 @@ export async function copyTarget(
   if (until === 'plan') return;
   const replan = async (without: ReadonlySet<string>) => {
     for (const peer of without) known.peerFailed(peer);
-    const now = await scope.validPaths(host, closurePaths(built));
+    const now = await known.askAgain(host, closurePaths(built));
     return known.planFor(deps, host, built, now, without);
   };
   out.copy = await copyPlan(deps, scope, host, built, p, replan);

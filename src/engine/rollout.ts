@@ -85,8 +85,8 @@ async function rolloutSite(
 
   // Phase: snapshot. Every host of the site is asked, those outside the rollout too: they may hold what the
   // targets need.
-  const union = [...new Set([...builds.values()].flatMap(closurePaths))];
-  const known = await takeSnapshot(deps, scope, siteHosts(deps, site), union);
+  const closures = new Map([...builds].map(([name, b]) => [name, closurePaths(b)]));
+  const known = await takeSnapshot(deps, scope, siteHosts(deps, site), closures);
   for (const [name, e] of known.unreachable) {
     if (builds.delete(name)) outcomes.set(name, unreachableOutcome(name, e));
     else scope.log(`peer ${name} left out: ${messageOf(e)}`);
@@ -200,7 +200,7 @@ async function walkSite(
     // again right before its copy: its store may have changed meanwhile.
     const own = fresh
       ? async () => known.snapshot.heldBy(name)!
-      : () => scope.validPaths(host, paths.get(name)!);
+      : () => known.askAgain(host, paths.get(name)!);
     try {
       await copyTarget(deps, scope, host, built, opts.until, known, own, out);
       push({ kind: 'copy', name, ok: true });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PathUniverse } from '../../src/core/held-paths.ts';
-import { HoldingsSnapshot, questionFor, readAnswer } from '../../src/core/holdings-snapshot.ts';
+import { HoldingsSnapshot, neededPaths, questionFor, readAnswer } from '../../src/core/holdings-snapshot.ts';
 import {
   type ActivationEnd,
   type CopyNeed,
@@ -280,7 +280,7 @@ describe('the holdings snapshot', () => {
           if (builderLacks.includes(s)) continue;
           implied.set(s, new Set([...naiveRequisites(closure, [s])].filter((p) => universe.indexOf(p) >= 0)));
         }
-        const question = questionFor(universe, implied);
+        const question = questionFor(union, implied);
         const answer = new Set(question.filter((p) => held.has(p)));
         const read = readAnswer(universe, implied, answer);
         // The second question, about what unconfirmed systems would have implied.
@@ -298,6 +298,36 @@ describe('the holdings snapshot', () => {
     );
   });
 
+  it('asks about a path only when some target needs it and its systems do not imply it', () => {
+    fc.assert(
+      fc.property(
+        closureArb({ minPaths: 1, maxPaths: 25 }).chain((closure) =>
+          fc.array(
+            fc.record({
+              closure: fc.subarray(
+                closure.map((i) => i.path),
+                { minLength: 1 },
+              ),
+              implied: fc.subarray(closure.map((i) => i.path)),
+            }),
+            { minLength: 1, maxLength: 4 },
+          ),
+        ),
+        (targets) => {
+          const union = new PathUniverse([...new Set(targets.flatMap((t) => t.closure))]);
+          const closures = new Map(targets.map((t, i) => [`t${i}`, t.closure]));
+          const implied = new Map(targets.map((t, i) => [`t${i}`, new Set(t.implied)]));
+          const needed = new Set(neededPaths(union, closures, implied));
+          for (const p of union.paths) {
+            const someoneNeeds = targets.some((t) => t.closure.includes(p) && !t.implied.includes(p));
+            expect(needed.has(p)).toBe(someoneNeeds);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('a completed copy means the host holds that closure; a forgotten host is no source', () => {
     const [a, b, c] = ['/nix/store/a', '/nix/store/b', '/nix/store/c'];
     const snap = new HoldingsSnapshot([a, b, c]);
@@ -311,5 +341,9 @@ describe('the holdings snapshot', () => {
     expect(snap.knows('x')).toBe(false);
     expect(snap.heldByNone([a, b, c])).toEqual([a, c]);
     expect(snap.holdings('y', new Set([c])).get('y')).toEqual(new Set([c]));
+    // Asked again about some paths: those are as it says now, the others as before.
+    snap.answeredAbout('y', [b, c], new Set([c]));
+    expect([...snap.heldBy('y')!]).toEqual([c]);
+    expect(snap.heldByNone([a, b, c])).toEqual([a, b]);
   });
 });
