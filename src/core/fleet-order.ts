@@ -23,8 +23,8 @@ export interface Canary {
  * no closure still count as holding their paths.
  */
 export function chooseCanary(
-  closures: Map<string, PathInfo[]>,
-  holdings: Map<string, Set<StorePath>>,
+  closures: ReadonlyMap<string, readonly PathInfo[]>,
+  holdings: ReadonlyMap<string, ReadonlySet<StorePath>>,
   changing?: ReadonlySet<string>,
 ): Canary | undefined {
   const sizes = new Map<StorePath, number>();

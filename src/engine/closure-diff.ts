@@ -56,10 +56,11 @@ export async function planWithDiff(
   scope: RunScope,
   host: HostSpec,
   built: Built,
+  planned?: () => Promise<Plan>,
 ): Promise<{ readonly plan: Plan; readonly diff: DiffOutcome }> {
   const diffing = diffHost(deps, scope, host, built);
   try {
-    const plan = await planHost(deps, scope, host, built);
+    const plan = await planHost(deps, scope, host, built, planned);
     const diff = await diffing;
     scope.emit({ type: 'diff.ready', runId: scope.runId, host: host.name, diff });
     return { plan, diff };

@@ -26,12 +26,16 @@ export interface CopyResult {
   readonly fellBack: readonly string[];
 }
 
+/** A new plan without the peers that failed (and with the target's holdings asked again). */
+export type Replan = (without: ReadonlySet<string>) => Promise<Plan>;
+
 export function copyPlan(
   deps: EngineDeps,
   scope: RunScope,
   host: HostSpec,
   built: Built,
   p: Plan,
+  replan: Replan = (without) => planFromHoldings(deps, scope, host, built, without),
 ): Promise<CopyResult> {
   return scope.stage(host.name, 'copy', async () => {
     if (p.steps.length === 0) {
@@ -41,7 +45,7 @@ export function copyPlan(
         detail: 'the target already holds the whole closure',
       };
     }
-    const result = await executePlan(deps, scope, host, built, p);
+    const result = await executePlan(deps, scope, host, built, p, replan);
     return {
       outcome: 'ok',
       value: result,
@@ -62,6 +66,7 @@ async function executePlan(
   target: HostSpec,
   built: Built,
   first: Plan,
+  replan: Replan,
 ): Promise<CopyResult> {
   const sizes = new Map(built.closure.map((i) => [i.path, i.narSize]));
   const bySource: Record<string, number> = {};
@@ -81,7 +86,7 @@ async function executePlan(
     }
     for (const peer of failedNow) failed.add(peer);
     // Ask again and plan again without the peers that failed: what other peers hold still comes over the LAN.
-    p = await planFromHoldings(deps, scope, target, built, failed);
+    p = await replan(failed);
   }
 
   let builderStep = p.steps.find((s) => s.source.kind === 'builder');

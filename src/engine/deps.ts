@@ -8,7 +8,7 @@ import type { RefRules } from '../core/ref-rules.ts';
 import type { HostSpec } from '../core/types.ts';
 
 export interface EngineLimits {
-  /** Hosts deployed at once in a fleet rollout, after the canary. */
+  /** Per site in a rollout: copies that move something at once, and activations at once after the canary. */
   readonly parallelHosts: number;
   /** Peer copies running at once into one target. */
   readonly parallelPeerCopies: number;

@@ -1,6 +1,6 @@
-// The deploy pipeline for one host, shared by every front end and by fleet rollouts: build, plan, copy,
-// switch, ask for the restart, restart. Verbs stop it early: `plan` after planning, `copy` after copying,
-// `switch` after switching.
+// The deploy pipeline's pieces for one host, which rollouts (rollout.ts) walk phase by phase: build, plan and
+// copy (copyTarget), then switch, ask for the restart, restart (activateTarget). Verbs stop it early: `plan`
+// after planning, `copy` after copying, `switch` after switching.
 import { keepStagedCommand } from '../core/activation.ts';
 import type { Terminal } from '../core/activation-sequence.ts';
 import type { DiffOutcome } from '../core/closure-diff.ts';
@@ -11,7 +11,8 @@ import { type Built, buildHost } from './build.ts';
 import { planWithDiff } from './closure-diff.ts';
 import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
-import { hintOf, Interrupted, messageOf, StateError } from './errors.ts';
+import { EngineError, hintOf, Interrupted, messageOf, StateError } from './errors.ts';
+import { type SiteHoldings, siteHosts, takeSnapshot } from './holdings.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
@@ -61,39 +62,105 @@ export interface HostOutcome {
   readonly deferred?: string;
 }
 
+export type MutableOutcome = { -readonly [K in keyof HostOutcome]: HostOutcome[K] };
+
+/**
+ * One host on its own: build, one holdings snapshot of its site (each host asked once), plan, copy, activate.
+ * The degenerate case of a rollout (rollout.ts), for callers that deploy one host.
+ */
 export async function runPipeline(
   deps: EngineDeps,
   scope: RunScope,
   host: HostSpec,
   opts: PipelineOptions,
 ): Promise<HostOutcome> {
-  const out: { -readonly [K in keyof HostOutcome]: HostOutcome[K] } = { host: host.name, status: 'ok' };
+  const out: MutableOutcome = { host: host.name, status: 'ok' };
   try {
     const built = opts.built ?? (await buildHost(deps, scope, host));
     out.toplevel = built.toplevel;
-    const { plan: p, diff } = await planWithDiff(deps, scope, host, built);
-    out.diff = diff;
-    out.plan = summary(p);
-    if (opts.until === 'plan') return { ...out, status: 'ok' };
-    out.copy = await copyPlan(deps, scope, host, built, p);
-    if (opts.until === 'copy') {
-      await scope.exec(
-        host,
-        keepStagedCommand({ sudo: host.user !== 'root', systemd: false }, built.toplevel),
-      );
-      return { ...out, status: p.steps.length === 0 ? 'noop' : 'ok' };
-    }
-    const deferred = await gateActivation(deps, scope, host, built, opts);
+    const closures = new Map([[host.name, closurePaths(built)]]);
+    const known = await takeSnapshot(deps, scope, siteHosts(deps, host.site), closures);
+    const own = known.snapshot.heldBy(host.name);
+    if (!own) throw known.unreachable.get(host.name) ?? new EngineError(`${host.name} did not answer`);
+    // Nothing has happened since the snapshot: the target's answer in it is its check before the copy.
+    await copyTarget(deps, scope, host, built, opts.until, known, async () => own, out);
+    if (opts.until === 'plan' || opts.until === 'copy') return out;
+    return await activateTarget(deps, scope, host, built, opts, out, opts.until);
+  } catch (e) {
+    return { ...out, ...failedOutcome(host.name, e) };
+  }
+}
+
+export function closurePaths(built: Built): StorePath[] {
+  return built.closure.map((p) => p.path);
+}
+
+/**
+ * The plan and copy of one target, from the rollout's snapshot: `own` says what the target holds now (asked
+ * right before the copy, or the snapshot's answer when nothing can have changed it since). A failed peer
+ * makes the target be asked again (its copy may be half done) and the peer be doubted. Ends at `plan`; what
+ * was copied is kept from the target's garbage collector until its switch. Fills `out`; throws on failure.
+ */
+export async function copyTarget(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  built: Built,
+  until: Until,
+  known: SiteHoldings,
+  own: () => Promise<ReadonlySet<StorePath>>,
+  out: MutableOutcome,
+): Promise<void> {
+  out.toplevel = built.toplevel;
+  const { plan: p, diff } = await planWithDiff(deps, scope, host, built, async () =>
+    known.planFor(deps, host, built, await own()),
+  );
+  out.diff = diff;
+  out.plan = summary(p);
+  if (until === 'plan') return;
+  const replan = async (without: ReadonlySet<string>) => {
+    for (const peer of without) known.peerFailed(peer);
+    const now = await known.askAgain(host, closurePaths(built));
+    return known.planFor(deps, host, built, now, without);
+  };
+  out.copy = await copyPlan(deps, scope, host, built, p, replan);
+  known.copied(host.name, closurePaths(built));
+  // Until its switch, a copied system is kept from the host's garbage collector (the switch drops the root);
+  // a rollout's activations may wait a while for the canary. A host already running it needs no root.
+  if (until === 'copy' || !known.runs(host.name, built.toplevel)) {
+    await scope.exec(host, keepStagedCommand({ sudo: host.user !== 'root', systemd: false }, built.toplevel));
+  }
+  if (until === 'copy') out.status = p.steps.length === 0 ? 'noop' : 'ok';
+}
+
+/**
+ * The activation of one target that holds its closure: the switch (switchHost, the one way a system is
+ * activated), then the restart as the policy says. Never throws: a failure is the outcome.
+ */
+export async function activateTarget(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  built: Built,
+  opts: Pick<PipelineOptions, 'restart' | 'ignoreWindow'>,
+  base: HostOutcome,
+  until: 'switch' | 'restart',
+): Promise<HostOutcome> {
+  const out: MutableOutcome = { ...base };
+  const restart = opts.restart;
+  try {
+    // Outside the host's maintenance window the copy stands and the activation waits as pending work.
+    const deferred = await gateActivation(deps, scope, host, built, { ...opts, until });
     if (deferred) return { ...out, ...deferred };
     const switched = await switchHost(deps, scope, host, built.toplevel);
     // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
-    if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
+    if (until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
     if (!switched.changed) {
       scope.skip(host.name, 'restart', 'the running system did not change');
       return { ...out, status: 'noop' };
     }
-    return await afterChange(deps, scope, host, opts.restart, out);
+    return await afterChange(deps, scope, host, restart, out);
   } catch (e) {
     return { ...out, ...failedOutcome(host.name, e) };
   }

@@ -1,5 +1,6 @@
-// Plan stage: ask the target and its same-site peers what they hold of the new closure, and decide where
-// each missing path comes from (pure planner). A peer that does not answer is left out, and said so.
+// Plan stage: know what the target and its same-site peers hold of the new closure (a rollout's snapshot, or
+// asked here), and decide where each missing path comes from (pure planner). A peer that does not answer is
+// left out, and said so.
 import { formatBytes } from '../core/bytes.ts';
 import { type Plan, plan, summary } from '../core/planner.ts';
 import type { HostSpec } from '../core/types.ts';
@@ -31,9 +32,19 @@ export async function planFromHoldings(
   });
 }
 
-export function planHost(deps: EngineDeps, scope: RunScope, host: HostSpec, built: Built): Promise<Plan> {
+/**
+ * The plan stage: `planned` makes the plan (in a rollout, from its holdings snapshot); without it the target
+ * and its peers are asked here.
+ */
+export function planHost(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  built: Built,
+  planned: () => Promise<Plan> = () => planFromHoldings(deps, scope, host, built),
+): Promise<Plan> {
   return scope.stage(host.name, 'plan', async () => {
-    const p = await planFromHoldings(deps, scope, host, built);
+    const p = await planned();
     scope.emit({ type: 'plan.ready', runId: scope.runId, host: host.name, summary: summary(p) });
     const t = p.totals;
     const moving = t.lanBytes + t.uplinkBytes;

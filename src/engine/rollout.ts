@@ -1,17 +1,26 @@
-// Deploying several hosts at once. Per site (hosts that share a LAN): build every host first, pick a canary
-// whose missing closure covers most of what the others need, deploy it (its bytes come over the uplink once),
-// then the others in parallel batches, each planning at its start so it pulls from every host already
-// updated. Hosts that would pull the same path over the uplink go in different batches, so the uplink carries
-// the office's missing bytes once. A failed canary stops its site's rollout; an unreachable host fails alone.
-import { chooseCanary, fleetBatches } from '../core/fleet-order.ts';
-import { plan } from '../core/planner.ts';
-import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
+// Deploying one or more hosts: each site (hosts that share a LAN) is walked through the phases of
+// src/core/rollout-phases.ts, sites in parallel. Build every target; take one holdings snapshot of the site
+// (each host asked once); pick a canary whose missing closure covers most of what the others need; copy, the
+// canary first and every other target as soon as its sources hold what it needs (no path crosses the uplink
+// twice); activate the canary; activate the rest once it is confirmed. This file runs the commands; the walk
+// decides what may start. A failed canary stops its site's activations; an unreachable host fails alone.
+import { chooseCanary } from '../core/fleet-order.ts';
+import { type ActivationEnd, type CopyNeed, SiteWalk } from '../core/rollout-phases.ts';
+import type { HostSpec, PathInfo, StageName } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
 import type { EngineDeps } from './deps.ts';
-import { messageOf } from './errors.ts';
-import { sitePeers } from './holdings.ts';
+import { EngineError, messageOf } from './errors.ts';
+import { type SiteHoldings, siteHosts, takeSnapshot } from './holdings.ts';
 import { limitConcurrency } from './limit.ts';
-import { failedOutcome, type HostOutcome, type PipelineOptions, runPipeline } from './pipeline.ts';
+import {
+  activateTarget,
+  closurePaths,
+  copyTarget,
+  failedOutcome,
+  type HostOutcome,
+  type MutableOutcome,
+  type PipelineOptions,
+} from './pipeline.ts';
 import type { RunScope } from './run-scope.ts';
 
 export interface RolloutResult {
@@ -28,18 +37,12 @@ export async function rollout(
   targets: readonly HostSpec[],
   opts: Options,
 ): Promise<RolloutResult> {
-  // A single host, or a plan (nothing is copied, so no host can give another anything): each on its own.
-  if (targets.length === 1 || opts.until === 'plan') {
-    const limit = limitConcurrency(deps.limits.parallelHosts);
-    const hosts = await Promise.all(targets.map((t) => limit(() => runPipeline(deps, scope, t, opts))));
-    return { hosts, canaries: [] };
-  }
   const sites = [...new Set(targets.map((t) => t.site))].sort();
   const results = await Promise.all(
     sites.map(async (site): Promise<RolloutResult> => {
       const here = targets.filter((t) => t.site === site);
       try {
-        return await rolloutSite(deps, scope, here, opts);
+        return await rolloutSite(deps, scope, site, here, opts);
       } catch (e) {
         // One site's trouble is reported on its hosts; the other sites go on.
         return { hosts: here.map((t) => failedOutcome(t.name, e)), canaries: [] };
@@ -56,10 +59,13 @@ export async function rollout(
 async function rolloutSite(
   deps: EngineDeps,
   scope: RunScope,
+  site: string,
   targets: readonly HostSpec[],
   opts: Options,
 ): Promise<RolloutResult> {
   const outcomes = new Map<string, HostOutcome>();
+
+  // Phase: build.
   const builds = new Map<string, Built>();
   // Builds share the builder: two at a time keeps evaluation and the store busy without thrashing.
   const buildLimit = limitConcurrency(2);
@@ -74,135 +80,192 @@ async function rolloutSite(
       }),
     ),
   );
-  const union = [...new Set([...builds.values()].flatMap((b) => b.closure.map((p) => p.path)))];
-  // Every host of the site is asked, those outside the rollout too: they may hold what the canary needs.
-  const site = sitePeers(deps, targets[0]!).concat(targets[0]!);
-  const { held, unreachable } = await askAll(scope, site, union);
-  for (const [name, why] of unreachable) {
+  const result = () => ({ hosts: [...outcomes.values()], canaries: [] as string[] });
+  if (builds.size === 0) return result();
+
+  // Phase: snapshot. Every host of the site is asked, those outside the rollout too: they may hold what the
+  // targets need.
+  const closures = new Map([...builds].map(([name, b]) => [name, closurePaths(b)]));
+  const known = await takeSnapshot(deps, scope, siteHosts(deps, site), closures);
+  for (const [name, e] of known.unreachable) {
     const toplevel = builds.get(name)?.toplevel;
+    // Kept with its system, so the host is brought to it once it answers (pending work, src/engine/pending.ts).
     if (builds.delete(name))
       outcomes.set(name, {
-        host: name,
-        status: 'failed',
-        error: `unreachable: ${why}`,
-        toplevel,
+        ...unreachableOutcome(name, e),
+        ...(toplevel ? { toplevel } : {}),
         unreachable: true,
       });
+    else scope.log(`peer ${name} left out: ${messageOf(e)}`);
   }
   const ready = targets.filter((t) => builds.has(t.name));
-  if (ready.length === 0) return { hosts: [...outcomes.values()], canaries: [] };
+  if (ready.length === 0) return result();
+  const ownInSnapshot = (t: HostSpec) => async () => known.snapshot.heldBy(t.name)!;
 
-  const closures = new Map<string, PathInfo[]>(ready.map((t) => [t.name, [...builds.get(t.name)!.closure]]));
-  const holdings = new Map<string, Set<StorePath>>([...held].map(([h, s]) => [h, new Set(s)]));
-  const changing = await hostsThatChange(scope, ready, builds, holdings);
-  // No host changes: nothing to guard, any host may go first.
-  const canary = chooseCanary(closures, holdings, changing)?.host ?? ready[0]!.name;
-  const canarySpec = ready.find((t) => t.name === canary)!;
-  scope.log(`canary: ${canary}`);
-  const first = await runPipeline(deps, scope, canarySpec, { ...opts, built: builds.get(canary)! });
-  outcomes.set(canary, first);
-  const rest = ready.filter((t) => t.name !== canary);
-  if (first.status === 'failed') {
-    for (const t of rest) {
-      for (const stage of ['plan', 'copy', 'switch', 'restart'] as const) {
-        scope.skip(t.name, stage, `canary ${canary} failed`);
-      }
-      outcomes.set(t.name, {
-        host: t.name,
-        status: 'skipped',
-        error: `canary ${canary} failed: ${first.error ?? ''}`,
-      });
-    }
-    return { hosts: [...outcomes.values()], canaries: [canary] };
-  }
-
-  // What each remaining host would still pull over the uplink now that the canary holds its closure.
-  const after = (await askAll(scope, site, union)).held;
-  const uplink = rest.map((t) => {
-    const p = plan({
-      target: t.name,
-      closure: builds.get(t.name)!.closure,
-      holdings: after.has(t.name) ? after : new Map(after).set(t.name, new Set()),
-      peers: sitePeers(deps, t)
-        .map((h) => h.name)
-        .filter((n) => after.has(n)),
-    });
-    const builderStep = p.steps.find((s) => s.source.kind === 'builder');
-    return { host: t.name, uplinkPaths: builderStep?.paths ?? [], uplinkBytes: builderStep?.bytes ?? 0 };
-  });
-  // A new system that a host could not confirm stops the rollout as a failed canary does: it would likely
-  // fail the same way on the hosts still to come. An unreachable or busy host fails alone.
-  let stoppedBy: HostOutcome | null = null;
-  for (const batch of fleetBatches(uplink, deps.limits.parallelHosts)) {
-    if (stoppedBy !== null) {
-      const why = `${stoppedBy.host} did not confirm the new system`;
-      for (const name of batch) {
-        for (const stage of ['plan', 'copy', 'switch', 'restart'] as const) scope.skip(name, stage, why);
-        outcomes.set(name, { host: name, status: 'skipped', error: `${why}: ${stoppedBy.error ?? ''}` });
-      }
-      continue;
-    }
-    const done = await Promise.all(
-      batch.map(async (name) => {
-        const spec = rest.find((t) => t.name === name)!;
-        const outcome = await runPipeline(deps, scope, spec, { ...opts, built: builds.get(name)! });
-        outcomes.set(name, outcome);
-        return outcome;
+  if (opts.until === 'plan') {
+    // Nothing is copied, so no host gives another anything: each target planned from the snapshot.
+    await Promise.all(
+      ready.map(async (t) => {
+        const out: MutableOutcome = { host: t.name, status: 'ok' };
+        try {
+          await copyTarget(deps, scope, t, builds.get(t.name)!, 'plan', known, ownInSnapshot(t), out);
+          outcomes.set(t.name, out);
+        } catch (e) {
+          outcomes.set(t.name, { ...out, ...failedOutcome(t.name, e) });
+        }
       }),
     );
-    stoppedBy = done.find((o) => o.notConfirmed !== undefined) ?? null;
+    return result();
   }
+
+  const canary = pickCanary(ready, builds, known);
+  scope.log(`canary: ${canary}`);
+  const walked = await walkSite(deps, scope, ready, builds, known, canary, opts);
+  for (const [name, outcome] of walked) outcomes.set(name, outcome);
   return { hosts: [...outcomes.values()], canaries: [canary] };
 }
 
 /**
- * Hosts that lack part of their new closure change; so does a host that holds it all but does not run it
- * (a copy without a switch, a rollback). Only those are probed; one whose probe fails counts as changing
- * and fails in its own pipeline.
+ * Among the targets that change (lack part of their closure, or do not run it as running and profile
+ * system), the one whose copy brings most of what others also lack; with none changing, the first.
  */
-async function hostsThatChange(
-  scope: RunScope,
-  hosts: readonly HostSpec[],
+function pickCanary(
+  ready: readonly HostSpec[],
   builds: ReadonlyMap<string, Built>,
-  holdings: ReadonlyMap<string, ReadonlySet<StorePath>>,
-): Promise<Set<string>> {
-  const changing = new Set<string>();
-  await Promise.all(
-    hosts.map(async (h) => {
-      const built = builds.get(h.name)!;
-      const own = holdings.get(h.name);
-      if (built.closure.some((p) => !own?.has(p.path))) {
-        changing.add(h.name);
-        return;
-      }
-      try {
-        const facts = await scope.probe(h);
-        if (facts.currentSystem !== built.toplevel || facts.profileSystem !== built.toplevel)
-          changing.add(h.name);
-      } catch {
-        changing.add(h.name);
-      }
-    }),
+  known: SiteHoldings,
+): string {
+  const closures = new Map<string, readonly PathInfo[]>(
+    ready.map((t) => [t.name, builds.get(t.name)!.closure]),
   );
-  return changing;
+  const changing = new Set<string>();
+  for (const t of ready) {
+    const built = builds.get(t.name)!;
+    const own = known.snapshot.heldBy(t.name);
+    // A host whose probe failed counts as changing, and fails in its own activation if it must.
+    if (built.closure.some((p) => !own?.has(p.path)) || !known.runs(t.name, built.toplevel))
+      changing.add(t.name);
+  }
+  return chooseCanary(closures, known.snapshot.holdings(), changing)?.host ?? ready[0]!.name;
 }
 
-/** Asks every host, none of which must answer: one that does not is reported, not fatal. */
-async function askAll(
+type WalkEvent =
+  | { readonly kind: 'copy'; readonly name: string; readonly ok: boolean }
+  | { readonly kind: 'activation'; readonly name: string; readonly end: ActivationEnd };
+
+/** The copy and activation phases: starts what the walk allows, and tells it how each ended. */
+async function walkSite(
+  deps: EngineDeps,
   scope: RunScope,
-  hosts: readonly HostSpec[],
-  paths: readonly StorePath[],
-): Promise<{ held: Map<string, ReadonlySet<StorePath>>; unreachable: Map<string, string> }> {
-  const held = new Map<string, ReadonlySet<StorePath>>();
-  const unreachable = new Map<string, string>();
-  await Promise.all(
-    hosts.map(async (h) => {
-      try {
-        held.set(h.name, await scope.validPaths(h, paths));
-      } catch (e) {
-        unreachable.set(h.name, messageOf(e));
-      }
-    }),
+  ready: readonly HostSpec[],
+  builds: ReadonlyMap<string, Built>,
+  known: SiteHoldings,
+  canary: string,
+  opts: Options,
+): Promise<Map<string, HostOutcome>> {
+  const spec = new Map(ready.map((t) => [t.name, t]));
+  const paths = new Map(ready.map((t) => [t.name, closurePaths(builds.get(t.name)!)]));
+  const need = (name: string): CopyNeed => {
+    const own = known.snapshot.heldBy(name);
+    return {
+      uplink: known.snapshot.heldByNone(paths.get(name)!),
+      moves: paths.get(name)!.some((p) => !own?.has(p)),
+    };
+  };
+  const uplinkBytes = (name: string) => {
+    const up = new Set(need(name).uplink);
+    return builds
+      .get(name)!
+      .closure.filter((p) => up.has(p.path))
+      .reduce((s, p) => s + p.narSize, 0);
+  };
+  const order = ready
+    .map((t) => ({ name: t.name, bytes: uplinkBytes(t.name) }))
+    .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((x) => x.name);
+  const walk = new SiteWalk({
+    targets: order,
+    canary,
+    until: opts.until === 'copy' ? 'copy' : 'activate',
+    parallel: deps.limits.parallelHosts,
+  });
+
+  const outcomes = new Map<string, MutableOutcome>(
+    ready.map((t) => [t.name, { host: t.name, status: 'ok', toplevel: builds.get(t.name)!.toplevel }]),
   );
-  return { held, unreachable };
+  const events: WalkEvent[] = [];
+  let wake: (() => void) | null = null;
+  const push = (e: WalkEvent) => {
+    events.push(e);
+    wake?.();
+  };
+
+  const copy = async (name: string, fresh: boolean) => {
+    const host = spec.get(name)!;
+    const built = builds.get(name)!;
+    const out = outcomes.get(name)!;
+    // A target whose copy starts with the snapshot relies on its answer there; one that waited is asked
+    // again right before its copy: its store may have changed meanwhile.
+    const own = fresh
+      ? async () => known.snapshot.heldBy(name)!
+      : () => known.askAgain(host, paths.get(name)!);
+    try {
+      await copyTarget(deps, scope, host, built, opts.until, known, own, out);
+      push({ kind: 'copy', name, ok: true });
+    } catch (e) {
+      Object.assign(out, failedOutcome(name, e));
+      push({ kind: 'copy', name, ok: false });
+    }
+  };
+  const activate = async (name: string) => {
+    const until = opts.until === 'switch' ? 'switch' : 'restart';
+    const done = await activateTarget(
+      deps,
+      scope,
+      spec.get(name)!,
+      builds.get(name)!,
+      opts,
+      outcomes.get(name)!,
+      until,
+    );
+    outcomes.set(name, { ...done });
+    const end: ActivationEnd =
+      done.status !== 'failed' ? 'confirmed' : done.notConfirmed !== undefined ? 'not-confirmed' : 'failed';
+    push({ kind: 'activation', name, end });
+  };
+
+  let first = true;
+  while (true) {
+    for (const name of walk.copiesToStart(need)) void copy(name, first);
+    first = false;
+    for (const name of walk.activationsToStart()) void activate(name);
+    if (walk.finished) break;
+    if (events.length === 0) {
+      if (walk.busy.length === 0) throw new EngineError('the rollout stalled with nothing under way');
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = null;
+    }
+    for (const e of events.splice(0)) {
+      if (e.kind === 'copy') walk.copyEnded(e.name, e.ok);
+      else walk.activationEnded(e.name, e.end);
+    }
+  }
+
+  const stop = walk.stop;
+  for (const [name, out] of outcomes) {
+    if (walk.state(name) !== 'skipped' || stop === null) continue;
+    const by = outcomes.get(stop.by)!;
+    const why =
+      stop.why === 'canary-failed' ? `canary ${stop.by} failed` : `${stop.by} did not confirm the new system`;
+    const notRun: StageName[] = out.copy ? ['switch', 'restart'] : ['plan', 'copy', 'switch', 'restart'];
+    for (const stage of notRun) scope.skip(name, stage, why);
+    outcomes.set(name, { ...out, status: 'skipped', error: `${why}: ${by.error ?? ''}` });
+  }
+  return outcomes;
+}
+
+/** A target that did not answer the snapshot: it fails alone, with the host's own failure and hint. */
+function unreachableOutcome(name: string, e: unknown): HostOutcome {
+  return { ...failedOutcome(name, e), error: `unreachable: ${messageOf(e)}` };
 }
