@@ -22,8 +22,7 @@ fi
 if [ $ok = 1 ]; then echo "reverted $new $prev" > "$d/outcome"; else echo "revert-failed $new $prev" > "$d/outcome"; fi
 rm -f "$d/reverting"
 if [ $ok = 1 ]; then echo "not confirmed: $prev is the boot default again"; else echo "not confirmed, and the revert failed" >&2; fi
-if [ $ok = 1 ] && [ -n "$prev" ] && [ "$(readlink /run/current-system)" = "$new" ]; then
-  mkdir -p /run/signage-activation && echo guard > /run/signage-activation/reboot-token
+if [ "$1" != now ] && [ $ok = 1 ] && [ -n "$prev" ] && [ "$(readlink /run/current-system)" = "$new" ]; then
   systemctl reboot
 fi
 [ $ok = 1 ]

@@ -7,6 +7,11 @@ import type { HostOutcome } from '../engine/pipeline.ts';
 import { restartQuestion } from '../engine/restart.ts';
 import { actorName } from '../engine/run-scope.ts';
 
+function rebootPrompt(h: HostOutcome): string {
+  const why = h.reboot?.reasons.length ? ` It boots its new system (${h.reboot.reasons.join(', ')}).` : '';
+  return `Reboot ${h.host}?${why} Its screen goes dark until it is back.`;
+}
+
 export async function askPending(
   engine: Engine,
   result: RunResult,
@@ -23,7 +28,8 @@ export async function askPending(
     for (const h of waiting) {
       let answer = '';
       try {
-        answer = await rl.question(`${restartQuestion(h.host, result.revision)} [y/N] `, {
+        const q = h.reboot ? rebootPrompt(h) : restartQuestion(h.host, result.revision);
+        answer = await rl.question(`${q} [y/N] `, {
           signal: closed.signal,
         });
       } catch {
@@ -44,6 +50,7 @@ export async function askPending(
           status: 'ok',
           restarted: decided.restarted ?? false,
           ...(yes ? {} : { restartDeclinedBy: actorName(asker.actor) }),
+          ...(h.reboot && yes ? { reboot: { ...h.reboot, end: 'confirmed' as const } } : {}),
         });
       }
     }

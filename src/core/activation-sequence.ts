@@ -112,7 +112,12 @@ export interface ActivationSettings {
   readonly checks: readonly HealthCheck[];
   /** Seconds to wait after the checks pass before asking again over a new connection (0: no second look). */
   readonly settleSeconds: number;
+  /** Seconds the bot waits for a rebooted host to answer again before reporting it lost (DEFAULT_REBOOT_SECONDS). */
+  readonly rebootSeconds?: number;
 }
+
+/** A Raspberry Pi reboots in 30 to 90 s; five minutes covers a slow SD card and a slow network. */
+export const DEFAULT_REBOOT_SECONDS = 300;
 
 /**
  * The kiosk defaults. A revert time of 300 s covers a Raspberry Pi's activation (services restarting, often
@@ -125,6 +130,7 @@ export const DEFAULT_ACTIVATION: ActivationSettings = {
   // Ten seconds cost little against five minutes of revert time, and catch a system that drops its network
   // or sshd just after coming up.
   settleSeconds: 10,
+  rebootSeconds: DEFAULT_REBOOT_SECONDS,
   checks: [
     {
       name: 'display manager active',
@@ -492,9 +498,9 @@ export const BOOT_GUARD_SCRIPT = [
   'if [ $ok = 1 ]; then echo "reverted $new $prev" > "$d/outcome"; else echo "revert-failed $new $prev" > "$d/outcome"; fi',
   'rm -f "$d/reverting"',
   'if [ $ok = 1 ]; then echo "not confirmed: $prev is the boot default again"; else echo "not confirmed, and the revert failed" >&2; fi',
-  // Only a host running the unconfirmed system reboots, and only with the previous one as its default.
-  'if [ $ok = 1 ] && [ -n "$prev" ] && [ "$(readlink /run/current-system)" = "$new" ]; then',
-  `  mkdir -p ${ACTIVATION_DIR} && echo guard > ${REBOOT_TOKEN}`,
+  // At boot, a host running the unconfirmed system reboots, only with the previous one as its default. The
+  // bot's revert (`now`) reboots by itself afterwards, over a command whose lost connection it expects.
+  'if [ "$1" != now ] && [ $ok = 1 ] && [ -n "$prev" ] && [ "$(readlink /run/current-system)" = "$new" ]; then',
   '  systemctl reboot',
   'fi',
   '[ $ok = 1 ]',
@@ -533,10 +539,17 @@ export const RELEASE_SCRIPT = [
   'rm -f "$d/confirming"',
 ].join('\n');
 
-/** The token, then the reboot; $1 is the run id, for whoever reads the token. */
+/**
+ * The token, then a reboot two seconds later, so that this command answers before the host goes down (a
+ * lost answer would leave the bot unsure whether it rebooted); $1 is the run id, for whoever reads the token.
+ */
 export const REBOOT_SCRIPT = [
   `mkdir -p ${ACTIVATION_DIR} && echo "$1" > ${REBOOT_TOKEN} || exit 1`,
-  'systemctl reboot',
+  'if [ -d /run/systemd/system ]; then',
+  '  systemd-run --on-active=2 --unit=signage-reboot --quiet systemctl reboot',
+  'else',
+  "  setsid sh -c 'sleep 2; systemctl reboot' </dev/null >/dev/null 2>&1 &",
+  'fi',
 ].join('\n');
 
 /** Exit 0 while the token is there (not rebooted yet), 1 once it is gone. */

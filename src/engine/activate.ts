@@ -237,8 +237,8 @@ function recordedOutcome(end: Terminal): ActivationOutcome | null {
   }
 }
 
-/** Tries a check until it exits 0 or its time is up; null when it passed. */
-async function runCheck(
+/** Tries a check until it exits 0 or its time is up; null when it passed. The reboot path runs it too. */
+export async function runCheck(
   scope: RunScope,
   conn: FreshAccess,
   check: HealthCheck,

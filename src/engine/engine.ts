@@ -10,6 +10,7 @@ import type { EngineDeps } from './deps.ts';
 import { NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, type Until } from './pipeline.ts';
+import { afterStage } from './reboot.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
@@ -55,6 +56,12 @@ export interface Engine {
   restart(
     selectors: readonly string[],
     opts: { restart: Exclude<RestartPolicy, 'no'> },
+    asker: Asker,
+  ): Promise<RunResult>;
+  /** Reboots hosts after an approver says yes (or `yes` up front): into a staged system, or what they boot. */
+  reboot(
+    selectors: readonly string[],
+    opts: { reboot: Exclude<RestartPolicy, 'no'> },
     asker: Asker,
   ): Promise<RunResult>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
@@ -244,6 +251,14 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayRestart(opts.restart, asker);
       return inRun('restart', targets, asker, true, (scope) =>
         eachHost(targets, (t) => afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' })),
+      );
+    },
+
+    async reboot(selectors, opts, asker) {
+      const targets = resolve(selectors);
+      await ensureMayRestart(opts.reboot, asker);
+      return inRun('reboot', targets, asker, true, (scope) =>
+        eachHost(targets, (t) => afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' })),
       );
     },
 

@@ -2,7 +2,7 @@
 // switch, ask for the restart, restart. Verbs stop it early: `plan` after planning, `copy` after copying,
 // `switch` after switching.
 import { keepStagedCommand } from '../core/activation.ts';
-import type { Terminal } from '../core/activation-sequence.ts';
+import type { BootTerminal, Terminal } from '../core/activation-sequence.ts';
 import type { PlanSummary } from '../core/events.ts';
 import { summary } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
@@ -11,6 +11,8 @@ import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
 import { hintOf, Interrupted, messageOf, StateError } from './errors.ts';
 import { planHost } from './plan-host.ts';
+import { afterStage } from './reboot.ts';
+import { plannedRebootOf } from './reboot-need.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
@@ -42,6 +44,8 @@ export interface HostOutcome {
   readonly restartDeclinedBy?: string;
   readonly error?: string;
   readonly hint?: string;
+  /** The new system needs a reboot (why), and how far the reboot got. */
+  readonly reboot?: { readonly reasons: readonly string[]; readonly end?: BootTerminal };
   /** A new system that was not confirmed, and how the host got (or gets) back to its previous one. */
   readonly notConfirmed?: Terminal;
   /** Stopped at a safe point by a request to stop (a signal, a closed output, the bot stopping). */
@@ -62,6 +66,7 @@ export async function runPipeline(
     out.toplevel = built.toplevel;
     const p = await planHost(deps, scope, host, built);
     out.plan = summary(p);
+    if (opts.until === 'plan') Object.assign(out, await plannedRebootOf(deps, scope, host, built.toplevel));
     if (opts.until === 'plan') return { ...out, status: 'ok' };
     out.copy = await copyPlan(deps, scope, host, built, p);
     if (opts.until === 'copy') {
@@ -74,7 +79,9 @@ export async function runPipeline(
     const switched = await switchHost(deps, scope, host, built.toplevel);
     // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
+    if (switched.reboot) out.reboot = { reasons: switched.reboot.reasons, end: 'boot-pending' };
     if (opts.until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
+    if (switched.reboot) return await afterStage(deps, scope, host, opts.restart, out);
     if (!switched.changed) {
       scope.skip(host.name, 'restart', 'the running system did not change');
       return { ...out, status: 'noop' };

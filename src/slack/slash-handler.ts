@@ -19,6 +19,7 @@ export const CHANNEL_VERBS: ReadonlySet<string> = new Set([
   'plan',
   'rollback',
   'restart',
+  'reboot',
   'build',
 ]);
 

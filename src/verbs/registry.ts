@@ -7,6 +7,7 @@ import help from '../../commands/help.ts';
 import hosts from '../../commands/hosts.ts';
 import overlap from '../../commands/overlap.ts';
 import plan from '../../commands/plan.ts';
+import reboot from '../../commands/reboot.ts';
 import restart from '../../commands/restart.ts';
 import rollback from '../../commands/rollback.ts';
 import status from '../../commands/status.ts';
@@ -23,6 +24,7 @@ export const verbs: readonly AnyVerb[] = [
   switchVerb,
   rollback,
   restart,
+  reboot,
   hosts,
   help,
 ];

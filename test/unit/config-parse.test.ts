@@ -119,6 +119,7 @@ describe('a valid configuration', () => {
       activation: {
         revertSeconds: 300,
         settleSeconds: 10,
+        rebootSeconds: 300,
         checks: [
           {
             name: 'display manager active',
@@ -169,6 +170,7 @@ describe('a valid configuration', () => {
       activation: {
         revertSeconds: 240,
         settleSeconds: 10,
+        rebootSeconds: 300,
         checks: [
           {
             name: 'kiosk',

@@ -27,6 +27,8 @@ export interface ApprovalQuestion {
   readonly expiresAt: Date;
   /** The Slack user whose run asks. */
   readonly requestedBy?: string;
+  /** What approving does: restart the display manager (the default) or reboot the host. */
+  readonly action?: 'restart' | 'reboot';
   /** Who may answer: mentioned, so Slack notifies them. */
   readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
 }
@@ -39,27 +41,44 @@ export function approverMentions(approvers: ApprovalQuestion['approvers']): stri
   return users.join(' ');
 }
 
+/** What each kind of question warns of, and its button's words. */
+const ACTION_WORDS = {
+  restart: {
+    effect: (host: string) =>
+      `The screen on ${host} goes dark for a few seconds while its display manager restarts.`,
+    button: 'Restart now',
+    title: 'Restart',
+  },
+  reboot: {
+    effect: (host: string) =>
+      `The screen on ${host} goes dark while the host reboots, until it is back (a minute or two); the bot then checks it and undoes a new system that fails.`,
+    button: 'Reboot now',
+    title: 'Reboot',
+  },
+} as const;
+
 export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
   const host = escapeMrkdwn(q.host);
+  const words = ACTION_WORDS[q.action ?? 'restart'];
   const by = q.requestedBy === undefined ? '' : `Asked for <@${escapeMrkdwn(q.requestedBy)}>'s run · `;
   const mentions = approverMentions(q.approvers);
   return message(mentions === '' ? q.question : `${q.question} ${mentions}`, [
     section(
       `*${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}*\n` +
-        `The screen on ${host} goes dark for a few seconds while its display manager restarts.` +
+        words.effect(host) +
         (mentions === '' ? '' : `\nApprovers: ${mentions}`),
     ),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
       button({
-        text: 'Restart now',
+        text: words.button,
         actionId: APPROVE_ACTION_ID,
         value: q.approvalId,
         style: 'primary',
         confirm: {
-          title: `Restart ${truncate(q.host, 80)}?`,
-          text: `The screen on ${q.host} goes dark for a few seconds while its display manager restarts.`,
-          confirm: 'Restart now',
+          title: `${words.title} ${truncate(q.host, 80)}?`,
+          text: words.effect(q.host),
+          confirm: words.button,
           deny: 'Not yet',
         },
       }),
