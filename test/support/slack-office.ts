@@ -45,6 +45,8 @@ export interface SlackOfficeOptions {
   /** The fleet flake instead of the office's plain directory, and the rules for refs off its default branch. */
   readonly flake?: string;
   readonly refs?: Record<string, unknown>;
+  /** The configuration's `activation` section. */
+  readonly activation?: Record<string, unknown>;
 }
 
 /** A configuration file for a bot on the office, in a state directory of its own. */
@@ -101,6 +103,7 @@ export function slackOfficeConfig(
     ...(options.tags === undefined ? {} : { tags: options.tags }),
     ...(options.flake === undefined ? {} : { flake: options.flake }),
     ...(options.refs === undefined ? {} : { refs: options.refs }),
+    ...(options.activation === undefined ? {} : { activation: options.activation }),
   });
   if (options.ssh !== undefined) {
     const config = parse(readFileSync(cfg.file, 'utf8')) as { ssh: Record<string, unknown> };
