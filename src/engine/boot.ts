@@ -267,3 +267,15 @@ function tail(text: string): string {
     .filter((l) => l.trim() !== '');
   return lines.slice(-TAIL_LINES).join(' / ') || '(no output)';
 }
+
+/** The system staged on a host for its next boot, if the guard's marker names one (for `status`). */
+export async function stagedBootOf(
+  access: Pick<RunScope, 'exec'>,
+  host: HostSpec,
+): Promise<StorePath | null> {
+  try {
+    return parsePendingBoot((await access.exec(host, pendingBootCommand())).stdout)?.next ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -14,6 +14,7 @@ import {
 } from '../core/revision.ts';
 import { type SyncState, syncState } from '../core/sync.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
+import { stagedBootOf } from './boot.ts';
 import type { EngineDeps } from './deps.ts';
 import type { Asker } from './engine.ts';
 import { messageOf, StateError } from './errors.ts';
@@ -40,6 +41,8 @@ export interface HostStatusRow {
   } | null;
   /** An open restart question for the host, if any. */
   readonly pendingApproval: string | null;
+  /** A system staged with `boot` for a reboot (the boot guard's marker): the profile's, not yet running. */
+  readonly stagedBoot?: StorePath;
   /** Which fleet commit the running system was built from, against the default branch (git fleets). */
   readonly revision?: {
     readonly deployed: Revision | null;
@@ -133,9 +136,15 @@ export async function statusOf(
         try {
           const facts = await access.probe(host);
           const revision = await revisionRow(deps, host.name, facts.currentSystem, await head);
+          // Only a host whose profile is not what runs can have a system staged for its next boot.
+          const staged =
+            facts.profileSystem !== null && facts.profileSystem !== facts.currentSystem
+              ? await stagedBootOf(access, host)
+              : null;
           return {
             ...base,
             ...(revision ? { revision } : {}),
+            ...(staged ? { stagedBoot: staged } : {}),
             reachable: true,
             facts,
             sync: syncState({

@@ -48,12 +48,14 @@ const ACTION_WORDS = {
       `The screen on ${host} goes dark for a few seconds while its display manager restarts.`,
     button: 'Restart now',
     title: 'Restart',
+    done: 'restarted',
   },
   reboot: {
     effect: (host: string) =>
       `The screen on ${host} goes dark while the host reboots, until it is back (a minute or two); the bot then checks it and undoes a new system that fails.`,
     button: 'Reboot now',
     title: 'Reboot',
+    done: 'rebooted',
   },
 } as const;
 
@@ -91,6 +93,7 @@ export interface ApprovalDecided {
   readonly host: string;
   readonly question: string;
   readonly decision: 'approved' | 'denied';
+  readonly action?: 'restart' | 'reboot';
   /** The approver's Slack user ID; empty when someone answered from elsewhere (see `by`). */
   readonly userId: string;
   /** Who answered, already escaped, when not a Slack user (the terminal). */
@@ -101,13 +104,14 @@ export interface ApprovalDecided {
 export function approvalDecidedMessage(d: ApprovalDecided): SlackMessage {
   const who = d.userId !== '' ? `<@${escapeMrkdwn(d.userId)}>` : (d.by ?? 'someone');
   const host = escapeMrkdwn(d.host);
+  const what = ACTION_WORDS[d.action ?? 'restart'].title;
   const verdict =
     d.decision === 'approved'
-      ? `✅ *Restart of ${host} approved* by ${who} at ${slackDate(d.at)}.`
-      : `✋ *Restart of ${host} declined* (not now) by ${who} at ${slackDate(d.at)}.`;
+      ? `✅ *${what} of ${host} approved* by ${who} at ${slackDate(d.at)}.`
+      : `✋ *${what} of ${host} declined* (not now) by ${who} at ${slackDate(d.at)}.`;
   const plainWho = d.userId !== '' ? `<@${d.userId}>` : (d.by ?? 'someone');
   return message(
-    `Restart of ${d.host} ${d.decision === 'approved' ? 'approved' : 'declined'} by ${plainWho}`,
+    `${what} of ${d.host} ${d.decision === 'approved' ? 'approved' : 'declined'} by ${plainWho}`,
     [section(verdict), context(`Asked: ${escapeMrkdwn(truncate(d.question, QUESTION_CHARS))}`)],
   );
 }
@@ -116,16 +120,19 @@ export interface ApprovalExpired {
   readonly host: string;
   readonly question: string;
   readonly expiredAt: Date;
+  readonly action?: 'restart' | 'reboot';
 }
 
 export function approvalExpiredMessage(e: ApprovalExpired): SlackMessage {
   const host = escapeMrkdwn(e.host);
-  return message(`The restart question for ${e.host} expired; nothing was restarted`, [
+  const action = e.action ?? 'restart';
+  const { title, done } = ACTION_WORDS[action];
+  return message(`The ${action} question for ${e.host} expired; nothing was ${done}`, [
     section(
-      `⌛ *Restart of ${host} not answered*: the question expired ${slackDate(e.expiredAt)}; nothing was restarted.`,
+      `⌛ *${title} of ${host} not answered*: the question expired ${slackDate(e.expiredAt)}; nothing was ${done}.`,
     ),
     context(
-      `Asked: ${escapeMrkdwn(truncate(e.question, QUESTION_CHARS))} · \`/signage restart ${host}\` asks again.`,
+      `Asked: ${escapeMrkdwn(truncate(e.question, QUESTION_CHARS))} · \`/signage ${action} ${host}\` asks again.`,
     ),
   ]);
 }
