@@ -187,6 +187,8 @@ export async function afterStage(
       };
     }
   }
+  // Maintenance windows gate reboots here, as they do restarts: the one place that decides between asking now
+  // and waiting for the host's next window.
   const approval = askReboot(deps, scope, host, base);
   return {
     ...base,

@@ -2,8 +2,11 @@
 // `boot` (the running system untouched, the boot default new), rebooted once approved, waited for and
 // confirmed; a host that does not come back is reported within the limit and its boot guard undoes the boot
 // when it does; a system that fails its checks after the reboot is undone. Checked on the hosts directly.
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Asker } from '../../src/engine/engine.ts';
+import { statusText } from '../../src/verbs/render-status.ts';
 import { type RebootWatcher, watchReboots } from '../office/boot-guard.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { sleep } from '../office/run.ts';
@@ -11,10 +14,13 @@ import { officeEngine } from '../support/office-bot.ts';
 import { expectHost, expectRun, explain } from '../support/outcome.ts';
 
 const unavailable = officeUnavailable();
+const ROOT = join(import.meta.dirname, '..', '..');
 const [A, B] = ['baard-entrance', 'baard-kitchen'];
 /** Short, so a guard left alone reverts within a test. */
 const GUARD_SECONDS = 20;
+/** B's, short: it is the host that stays down. A's is generous: a reboot of the office under load is slow. */
 const REBOOT_SECONDS = 25;
+const REBOOT_SECONDS_A = 120;
 
 describe.skipIf(unavailable !== null)('systems that need a reboot', () => {
   let office: Office;
@@ -47,6 +53,19 @@ describe.skipIf(unavailable !== null)('systems that need a reboot', () => {
     office = await startOffice({ hosts: [{ name: A, systemd: true }, { name: B }], scale: 0.05 });
     watcher = watchReboots(office.hosts);
     bot = await officeEngine(office, {
+      hostActivation: (h) =>
+        h === A
+          ? {
+              rebootSeconds: REBOOT_SECONDS_A,
+              checks: [
+                {
+                  name: 'display manager active',
+                  argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
+                  timeoutSeconds: 4,
+                },
+              ],
+            }
+          : undefined,
       activation: {
         revertSeconds: GUARD_SECONDS,
         rebootSeconds: REBOOT_SECONDS,
@@ -94,6 +113,9 @@ describe.skipIf(unavailable !== null)('systems that need a reboot', () => {
     expect(await profile(A)).toBe(next);
     expect((await pending(A)).split('\n')).toEqual([previous, next, String(GUARD_SECONDS)]);
     expect((await office.switchLog(A)).at(-1)).toMatch(new RegExp(`boot ${next}$`));
+    const staging = await bot.engine.status([A], asker);
+    expect(staging[0]?.stagedBoot).toBe(next);
+    expect(statusText(staging)).toContain('boot staged');
 
     const rebootsBefore = watcher.log.length;
     const rebooted = await bot.engine.reboot([A], { reboot: 'yes' }, asker);
@@ -174,5 +196,25 @@ describe.skipIf(unavailable !== null)('systems that need a reboot', () => {
     expect(stages.map((s) => s.status)).toEqual(['failed']);
     expect(bot.store.getRun(asked.runId)?.status).toBe('failed');
     await office.fleet.setFault(A, 4, null);
+  });
+
+  it('reboots from a terminal only with --yes, into what the host boots, and checks it is back', async () => {
+    const signage = (args: string[]) =>
+      execa(process.execPath, [join(ROOT, 'bin', 'signage.ts'), '--config', bot.file, ...args], {
+        reject: false,
+        stdin: 'ignore',
+      });
+    const system = await running(A);
+    const refused = await signage(['reboot', A]);
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('pass --yes');
+    const rebootsBefore = watcher.log.length;
+    const done = await signage(['reboot', A, '--yes', '--json']);
+    expect(done.exitCode, `${done.stdout}\n${done.stderr}`).toBe(0);
+    const result = JSON.parse(done.stdout) as { status: string; hosts: { host: string; status: string }[] };
+    expect(result.status).toBe('ok');
+    expect(watcher.log.slice(rebootsBefore).map((r) => `${r.host} ${r.result}`)).toEqual([`${A} up`]);
+    expect(await running(A)).toBe(system);
+    expect(await booted(A)).toBe(system);
   });
 });
