@@ -223,5 +223,21 @@ in
 
     # The revert timer and the confirmation are transient units (systemd-run) running fixed scripts the bot
     # sends with the previous system as a parameter: nothing to install for them here.
+
+    # The boot guard (docs/nixos.md, "The boot guard"): a system staged with `boot` for a reboot is undone at
+    # boot unless the bot confirms it in time. It must run at boot, so it is a unit of the system itself, and
+    # every system that may be staged carries it (the bot refuses one that does not). It runs once a boot:
+    # RemainAfterExit and restartIfChanged keep a later switch from starting it again.
+    systemd.services.${host.units.bootGuard} = {
+      description = "signage-bot boot guard: undo a system staged for this boot unless the bot confirms it";
+      wantedBy = [ "multi-user.target" ];
+      path = [ config.nix.package ];
+      restartIfChanged = false;
+      serviceConfig = {
+        Type = "exec";
+        RemainAfterExit = true;
+        ExecStart = "/bin/sh ${./lib/boot-guard.sh}";
+      };
+    };
   };
 }

@@ -31,6 +31,10 @@ let
     switch = "nixos-rebuild-switch-to-configuration";
     revert = "signage-revert";
     confirm = "signage-confirm";
+    # The boot path: staging a system that needs a reboot, releasing the guard, the guard's revert at once.
+    stage = "signage-stage";
+    release = "signage-release";
+    bootGuard = "signage-boot-guard";
   };
 
   # The key a host authenticates with when it pulls from a peer (as `nix-ssh`): its own ed25519 host key.
@@ -98,6 +102,26 @@ let
           "stop"
           "${units.revert}.timer"
         ];
+      }
+      {
+        why = "stage a system that needs a reboot: one host-side unit that writes the boot guard's marker, then sets the profile and the boot default (stageCommand)";
+        program = "systemd-run";
+        args = regex "--unit=${units.stage} ${transientOptions} sh -c .+ ${units.stage} (${storePathRegex})? ${storePathRegex} [0-9]+";
+      }
+      {
+        why = "after the reboot, the checks passed: take the marker from the boot guard (releaseCommand)";
+        program = "systemd-run";
+        args = regex "--unit=${units.release} ${transientOptions} sh -c .+ ${units.release} ${storePathRegex}";
+      }
+      {
+        why = "after the reboot, a check failed: the boot guard's revert at once, previous system as profile and boot default (unstageCommand)";
+        program = "systemd-run";
+        args = regex "--unit=${units.bootGuard}-now ${transientOptions} sh -c .+ ${units.bootGuard}-now now";
+      }
+      {
+        why = "reboot once an approver said yes: a token in /run, then systemctl reboot two seconds later (rebootCommand)";
+        program = "sh";
+        args = regex "-c .+ signage-reboot [0-9a-z]+";
       }
       {
         why = "keep a system copied ahead of its switch from the garbage collector (keepStagedCommand)";

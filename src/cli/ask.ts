@@ -11,6 +11,11 @@ import { diffText } from '../verbs/render-run.ts';
 /** Changes shown above a terminal's restart question; the result below lists them again. */
 const ASK_CHANGES = 8;
 
+function rebootPrompt(h: HostOutcome): string {
+  const why = h.reboot?.reasons.length ? ` It boots its new system (${h.reboot.reasons.join(', ')}).` : '';
+  return `Reboot ${h.host}?${why} Its screen goes dark until it is back.`;
+}
+
 export async function askPending(
   engine: Engine,
   result: RunResult,
@@ -30,7 +35,8 @@ export async function askPending(
       const changes = diffText(h, '  ', ASK_CHANGES);
       if (changes.length > 0) io.output.write(`${h.host}:\n${changes.join('\n')}\n`);
       try {
-        answer = await rl.question(`${restartQuestion(h.host, result.revision)} [y/N] `, {
+        const q = h.reboot ? rebootPrompt(h) : restartQuestion(h.host, result.revision);
+        answer = await rl.question(`${q} [y/N] `, {
           signal: closed.signal,
         });
       } catch {
@@ -51,6 +57,7 @@ export async function askPending(
           status: 'ok',
           restarted: decided.restarted ?? false,
           ...(yes ? {} : { restartDeclinedBy: actorName(asker.actor) }),
+          ...(h.reboot && yes ? { reboot: { ...h.reboot, end: 'confirmed' as const } } : {}),
         });
       }
     }

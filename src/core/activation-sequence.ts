@@ -112,7 +112,12 @@ export interface ActivationSettings {
   readonly checks: readonly HealthCheck[];
   /** Seconds to wait after the checks pass before asking again over a new connection (0: no second look). */
   readonly settleSeconds: number;
+  /** Seconds the bot waits for a rebooted host to answer again before reporting it lost (DEFAULT_REBOOT_SECONDS). */
+  readonly rebootSeconds?: number;
 }
+
+/** A Raspberry Pi reboots in 30 to 90 s; five minutes covers a slow SD card and a slow network. */
+export const DEFAULT_REBOOT_SECONDS = 300;
 
 /**
  * The kiosk defaults. A revert time of 300 s covers a Raspberry Pi's activation (services restarting, often
@@ -125,6 +130,7 @@ export const DEFAULT_ACTIVATION: ActivationSettings = {
   // Ten seconds cost little against five minutes of revert time, and catch a system that drops its network
   // or sshd just after coming up.
   settleSeconds: 10,
+  rebootSeconds: DEFAULT_REBOOT_SECONDS,
   checks: [
     {
       name: 'display manager active',
@@ -343,6 +349,280 @@ export function walk(results: (state: State) => StepResult): { path: State[]; en
     if (path.length > 20) throw new Error('the activation sequence loops');
     path.push(s);
     s = next(s, results(s));
+  }
+  return { path, end: s };
+}
+
+// ---- the boot path: a system that needs a reboot ------------------------------------------------------
+//
+// A new kernel, initrd, module tree or firmware (or a switch inhibitor, see reboot-need.ts) takes effect only
+// after a reboot, so `test` cannot try it. Instead the system is staged with `boot` (profile and boot default)
+// and the host reboots into it, once an approver says so. The promise still holds through a BOOT GUARD the
+// host module installs (nix/host-module.nix): a unit that runs at every boot and, when a pending marker names
+// the system that just booted, gives the bot `revertSeconds` to confirm it; unless confirmed, it puts the
+// previous system back as profile and boot default and reboots, at most once (it takes the marker first, so
+// the next boot finds nothing pending). The marker lives in /nix/var (it must survive the reboot) and is
+// written BEFORE the boot default changes, so from the moment the new system could boot, a guard watches it.
+//
+// Two walks: staging (during a deploy) ends `boot-pending`; the reboot (approved, or the `reboot` verb)
+// starts at `pending`. Renaming the marker (`pending` → `confirming` or `reverting`) lets exactly one of the
+// bot's confirmation and the guard's revert win, as in the walk above.
+
+/** A step of the boot path. */
+export type BootStep =
+  | 'check'
+  | 'stage'
+  | 'reboot'
+  | 'wait'
+  | 'verify'
+  | 'health'
+  | 'settle'
+  | 'release'
+  | 'unstage'
+  | 'wait-back';
+
+export type BootTerminal =
+  /** Rebooted into the new system, healthy, the guard released: the deployment is recorded. */
+  | 'confirmed'
+  /** The new system failed after the reboot; the previous one is the boot default again and runs. */
+  | 'reverted'
+  /** Staged: the new system is the (guarded) boot default; the host runs its old one until it reboots. */
+  | 'boot-pending'
+  /** Lost the host, or it did not come back in time: its guard reverts at boot unless confirmed. */
+  | 'host-guards'
+  /** Came back failing its checks with nothing pending to undo (a plain reboot, or the guard got there first). */
+  | 'unhealthy'
+  /** Refused before anything changed. */
+  | 'unchanged';
+
+export type BootState =
+  | 'boot-start'
+  | 'boot-checked'
+  | 'pending'
+  | 'rebooting'
+  | 'back'
+  | 'answered-boot'
+  | 'healthy-boot'
+  | 'settled-boot'
+  | 'unstaging'
+  | 'rebooting-back';
+
+export interface BootTransition {
+  readonly step: BootStep;
+  readonly ok: BootState | BootTerminal;
+  readonly failed: BootState | BootTerminal;
+  readonly unreachable: BootState | BootTerminal;
+}
+
+export const BOOT_SEQUENCE: Readonly<Record<BootState, BootTransition>> = {
+  // ---- staging, in a deploy
+  // Refuse anything that is not a NixOS system.
+  'boot-start': { step: 'check', ok: 'boot-checked', failed: 'unchanged', unreachable: 'unchanged' },
+  // One host-side unit: refuse a system without the guard, write the marker, set the profile, `boot`. It
+  // undoes its own half-work when a step fails; a lost answer may have left a guarded boot default.
+  'boot-checked': { step: 'stage', ok: 'boot-pending', failed: 'unchanged', unreachable: 'host-guards' },
+  // ---- the reboot, once approved
+  // A token in /run (emptied by a reboot) and `systemctl reboot`. Not rebooted: nothing changed.
+  pending: { step: 'reboot', ok: 'rebooting', failed: 'boot-pending', unreachable: 'boot-pending' },
+  // New connections until the token is gone (a new boot), within `rebootSeconds`.
+  rebooting: { step: 'wait', ok: 'back', failed: 'host-guards', unreachable: 'host-guards' },
+  // It runs and booted the staged system (current = booted = new).
+  back: { step: 'verify', ok: 'answered-boot', failed: 'unstaging', unreachable: 'host-guards' },
+  // The same health checks and second look as any activation.
+  'answered-boot': { step: 'health', ok: 'healthy-boot', failed: 'unstaging', unreachable: 'unstaging' },
+  'healthy-boot': { step: 'settle', ok: 'settled-boot', failed: 'unstaging', unreachable: 'unstaging' },
+  // Take the marker from the guard. Lost it (the guard began its revert, or no answer): the guard decides.
+  'settled-boot': { step: 'release', ok: 'confirmed', failed: 'host-guards', unreachable: 'host-guards' },
+  // The guard's own revert, run at once: previous system as profile and boot default, then a reboot.
+  unstaging: { step: 'unstage', ok: 'rebooting-back', failed: 'unhealthy', unreachable: 'host-guards' },
+  // Back on the previous system (current = booted = previous), within `rebootSeconds`.
+  'rebooting-back': { step: 'wait-back', ok: 'reverted', failed: 'host-guards', unreachable: 'host-guards' },
+};
+
+export const BOOT_TERMINALS: readonly BootTerminal[] = [
+  'confirmed',
+  'reverted',
+  'boot-pending',
+  'host-guards',
+  'unhealthy',
+  'unchanged',
+];
+
+export function isBootTerminal(s: BootState | BootTerminal): s is BootTerminal {
+  return (BOOT_TERMINALS as readonly string[]).includes(s);
+}
+
+export function bootNext(state: BootState, result: StepResult): BootState | BootTerminal {
+  return BOOT_SEQUENCE[state][result];
+}
+
+/** Steps after which the new system may be the boot default: only `stage`, and the marker comes first. */
+export const STAGES_BOOT: ReadonlySet<BootStep> = new Set(['stage']);
+
+/** Persistent (it must outlive the reboot it guards): the pending marker and the guard's last outcome. */
+export const BOOT_DIR = '/nix/var/signage-boot';
+/** In /run, so a reboot clears it: its absence on a new connection proves the host rebooted. */
+export const REBOOT_TOKEN = `${ACTIVATION_DIR}/reboot-token`;
+export const BOOT_GUARD_UNIT = 'signage-boot-guard';
+export const STAGE_UNIT = 'signage-stage';
+export const RELEASE_UNIT = 'signage-release';
+/** What a system must hold for its guard to run at boot: the host module's unit. */
+export const GUARD_UNIT_FILE = `etc/systemd/system/${BOOT_GUARD_UNIT}.service`;
+
+/**
+ * The boot guard, installed by the host module (nix/lib/boot-guard.sh holds this same text; a test checks
+ * it) and run by the bot as its own revert with $1 = `now`. At boot: a pending marker naming the booted
+ * system waits up to its seconds for the bot's confirmation; a marker naming another system (the new one
+ * never booted) is undone at once without a reboot. Taking the marker first bounds it to one reboot.
+ */
+export const BOOT_GUARD_SCRIPT = [
+  `d=${BOOT_DIR}; p=${SYSTEM_PROFILE}`,
+  'if [ ! -f "$d/pending" ]; then',
+  '  [ "$1" = now ] && { echo "nothing to revert: no boot is pending on this host"; exit 3; }',
+  '  exit 0',
+  'fi',
+  'new=$(sed -n 2p "$d/pending"); secs=$(sed -n 3p "$d/pending")',
+  'case "$secs" in ""|*[!0-9]*) secs=300 ;; esac',
+  'if [ "$1" != now ] && [ "$(readlink /run/booted-system)" = "$new" ]; then',
+  '  echo "booted $new: waiting up to $secs s for its confirmation"',
+  '  i=0',
+  '  while [ "$i" -lt "$secs" ] && [ -f "$d/pending" ]; do sleep 1; i=$((i + 1)); done',
+  'fi',
+  'mv "$d/pending" "$d/reverting" 2>/dev/null || { echo "confirmed in time"; exit 0; }',
+  'prev=$(sed -n 1p "$d/reverting")',
+  'ok=1',
+  'if [ -n "$prev" ]; then',
+  '  { [ "$(readlink -f "$p")" = "$prev" ] || nix-env -p "$p" --set "$prev"; } &&',
+  '    "$prev/bin/switch-to-configuration" boot || ok=0',
+  'fi',
+  'if [ $ok = 1 ]; then echo "reverted $new $prev" > "$d/outcome"; else echo "revert-failed $new $prev" > "$d/outcome"; fi',
+  'rm -f "$d/reverting"',
+  'if [ $ok = 1 ]; then echo "not confirmed: $prev is the boot default again"; else echo "not confirmed, and the revert failed" >&2; fi',
+  // At boot, a host running the unconfirmed system reboots, only with the previous one as its default. The
+  // bot's revert (`now`) reboots by itself afterwards, over a command whose lost connection it expects.
+  'if [ "$1" != now ] && [ $ok = 1 ] && [ -n "$prev" ] && [ "$(readlink /run/current-system)" = "$new" ]; then',
+  '  systemctl reboot',
+  'fi',
+  '[ $ok = 1 ]',
+].join('\n');
+
+/**
+ * Stages: $1 previous system (may be empty), $2 new system, $3 the guard's seconds. Refuses a system that
+ * would boot without the guard, writes the marker, then profile and boot default; undoes itself on failure.
+ */
+export const STAGE_SCRIPT = [
+  `d=${BOOT_DIR}; p=${SYSTEM_PROFILE}`,
+  `[ -e "$2/${GUARD_UNIT_FILE}" ] || { echo "$2 has no ${BOOT_GUARD_UNIT} unit (services.signage-host): a reboot into it could not undo itself" >&2; exit 4; }`,
+  `if [ -e "$d/reverting" ] || [ -e "$d/confirming" ]; then echo "the boot guard is busy on this host" >&2; exit 1; fi`,
+  'mkdir -p "$d" || exit 1',
+  'rm -f "$d/outcome"',
+  'printf "%s\\n%s\\n%s\\n" "$1" "$2" "$3" > "$d/pending.new" && mv "$d/pending.new" "$d/pending" || exit 1',
+  'undo() {',
+  '  if [ -n "$1" ]; then',
+  '    { [ "$(readlink -f "$p")" = "$1" ] || nix-env -p "$p" --set "$1"; } && "$1/bin/switch-to-configuration" boot || return 1',
+  '  fi',
+  '  rm -f "$d/pending"',
+  '}',
+  'if ! nix-env -p "$p" --set "$2"; then undo "$1"; exit 1; fi',
+  'if ! "$2/bin/switch-to-configuration" boot; then',
+  '  undo "$1" || echo "could not put $1 back as the boot default: the boot guard reverts at the next boot" >&2',
+  '  exit 1',
+  'fi',
+].join('\n');
+
+/** Takes the marker from the guard: $1 the system that must be the pending one. */
+export const RELEASE_SCRIPT = [
+  `d=${BOOT_DIR}`,
+  '[ "$(sed -n 2p "$d/pending" 2>/dev/null)" = "$1" ] || { echo "no boot of $1 is pending: the guard had already begun to revert" >&2; exit 3; }',
+  'mv "$d/pending" "$d/confirming" 2>/dev/null || { echo "the guard had already begun to revert" >&2; exit 3; }',
+  'echo "confirmed $1" > "$d/outcome"',
+  'rm -f "$d/confirming"',
+].join('\n');
+
+/**
+ * The token, then a reboot two seconds later, so that this command answers before the host goes down (a
+ * lost answer would leave the bot unsure whether it rebooted); $1 is the run id, for whoever reads the token.
+ */
+export const REBOOT_SCRIPT = [
+  `mkdir -p ${ACTIVATION_DIR} && echo "$1" > ${REBOOT_TOKEN} || exit 1`,
+  'if [ -d /run/systemd/system ]; then',
+  '  systemd-run --on-active=2 --unit=signage-reboot --quiet systemctl reboot',
+  'else',
+  "  setsid sh -c 'sleep 2; systemctl reboot' </dev/null >/dev/null 2>&1 &",
+  'fi',
+].join('\n');
+
+/** Exit 0 while the token is there (not rebooted yet), 1 once it is gone. */
+export function rebootTokenCommand(): Argv {
+  return ['test', '-e', REBOOT_TOKEN];
+}
+
+/** The pending marker, if any: `previous`, `next` and the guard's seconds, one a line. */
+export function pendingBootCommand(): Argv {
+  return ['sh', '-c', `cat ${BOOT_DIR}/pending 2>/dev/null; exit 0`];
+}
+
+export interface PendingBoot {
+  readonly previous: StorePath | null;
+  readonly next: StorePath;
+}
+
+export function parsePendingBoot(stdout: string): PendingBoot | null {
+  const [previous = '', next = ''] = stdout.split('\n').map((l) => l.trim());
+  if (!next.startsWith('/nix/store/')) return null;
+  return { previous: previous.startsWith('/nix/store/') ? previous : null, next };
+}
+
+/** A fixed script in a waited-for host-side unit of its own name, so a dropped connection cannot cut it. */
+function inUnit(t: ActivationTarget, unit: string, script: string, args: Argv): Argv {
+  const argv = ['sh', '-c', script, unit, ...args];
+  if (!t.systemd) return sudo(t, ['setsid', '--wait', ...argv]);
+  return sudo(t, [
+    'systemd-run',
+    `--unit=${unit}`,
+    '--collect',
+    '--no-ask-password',
+    '--pipe',
+    '--wait',
+    '--quiet',
+    '--service-type=exec',
+    ...argv,
+  ]);
+}
+
+export function stageCommand(
+  t: ActivationTarget,
+  previous: StorePath | null,
+  next: StorePath,
+  guardSeconds: number,
+): Argv {
+  return inUnit(t, STAGE_UNIT, STAGE_SCRIPT, [previous ?? '', next, `${guardSeconds}`]);
+}
+
+export function releaseCommand(t: ActivationTarget, next: StorePath): Argv {
+  return inUnit(t, RELEASE_UNIT, RELEASE_SCRIPT, [next]);
+}
+
+/** The guard's revert, now: previous system as profile and boot default, and a reboot if the new one runs. */
+export function unstageCommand(t: ActivationTarget): Argv {
+  return inUnit(t, `${BOOT_GUARD_UNIT}-now`, BOOT_GUARD_SCRIPT, ['now']);
+}
+
+export function rebootCommand(t: ActivationTarget, runId: string): Argv {
+  return sudo(t, ['sh', '-c', REBOOT_SCRIPT, 'signage-reboot', runId]);
+}
+
+/** A walk of the boot path from `from`, for property tests and documentation. */
+export function walkBoot(
+  from: BootState,
+  results: (state: BootState) => StepResult,
+): { path: BootState[]; end: BootTerminal } {
+  const path: BootState[] = [];
+  let s: BootState | BootTerminal = from;
+  while (!isBootTerminal(s)) {
+    if (path.length > 20) throw new Error('the boot path loops');
+    path.push(s);
+    s = bootNext(s, results(s));
   }
   return { path, end: s };
 }

@@ -76,6 +76,8 @@ export type EngineEvent =
       readonly host: string;
       readonly question: string;
       readonly expiresAt: string;
+      /** What approving does; a restart when absent. */
+      readonly action?: 'restart' | 'reboot';
     }
   | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
   | {

@@ -55,5 +55,5 @@ export interface ScreenshotSettings {
 /** Where a store path comes from in a plan: a peer host by name, or the builder over the uplink. */
 export type Source = { readonly kind: 'peer'; readonly host: string } | { readonly kind: 'builder' };
 
-export type StageName = 'build' | 'plan' | 'copy' | 'switch' | 'approve' | 'restart' | 'rollback';
+export type StageName = 'build' | 'plan' | 'copy' | 'switch' | 'approve' | 'restart' | 'rollback' | 'reboot';
 export type StageOutcome = 'ok' | 'noop' | 'failed' | 'skipped';

@@ -21,6 +21,7 @@ import {
 } from '../core/activation-sequence.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ActivationOutcome } from '../core/ports/state.ts';
+import { isInhibitedSwitch } from '../core/reboot-need.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
@@ -121,11 +122,14 @@ export async function activate(
           timeoutMs: settings.revertSeconds * 1000,
           onStderrLine: (line) => scope.log(line, host.name),
         });
-        return r.exitCode === 0
-          ? 'ok'
-          : fail(
-              `switch-to-configuration test exited ${r.exitCode ?? r.signal}: ${tail(r.stderr || r.stdout)}`,
-            );
+        if (r.exitCode === 0) return 'ok';
+        // The comparison before the switch (reboot-need.ts) should have staged such a system for a reboot.
+        const inhibited = isInhibitedSwitch(`${r.stdout}\n${r.stderr}`)
+          ? ' (a switch inhibitor refuses to apply it live: it needs a reboot)'
+          : '';
+        return fail(
+          `switch-to-configuration test exited ${r.exitCode ?? r.signal}${inhibited}: ${tail(r.stderr || r.stdout)}`,
+        );
       } catch (e) {
         return thrown('switch-to-configuration test did not finish', e);
       }
@@ -237,8 +241,8 @@ function recordedOutcome(end: Terminal): ActivationOutcome | null {
   }
 }
 
-/** Tries a check until it exits 0 or its time is up; null when it passed. */
-async function runCheck(
+/** Tries a check until it exits 0 or its time is up; null when it passed. The reboot path runs it too. */
+export async function runCheck(
   scope: RunScope,
   conn: FreshAccess,
   check: HealthCheck,

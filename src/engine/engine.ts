@@ -11,6 +11,7 @@ import { EngineError, NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
 import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pending.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
+import { afterStage } from './reboot.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
@@ -74,6 +75,12 @@ export interface Engine {
    * the asker `askerFor` gives it; says of every pending host what became of it.
    */
   runPending(askerFor: (work: PendingWork) => Asker, opts: { canAsk: boolean }): Promise<readonly CatchUp[]>;
+  /** Reboots hosts after an approver says yes (or `yes` up front): into a staged system, or what they boot. */
+  reboot(
+    selectors: readonly string[],
+    opts: { reboot: Exclude<RestartPolicy, 'no'> },
+    asker: Asker,
+  ): Promise<RunResult>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
@@ -321,6 +328,13 @@ export function createEngine(deps: EngineDeps): Engine {
           work.revision ?? undefined,
         );
       }),
+    async reboot(selectors, opts, asker) {
+      const targets = resolve(selectors);
+      await ensureMayRestart(opts.reboot, asker);
+      return inRun('reboot', targets, asker, true, (scope) =>
+        eachHost(targets, (t) => afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' })),
+      );
+    },
 
     decide(approvalId, decision, asker) {
       const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;

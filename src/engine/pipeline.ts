@@ -2,7 +2,7 @@
 // copy (copyTarget), then switch, ask for the restart, restart (activateTarget). Verbs stop it early: `plan`
 // after planning, `copy` after copying, `switch` after switching.
 import { keepStagedCommand } from '../core/activation.ts';
-import type { Terminal } from '../core/activation-sequence.ts';
+import type { BootTerminal, Terminal } from '../core/activation-sequence.ts';
 import type { DiffOutcome } from '../core/closure-diff.ts';
 import type { PlanSummary } from '../core/events.ts';
 import { summary } from '../core/planner.ts';
@@ -13,6 +13,8 @@ import { type CopyResult, copyPlan } from './copy.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, hintOf, Interrupted, messageOf, StateError } from './errors.ts';
 import { type SiteHoldings, siteHosts, takeSnapshot } from './holdings.ts';
+import { afterStage } from './reboot.ts';
+import { plannedRebootOf } from './reboot-need.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
@@ -50,6 +52,8 @@ export interface HostOutcome {
   readonly restartDeclinedBy?: string;
   readonly error?: string;
   readonly hint?: string;
+  /** The new system needs a reboot (why), and how far the reboot got. */
+  readonly reboot?: { readonly reasons: readonly string[]; readonly end?: BootTerminal };
   /** A new system that was not confirmed, and how the host got (or gets) back to its previous one. */
   readonly notConfirmed?: Terminal;
   /** Stopped at a safe point by a request to stop (a signal, a closed output, the bot stopping). */
@@ -117,6 +121,7 @@ export async function copyTarget(
   );
   out.diff = diff;
   out.plan = summary(p);
+  if (until === 'plan') Object.assign(out, await plannedRebootOf(deps, scope, host, built.toplevel));
   if (until === 'plan') return;
   const replan = async (without: ReadonlySet<string>) => {
     for (const peer of without) known.peerFailed(peer);
@@ -155,7 +160,9 @@ export async function activateTarget(
     const switched = await switchHost(deps, scope, host, built.toplevel);
     // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
+    if (switched.reboot) out.reboot = { reasons: switched.reboot.reasons, end: 'boot-pending' };
     if (until === 'switch') return { ...out, status: switched.changed ? 'ok' : 'noop' };
+    if (switched.reboot) return await afterStage(deps, scope, host, restart, out);
     if (!switched.changed) {
       scope.skip(host.name, 'restart', 'the running system did not change');
       return { ...out, status: 'noop' };

@@ -9,6 +9,7 @@ import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
+import { rebootNow } from './reboot.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
 /** The question, naming the fleet commit the host now runs where the run built one. */
@@ -123,10 +124,11 @@ export async function decideRestart(
     if (!scope) throw new EngineError(`run ${approval.runId} of this question is not in the state database`);
     if (!host) throw new EngineError(`${approval.host} is no longer in the configuration`);
     if (decision === 'approved') {
-      await restartNow(scope, host, actor);
+      if (approval.action === 'reboot') await rebootNow(deps, scope, host, actor);
+      else await restartNow(scope, host, actor);
       restarted = true;
     } else {
-      scope.skip(approval.host, 'restart', `declined by ${actorName(actor)}`);
+      scope.skip(approval.host, approval.action, `declined by ${actorName(actor)}`);
     }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
@@ -141,7 +143,7 @@ export function expireRestarts(deps: EngineDeps, onEvent: ProgressSink): readonl
   for (const approval of expired) {
     const scope = joinRun(deps, approval.runId, { kind: 'schedule', job: 'expire-approvals' }, onEvent);
     if (!scope) continue;
-    scope.skip(approval.host, 'restart', `the question expired at ${approval.expiresAt.toISOString()}`);
+    scope.skip(approval.host, approval.action, `the question expired at ${approval.expiresAt.toISOString()}`);
     settleRun(deps, scope);
   }
   return expired;
@@ -161,7 +163,7 @@ export function runStatusNow(
   if (open) return 'awaiting-approval';
   const restartFailed = deps.store
     .stagesOf(runId)
-    .some((s) => s.stage === 'restart' && s.status === 'failed');
+    .some((s) => (s.stage === 'restart' || s.stage === 'reboot') && s.status === 'failed');
   return hostsFailed || restartFailed ? 'failed' : 'ok';
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../core/revision.ts';
 import { type SyncState, syncState } from '../core/sync.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
+import { stagedBootOf } from './boot.ts';
 import type { EngineDeps } from './deps.ts';
 import type { Asker } from './engine.ts';
 import { messageOf, StateError } from './errors.ts';
@@ -49,6 +50,8 @@ export interface HostStatusRow {
   readonly offSchedule?: boolean;
   /** Free space, uptime, power and temperature, read into states (health.ts). */
   readonly health?: HostHealth;
+  /** A system staged with `boot` for a reboot (the boot guard's marker): the profile's, not yet running. */
+  readonly stagedBoot?: StorePath;
   /** Which fleet commit the running system was built from, against the default branch (git fleets). */
   readonly revision?: {
     readonly deployed: Revision | null;
@@ -148,9 +151,15 @@ export async function statusOf(
         try {
           const facts = await access.probe(host, { health: true });
           const revision = await revisionRow(deps, host.name, facts.currentSystem, await head);
+          // Only a host whose profile is not what runs can have a system staged for its next boot.
+          const staged =
+            facts.profileSystem !== null && facts.profileSystem !== facts.currentSystem
+              ? await stagedBootOf(access, host)
+              : null;
           return {
             ...base,
             ...(revision ? { revision } : {}),
+            ...(staged ? { stagedBoot: staged } : {}),
             reachable: true,
             facts,
             health: healthOf(host, facts),

@@ -4,10 +4,13 @@
 // deployment is recorded and the builder keeps a GC root for the system.
 import { dropStagedCommand } from '../core/activation.ts';
 import type { Terminal } from '../core/activation-sequence.ts';
+import { describeRebootNeed } from '../core/reboot-need.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { type ActivationResult, activate, activationTarget } from './activate.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, messageOf } from './errors.ts';
+import { stageForReboot } from './reboot.ts';
+import { type RebootInfo, rebootNeedOf } from './reboot-need.ts';
 import type { RunScope } from './run-scope.ts';
 
 export { activationTarget } from './activate.ts';
@@ -17,6 +20,8 @@ export interface Switched {
   /** What ran before; null on a host that had no system. */
   readonly previous: StorePath | null;
   readonly changed: boolean;
+  /** Staged with `boot` for a reboot rather than activated: why it needs one. */
+  readonly reboot?: RebootInfo;
 }
 
 /** An activation that was not confirmed: the host runs (or will run) its previous system again. */
@@ -67,6 +72,11 @@ export function switchHost(
         value: { toplevel, previous, changed: false },
         detail: 'already running this system',
       };
+    }
+    const need = await rebootNeedOf(deps, scope, host, toplevel);
+    if (need.reasons.length > 0) {
+      const staged = await stageForReboot(deps, scope, host, toplevel, need);
+      return { outcome: 'ok', value: staged, detail: `staged with boot: ${describeRebootNeed(need)}` };
     }
     // An interrupted switch left the host running the new system unconfirmed: the profile's is the good one.
     const back = previous === toplevel ? before.profileSystem : previous;

@@ -48,7 +48,7 @@ export function decisionHandler(deps: DecisionDeps): DecisionHandler {
       case 'decided': {
         const a = result.approval;
         deps.log.info(
-          `approval ${a.id}: restart of ${a.host} ${a.status} by ${click.userId}` +
+          `approval ${a.id}: ${a.action} of ${a.host} ${a.status} by ${click.userId}` +
             (result.restarted ? ', restarted' : '') +
             (result.error === undefined ? '' : `, failed: ${result.error}`),
         );
@@ -56,9 +56,9 @@ export function decisionHandler(deps: DecisionDeps): DecisionHandler {
           await deps.runMessages.reply(
             a.runId,
             errorMessage({
-              summary: `The restart of ${a.host} failed.`,
+              summary: `The ${a.action} of ${a.host} failed.`,
               detail: result.error,
-              next: `Check the screen with \`/signage status ${a.host}\`; \`/signage restart ${a.host}\` asks again.`,
+              next: `Check the screen with \`/signage status ${a.host}\`; \`/signage ${a.action} ${a.host}\` asks again.`,
             }),
           );
         }
@@ -70,8 +70,8 @@ export function decisionHandler(deps: DecisionDeps): DecisionHandler {
       case 'expired':
         await ctx.ephemeral(
           errorMessage({
-            summary: `This question expired ${plainDate(result.approval.expiresAt)}; nothing was restarted.`,
-            next: `Run \`/signage restart ${result.approval.host}\` to ask again.`,
+            summary: `This question expired ${plainDate(result.approval.expiresAt)}; nothing was ${result.approval.action === 'reboot' ? 'rebooted' : 'restarted'}.`,
+            next: `Run \`/signage ${result.approval.action} ${result.approval.host}\` to ask again.`,
           }),
         );
         return expiredMessage(result.approval);
@@ -94,6 +94,7 @@ export function decidedMessage(a: ApprovalRecord): SlackMessage {
     host: a.host,
     question: a.question,
     decision: a.status === 'denied' ? 'denied' : 'approved',
+    action: a.action,
     userId: by?.kind === 'slack' ? by.userId : '',
     ...(by !== null && by.kind !== 'slack' ? { by: escapeMrkdwn(actorName(by)) } : {}),
     at: a.decidedAt ?? a.createdAt,
@@ -101,7 +102,12 @@ export function decidedMessage(a: ApprovalRecord): SlackMessage {
 }
 
 export function expiredMessage(a: ApprovalRecord): SlackMessage {
-  return approvalExpiredMessage({ host: a.host, question: a.question, expiredAt: a.expiresAt });
+  return approvalExpiredMessage({
+    host: a.host,
+    question: a.question,
+    expiredAt: a.expiresAt,
+    action: a.action,
+  });
 }
 
 function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {

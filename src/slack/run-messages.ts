@@ -158,6 +158,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           host: event.host,
           question: event.question,
           expiresAt: new Date(event.expiresAt),
+          ...(event.action === undefined ? {} : { action: event.action }),
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
           ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });
@@ -471,6 +472,7 @@ function recordedEvents(store: StateStore, runId: string): EngineEvent[] {
       host: approval.host,
       question: approval.question,
       expiresAt: approval.expiresAt.toISOString(),
+      action: approval.action,
     });
   }
   if (run.status !== 'running') {

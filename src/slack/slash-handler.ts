@@ -21,6 +21,7 @@ export const CHANNEL_VERBS: ReadonlySet<string> = new Set([
   'plan',
   'rollback',
   'restart',
+  'reboot',
   'build',
 ]);
 

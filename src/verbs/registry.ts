@@ -8,6 +8,7 @@ import hosts from '../../commands/hosts.ts';
 import overlap from '../../commands/overlap.ts';
 import pending from '../../commands/pending.ts';
 import plan from '../../commands/plan.ts';
+import reboot from '../../commands/reboot.ts';
 import restart from '../../commands/restart.ts';
 import rollback from '../../commands/rollback.ts';
 import show from '../../commands/show.ts';
@@ -27,6 +28,7 @@ export const verbs: readonly AnyVerb[] = [
   restart,
   pending,
   show,
+  reboot,
   hosts,
   help,
 ];

@@ -1,5 +1,6 @@
 // How a run's result reads: in a terminal, as JSON, and as the final Slack message. Shared by the verbs
 // that run the pipeline (deploy, plan, copy, switch, rollback, restart, build).
+import type { BootTerminal } from '../core/activation-sequence.ts';
 import { formatBytes } from '../core/bytes.ts';
 import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
@@ -18,6 +19,16 @@ const MARK: Record<HostOutcome['status'], string> = {
   pending: '…',
 };
 
+/** How far a reboot got, in a few words; failures say the rest in their error. */
+const REBOOT_END: Record<BootTerminal, string> = {
+  'boot-pending': 'runs its old system until it reboots (the boot guard watches the new one)',
+  confirmed: 'rebooted into it and confirmed',
+  reverted: 'rebooted back into its previous system',
+  'host-guards': 'left to its boot guard',
+  unhealthy: 'back, but failing its checks',
+  unchanged: 'unchanged',
+};
+
 export function hostLine(h: HostOutcome): string {
   const parts: string[] = [];
   if (h.plan) {
@@ -32,11 +43,14 @@ export function hostLine(h: HostOutcome): string {
     );
   }
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);
-  if (h.switched) parts.push(h.switched.changed ? 'switched' : 'already running it');
-  if (h.restarted) parts.push('display manager restarted');
+  if (h.reboot?.reasons.length) parts.push(`needs a reboot: ${h.reboot.reasons.join(', ')}`);
+  if (h.switched)
+    parts.push(h.reboot ? 'staged with boot' : h.switched.changed ? 'switched' : 'already running it');
+  if (h.reboot?.end) parts.push(REBOOT_END[h.reboot.end]);
+  if (h.restarted && !h.reboot) parts.push('display manager restarted');
   if (h.restartDeclinedBy) parts.push(`restart declined by ${h.restartDeclinedBy}`);
   if (h.status === 'awaiting-approval')
-    parts.push(`restart waits for an approver (question ${h.approvalId})`);
+    parts.push(`${h.reboot ? 'reboot' : 'restart'} waits for an approver (question ${h.approvalId})`);
   if (h.deferred) parts.push(h.deferred);
   if (h.error) parts.push(`error: ${h.error}${h.hint ? ` — ${h.hint}` : ''}`);
   return parts.join('; ');

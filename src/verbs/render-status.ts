@@ -28,6 +28,12 @@ const SYNC_TEXT: Record<SyncState, string> = {
 
 /** An unconfirmed host is mid-activation when the host holds the marker, else its switch was interrupted. */
 function syncText(row: HostStatusRow): string {
+  if (
+    row.sync === 'unconfirmed' &&
+    row.stagedBoot !== undefined &&
+    row.stagedBoot === row.facts?.profileSystem
+  )
+    return 'boot staged (runs its previous system; boots the new one at its next reboot, behind the boot guard)';
   if (row.sync === 'unconfirmed' && row.facts?.activationMarker)
     return `activation not confirmed (${row.facts.activationMarker}; the host reverts by itself unless confirmed)`;
   return SYNC_TEXT[row.sync ?? 'no-system'];

@@ -7,7 +7,10 @@
     { self }:
     let
       fleet = builtins.fromJSON (builtins.readFile ./fleet.json);
-      pkgs = import ./packages.nix { inherit (fleet) system scale revision; };
+      pkgs = import ./packages.nix {
+        inherit (fleet) system scale revision;
+        kernel = fleet.kernel or "6.6.51";
+      };
       mkHost = import ./host.nix {
         inherit (fleet) system scale revision;
         inherit pkgs;

@@ -17,6 +17,7 @@ let
     kib = 4;
     script = "echo ${host.url or "about:blank"} > $out/url";
   };
+  # As on a host with services.signage-host: the boot guard's unit, which the bot looks for before `boot`.
   etc = blob {
     name = "etc";
     kib = 60;
@@ -25,6 +26,7 @@ let
       pkgs.systemd
       kioskConfig
     ];
+    script = "mkdir -p $out/systemd/system && echo '[Service]' > $out/systemd/system/signage-boot-guard.service";
   };
   version = "26.05.${toString revision}.signage";
   # A system that fails the way screens fail, chosen per host and revision in fleet.json (`faults`): the kiosk
@@ -57,6 +59,8 @@ let
       ln -s ${systemPath} "$out/sw"
       ln -s ${etc} "$out/etc"
       ln -s ${pkgs.linux} "$out/kernel"
+      ln -s ${pkgs.modules} "$out/kernel-modules"
+      ln -s ${pkgs.firmware} "$out/firmware"
       mkdir -p "$out/bin"
       cat > "$out/bin/switch-to-configuration" <<'STC'
       #!/bin/sh

@@ -5,6 +5,8 @@
   system,
   scale,
   revision,
+  # The kernel's version: a new one makes every system need a reboot.
+  kernel ? "6.6.51",
 }:
 let
   blob = import ./blob.nix { inherit system scale; };
@@ -81,11 +83,11 @@ let
     kib = 6000;
   };
   linux = blob {
-    name = "linux-6.6.51-rpi";
+    name = "linux-${kernel}-rpi";
     kib = 9000;
   };
   modules = blob {
-    name = "linux-6.6.51-rpi-modules";
+    name = "linux-${kernel}-rpi-modules";
     kib = 6000;
     deps = [ linux ];
   };

@@ -251,6 +251,20 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
     confirmCommand: (f) => [f(target, P), f(target, P, 42)],
     revertCommand: (f) => [f(target, PREV), f(target, PREV, true)],
     disarmCommand: (f) => [f(target)],
+    // The boot path: staging behind the guard, releasing it, its revert at once, the reboot.
+    stageCommand: (f) => [f(target, PREV, P, 300), f(target, null, P, 300)],
+    releaseCommand: (f) => [f(target, P)],
+    unstageCommand: (f) => [f(target)],
+    rebootCommand: (f) => [f(target, '0mc1x2k9qabcde')],
+    // Read what the host recorded; run as the bot's user.
+    rebootTokenCommand: (f) => {
+      expect(f()[0]).not.toBe('sudo');
+      return [];
+    },
+    pendingBootCommand: (f) => {
+      expect(f()[0]).not.toBe('sudo');
+      return [];
+    },
     // Reads what the host recorded; runs as the bot's user.
     outcomeCommand: (f) => {
       expect(f()[0]).not.toBe('sudo');
@@ -306,6 +320,42 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
       ],
       ['sh', '-c', 'id'],
       ['sh', '-c', 'id', 'signage-arm', '300', '/tmp/evil', P, 'x'],
+      ['sh', '-c', 'id', 'signage-reboot', 'x; rm -rf /'],
+      ['sh', '-c', 'id', 'signage-reboot'],
+      [
+        'systemd-run',
+        '--unit=signage-stage',
+        '--collect',
+        '--no-ask-password',
+        '--pipe',
+        '--wait',
+        '--quiet',
+        '--service-type=exec',
+        'sh',
+        '-c',
+        'id',
+        'signage-stage',
+        PREV,
+        '/tmp/evil',
+        '300',
+      ],
+      [
+        'systemd-run',
+        '--unit=signage-boot-guard-now',
+        '--collect',
+        '--no-ask-password',
+        '--pipe',
+        '--wait',
+        '--quiet',
+        '--service-type=exec',
+        'sh',
+        '-c',
+        'id',
+        'signage-boot-guard-now',
+        'later',
+      ],
+      ['systemd-run', '--unit=signage-release', '/bin/sh', '-c', 'id'],
+      ['systemctl', 'reboot'],
       ['sh', '-i'],
       ['systemctl', 'stop', 'sshd.service'],
       ['systemctl', 'stop', 'signage-revert.timer', 'sshd.service'],
@@ -620,6 +670,7 @@ describe('the module on its own, evaluated with a stand-in for the NixOS module 
     services: { openssh: { settings: Record<string, unknown>; extraConfig: string } };
     users: { users: Record<string, unknown>; groups?: Record<string, unknown> };
     security?: { sudo?: { extraRules?: unknown } };
+    systemd?: { services?: Record<string, unknown> };
   }
   interface Evaluated {
     options: { path: string; type: string; description: string | null; hasDefault: boolean }[];
@@ -702,6 +753,17 @@ describe('the module on its own, evaluated with a stand-in for the NixOS module 
     expect(d.users.users).toEqual({ root: { openssh: { authorizedKeys: { keys: [`restrict ${BOT}`] } } } });
     expect(d.users.groups).toBeUndefined();
     expect(d.security?.sudo?.extraRules).toBeUndefined();
+    // The boot guard runs at every boot, once, the same script the bot's own revert runs.
+    const guard = d.systemd?.services?.['signage-boot-guard'] as
+      | { wantedBy: string[]; restartIfChanged: boolean; serviceConfig: Record<string, unknown> }
+      | undefined;
+    expect(guard?.wantedBy).toEqual(['multi-user.target']);
+    expect(guard?.restartIfChanged).toBe(false);
+    expect(guard?.serviceConfig.RemainAfterExit).toBe(true);
+    const exec = String(guard?.serviceConfig.ExecStart).split(' ');
+    expect(exec[0]).toBe('/bin/sh');
+    // nix/lib/boot-guard.sh, whose text test/unit/boot-path.test.ts checks against the bot's BOOT_GUARD_SCRIPT.
+    expect(exec[1]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-boot-guard\.sh$/);
   });
 
   it('with another user: creates it and gives it exactly the rules the sudo test above checked', async () => {

@@ -25,6 +25,8 @@ export interface Fleet {
   revision(): number;
   /** "A change" to deploy: a new kiosk browser and application for everyone, new host-specific paths. */
   setRevision(revision: number): Promise<void>;
+  /** A new kernel version for every system built from now on (null: the fleet's first one). */
+  setKernel(version: string | null): Promise<void>;
   /** Makes `host`'s system at `revision` fail in the given way (null: healthy again). */
   setFault(host: string, revision: number, fault: Fault | null): Promise<void>;
   installable(host: string): string;
@@ -43,6 +45,7 @@ export async function makeFleet(
   }
   const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
   let revision = opts.revision;
+  let kernel: string | null = null;
   const faults = new Map<string, Record<string, Fault>>();
   const write = () =>
     writeFile(
@@ -52,6 +55,7 @@ export async function makeFleet(
           system,
           scale: opts.scale,
           revision,
+          ...(kernel === null ? {} : { kernel }),
           hosts: hosts.map((h) => {
             const own = { ...h.faults, ...faults.get(h.name) };
             return Object.keys(own).length > 0 ? { ...h, faults: own } : h;
@@ -72,6 +76,10 @@ export async function makeFleet(
     revision: () => revision,
     async setRevision(next) {
       revision = next;
+      await write();
+    },
+    async setKernel(version) {
+      kernel = version;
       await write();
     },
     async setFault(host, rev, fault) {

@@ -6,6 +6,7 @@
 // fired, stopped and finished go to /run/signage-office/timers.log. A host can also be rebooted.
 import { mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { installBootGuard } from './boot-guard.ts';
 import { endHost, type OfficeHost, sshdPid, startSshd } from './host.ts';
 import { run } from './run.ts';
 
@@ -42,6 +43,9 @@ case "$1" in
       fi
     done
     exit $status ;;
+  reboot)
+    # The office reboots the host (reboot.ts): it watches for this request in the host's persistent /nix.
+    mkdir -p /nix/var/signage-office && date -u +%Y-%m-%dT%H:%M:%SZ > /nix/var/signage-office/reboot-request ;;
 esac
 echo "$*" >> "$o/systemctl.log"
 `;
@@ -132,6 +136,7 @@ export async function installSystemd(host: OfficeHost): Promise<void> {
   const bin = join(host.dir, 'bin');
   await writeFile(join(bin, 'systemctl'), SYSTEMCTL, { mode: 0o755 });
   await writeFile(join(bin, 'signage-office-host'), hostControl(host), { mode: 0o755 });
+  await installBootGuard(host);
   if (host.systemd) {
     await writeFile(join(bin, 'systemd-run'), SYSTEMD_RUN, { mode: 0o755 });
     await mkdir(join(host.dir, 'run', 'systemd', 'system'), { recursive: true });
@@ -154,6 +159,11 @@ export async function bootDefault(host: OfficeHost): Promise<string | null> {
  */
 export async function rebootHost(host: OfficeHost): Promise<void> {
   await endHost(await sshdPid(host));
+  await powerOnHost(host);
+}
+
+/** Brings up a host whose processes have all ended, from its boot default, as rebootHost does. */
+export async function powerOnHost(host: OfficeHost): Promise<void> {
   const runDir = join(host.dir, 'run');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(join(runDir, 'sshd'), { recursive: true });

@@ -102,6 +102,7 @@ let
   # defaults, and the nix module's own definitions of trusted-users).
   nixosDefaults = {
     nix.enable = true;
+    nix.package = "nix-package-stand-in";
     nix.settings = {
       require-sigs = true;
       allowed-users = [ "*" ];

@@ -49,6 +49,8 @@ export interface SlackOfficeOptions {
   readonly refs?: Record<string, unknown>;
   /** More top-level sections (`sites`, `tags`). */
   readonly sections?: Record<string, unknown>;
+  /** The configuration's `activation` section. */
+  readonly activation?: Record<string, unknown>;
 }
 
 /** A configuration file for a bot on the office, in a state directory of its own. */
@@ -108,6 +110,7 @@ export function slackOfficeConfig(
     ...(options.flake === undefined ? {} : { flake: options.flake }),
     ...(options.refs === undefined ? {} : { refs: options.refs }),
     ...(options.sections === undefined ? {} : { sections: options.sections }),
+    ...(options.activation === undefined ? {} : { activation: options.activation }),
   });
   if (options.ssh !== undefined) {
     const config = parse(readFileSync(cfg.file, 'utf8')) as { ssh: Record<string, unknown> };

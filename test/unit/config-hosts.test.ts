@@ -147,6 +147,7 @@ hosts:
     lobby:
       revertSeconds: 200
       settleSeconds: 30
+      rebootSeconds: 600
       checks:
         - {name: page, argv: [curl, -fsS, http://127.0.0.1/], timeoutSeconds: 10}
     door:
@@ -168,15 +169,22 @@ hosts:
     expect(by.get('baard-entrance')).toEqual({
       revertSeconds: 200,
       settleSeconds: 30,
+      rebootSeconds: 600,
       checks: [
         { name: 'page', argv: ['curl', '-fsS', 'http://127.0.0.1/'], timeoutSeconds: 10 },
         { name: 'lock', argv: ['systemctl', 'is-active', 'door.service'], timeoutSeconds: 60 },
       ],
     });
-    expect(by.get('baard-lobby')).toEqual({ revertSeconds: 200, settleSeconds: 30, checks: [] });
+    expect(by.get('baard-lobby')).toEqual({
+      revertSeconds: 200,
+      settleSeconds: 30,
+      rebootSeconds: 600,
+      checks: [],
+    });
     expect(by.get('oslo-canteen')).toEqual({
       revertSeconds: 120,
       settleSeconds: DEFAULT_ACTIVATION.settleSeconds,
+      rebootSeconds: DEFAULT_ACTIVATION.rebootSeconds,
       checks: DEFAULT_ACTIVATION.checks,
     });
   });

@@ -146,6 +146,7 @@ describe('a valid configuration', () => {
       activation: {
         revertSeconds: 300,
         settleSeconds: 10,
+        rebootSeconds: 300,
         checks: [
           {
             name: 'display manager active',
@@ -210,6 +211,7 @@ describe('a valid configuration', () => {
       activation: {
         revertSeconds: 240,
         settleSeconds: 10,
+        rebootSeconds: 300,
         checks: [
           {
             name: 'kiosk',

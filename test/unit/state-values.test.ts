@@ -7,6 +7,7 @@ import { HEALTH_STATES } from '../../src/core/health.ts';
 import type { HealthWatch } from '../../src/core/health-watch.ts';
 import type {
   ActivationOutcome,
+  ApprovalAction,
   ApprovalStatus,
   Decision,
   PendingReason,
@@ -30,7 +31,9 @@ const STAGE_NAMES = {
   approve: true,
   restart: true,
   rollback: true,
+  reboot: true,
 } as const satisfies Record<StageName, true>;
+const APPROVAL_ACTIONS = { restart: true, reboot: true } as const satisfies Record<ApprovalAction, true>;
 const STAGE_OUTCOMES = { ok: true, noop: true, failed: true, skipped: true } as const satisfies Record<
   StageOutcome,
   true
@@ -123,17 +126,18 @@ describe('every value of the state types is stored and read back', () => {
     const { store, close } = openOrThrow(dirs.make());
     const run = store.createRun({ verb: 'deploy', hosts: ['lobby'], actor: ACTORS.cli, now });
     const seen = new Set<ApprovalStatus>();
-    const ask = () =>
+    const ask = (action: ApprovalAction = 'restart') =>
       store.createApproval({
         runId: run.id,
         host: 'lobby',
-        action: 'restart',
+        action,
         question: 'Restart?',
         requestedBy: ACTORS.cli,
         now,
         expiresAt: new Date(now.getTime() + 1000),
       });
     seen.add(ask().status);
+    for (const action of keys(APPROVAL_ACTIONS)) expect(ask(action).action).toBe(action);
     for (const decision of keys(DECISIONS)) {
       const result = store.decideApproval(ask().id, decision, ACTORS.slack, now);
       if (result.kind === 'decided') seen.add(result.approval.status);

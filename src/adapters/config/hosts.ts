@@ -106,6 +106,7 @@ function activationOf(
   const tagChecks = byTag.flatMap((a) => a.checks ?? []);
   const tagRevert = byTag.flatMap((a) => (a.revertSeconds === undefined ? [] : [a.revertSeconds]));
   const tagSettle = byTag.flatMap((a) => (a.settleSeconds === undefined ? [] : [a.settleSeconds]));
+  const tagReboot = byTag.flatMap((a) => (a.rebootSeconds === undefined ? [] : [a.rebootSeconds]));
   const checks =
     own?.checks ??
     (byTag.some((a) => a.checks !== undefined) ? tagChecks : undefined) ??
@@ -115,6 +116,8 @@ function activationOf(
       own?.revertSeconds ?? (tagRevert.length > 0 ? Math.max(...tagRevert) : config.activation.revertSeconds),
     settleSeconds:
       own?.settleSeconds ?? (tagSettle.length > 0 ? Math.max(...tagSettle) : config.activation.settleSeconds),
+    rebootSeconds:
+      own?.rebootSeconds ?? (tagReboot.length > 0 ? Math.max(...tagReboot) : config.activation.rebootSeconds),
     checks: checks.map((c) => ({ name: c.name, argv: [...c.argv], timeoutSeconds: c.timeoutSeconds })),
   };
 }

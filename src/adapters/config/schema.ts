@@ -1,7 +1,7 @@
 // The configuration file's shape, with its defaults. Every mapping is strict: a misspelt field is an error
 // that lists the known ones, not a setting silently ignored. docs/configuration.md documents each field.
 import { z } from 'zod';
-import { DEFAULT_ACTIVATION } from '../../core/activation-sequence.ts';
+import { DEFAULT_ACTIVATION, DEFAULT_REBOOT_SECONDS } from '../../core/activation-sequence.ts';
 import { DEFAULT_HEALTH } from '../../core/health.ts';
 import { checkGitRef } from '../../core/revision.ts';
 import { parseWindow } from '../../core/windows.ts';
@@ -94,12 +94,14 @@ const healthCheck = strict({
 const activationOverride = strict({
   revertSeconds: intIn(5, 3600).optional(),
   settleSeconds: intIn(0, 600).optional(),
+  rebootSeconds: intIn(10, 3600).optional(),
   checks: z.array(healthCheck).optional(),
 });
 
 const activation = strict({
   revertSeconds: intIn(5, 3600).default(DEFAULT_ACTIVATION.revertSeconds),
   settleSeconds: intIn(0, 600).default(DEFAULT_ACTIVATION.settleSeconds),
+  rebootSeconds: intIn(10, 3600).default(DEFAULT_REBOOT_SECONDS),
   checks: z.array(healthCheck).default(DEFAULT_ACTIVATION.checks.map((c) => ({ ...c, argv: [...c.argv] }))),
   tags: z
     .record(name('tag'), activationOverride)

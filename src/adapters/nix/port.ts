@@ -14,6 +14,7 @@ import { copyLineReader } from './progress.ts';
 import { commitsBehind, resolveRevision } from './revision.ts';
 import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
+import { systemBoot } from './system-boot.ts';
 
 export interface NixBuilderConfig {
   readonly flakeRef: string;
@@ -45,6 +46,7 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
         ...(config.defaultBranch ? { defaultBranch: config.defaultBranch } : {}),
       }),
     commitsBehind: (older, head) => commitsBehind(older, head),
+    systemBoot: (toplevel) => systemBoot(toplevel),
     async build(host, opts) {
       const built = await buildToplevel(opts.flake ?? config.flakeRef, host, {
         ...bin,

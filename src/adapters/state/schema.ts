@@ -166,6 +166,52 @@ CREATE TABLE health_watch (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    description: 'reboots: a reboot stage and a reboot question beside the restart ones',
+    // SQLite cannot change a CHECK constraint in place: each table is made anew with the wider one.
+    sql: `
+CREATE TABLE stages_new (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  host TEXT NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('build', 'plan', 'copy', 'switch', 'approve', 'restart', 'rollback', 'reboot')),
+  status TEXT NOT NULL CHECK (status IN ('ok', 'noop', 'failed', 'skipped', 'running', 'interrupted')),
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER,
+  bytes INTEGER,
+  detail TEXT
+) STRICT;
+INSERT INTO stages_new (id, run_id, host, stage, status, started_at, duration_ms, bytes, detail)
+  SELECT id, run_id, host, stage, status, started_at, duration_ms, bytes, detail FROM stages;
+DROP TABLE stages;
+ALTER TABLE stages_new RENAME TO stages;
+CREATE INDEX stages_by_run ON stages (run_id, started_at);
+
+CREATE TABLE approvals_new (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  host TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('restart', 'reboot')),
+  question TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+  decided_by TEXT,
+  decided_at INTEGER,
+  slack_channel TEXT,
+  slack_ts TEXT
+) STRICT;
+INSERT INTO approvals_new (id, run_id, host, action, question, requested_by, created_at, expires_at, status,
+    decided_by, decided_at, slack_channel, slack_ts)
+  SELECT id, run_id, host, action, question, requested_by, created_at, expires_at, status,
+    decided_by, decided_at, slack_channel, slack_ts FROM approvals;
+DROP TABLE approvals;
+ALTER TABLE approvals_new RENAME TO approvals;
+CREATE INDEX approvals_by_status ON approvals (status, created_at);
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

@@ -1,6 +1,7 @@
 // What the engine needs of the builder (the machine that evaluates the fleet flake, builds, signs, and holds
 // every path) and of Nix's knowledge that is not tied to one machine: how a target pulls from a peer, and how
 // to read Nix's copy log and path-info output when they come back from a host.
+import type { SystemBoot } from '../reboot-need.ts';
 import type { Revision } from '../revision.ts';
 import type { HostSpec, PathInfo, StorePath } from '../types.ts';
 
@@ -38,6 +39,8 @@ export interface BuilderPort {
     roots: readonly StorePath[],
     opts: { signal?: AbortSignal; onProgress?: (p: CopyProgress) => void },
   ) => Promise<void>;
+  /** A built system's boot links and switch inhibitors: whether it needs a reboot (reboot-need.ts). */
+  readonly systemBoot: (toplevel: StorePath) => Promise<SystemBoot>;
   /** Keeps what a host was switched to from the builder's garbage collector (one root per host). */
   readonly keepRoot: (host: string, toplevel: StorePath) => Promise<void>;
   /** Keeps (or, with null, releases) the system a host is still to be brought to: its pending work. */

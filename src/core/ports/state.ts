@@ -194,7 +194,7 @@ export interface LocksPort {
 // ---- approvals -----------------------------------------------------------------------------------
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
-export type ApprovalAction = 'restart';
+export type ApprovalAction = 'restart' | 'reboot';
 export type Decision = 'approved' | 'denied';
 
 export interface ApprovalRecord {

@@ -30,6 +30,8 @@ export interface ApprovalQuestion {
   readonly expiresAt: Date;
   /** The Slack user whose run asks. */
   readonly requestedBy?: string;
+  /** What approving does: restart the display manager (the default) or reboot the host. */
+  readonly action?: 'restart' | 'reboot';
   /** Who may answer: mentioned, so Slack notifies them. */
   readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
   /** What the deploy changed on the host, and where its paths came from, when the run worked it out. */
@@ -44,28 +46,47 @@ export function approverMentions(approvers: ApprovalQuestion['approvers']): stri
   return users.join(' ');
 }
 
+/** What each kind of question warns of, and its button's words. */
+const ACTION_WORDS = {
+  restart: {
+    effect: (host: string) =>
+      `The screen on ${host} goes dark for a few seconds while its display manager restarts.`,
+    button: 'Restart now',
+    title: 'Restart',
+    done: 'restarted',
+  },
+  reboot: {
+    effect: (host: string) =>
+      `The screen on ${host} goes dark while the host reboots, until it is back (a minute or two); the bot then checks it and undoes a new system that fails.`,
+    button: 'Reboot now',
+    title: 'Reboot',
+    done: 'rebooted',
+  },
+} as const;
+
 export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
   const host = escapeMrkdwn(q.host);
+  const words = ACTION_WORDS[q.action ?? 'restart'];
   const by = q.requestedBy === undefined ? '' : `Asked for <@${escapeMrkdwn(q.requestedBy)}>'s run · `;
   const mentions = approverMentions(q.approvers);
   return message(mentions === '' ? q.question : `${q.question} ${mentions}`, [
     section(
       `*${escapeMrkdwn(truncate(q.question, QUESTION_CHARS))}*\n` +
-        `The screen on ${host} goes dark for a few seconds while its display manager restarts.` +
+        words.effect(host) +
         (mentions === '' ? '' : `\nApprovers: ${mentions}`),
     ),
     ...(q.changes === undefined ? [] : diffQuestionBlocks(q.changes.diff, q.changes.plan)),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
       button({
-        text: 'Restart now',
+        text: words.button,
         actionId: APPROVE_ACTION_ID,
         value: q.approvalId,
         style: 'primary',
         confirm: {
-          title: `Restart ${truncate(q.host, 80)}?`,
-          text: `The screen on ${q.host} goes dark for a few seconds while its display manager restarts.`,
-          confirm: 'Restart now',
+          title: `${words.title} ${truncate(q.host, 80)}?`,
+          text: words.effect(q.host),
+          confirm: words.button,
           deny: 'Not yet',
         },
       }),
@@ -78,6 +99,7 @@ export interface ApprovalDecided {
   readonly host: string;
   readonly question: string;
   readonly decision: 'approved' | 'denied';
+  readonly action?: 'restart' | 'reboot';
   /** The approver's Slack user ID; empty when someone answered from elsewhere (see `by`). */
   readonly userId: string;
   /** Who answered, already escaped, when not a Slack user (the terminal). */
@@ -88,13 +110,14 @@ export interface ApprovalDecided {
 export function approvalDecidedMessage(d: ApprovalDecided): SlackMessage {
   const who = d.userId !== '' ? `<@${escapeMrkdwn(d.userId)}>` : (d.by ?? 'someone');
   const host = escapeMrkdwn(d.host);
+  const what = ACTION_WORDS[d.action ?? 'restart'].title;
   const verdict =
     d.decision === 'approved'
-      ? `✅ *Restart of ${host} approved* by ${who} at ${slackDate(d.at)}.`
-      : `✋ *Restart of ${host} declined* (not now) by ${who} at ${slackDate(d.at)}.`;
+      ? `✅ *${what} of ${host} approved* by ${who} at ${slackDate(d.at)}.`
+      : `✋ *${what} of ${host} declined* (not now) by ${who} at ${slackDate(d.at)}.`;
   const plainWho = d.userId !== '' ? `<@${d.userId}>` : (d.by ?? 'someone');
   return message(
-    `Restart of ${d.host} ${d.decision === 'approved' ? 'approved' : 'declined'} by ${plainWho}`,
+    `${what} of ${d.host} ${d.decision === 'approved' ? 'approved' : 'declined'} by ${plainWho}`,
     [section(verdict), context(`Asked: ${escapeMrkdwn(truncate(d.question, QUESTION_CHARS))}`)],
   );
 }
@@ -103,16 +126,19 @@ export interface ApprovalExpired {
   readonly host: string;
   readonly question: string;
   readonly expiredAt: Date;
+  readonly action?: 'restart' | 'reboot';
 }
 
 export function approvalExpiredMessage(e: ApprovalExpired): SlackMessage {
   const host = escapeMrkdwn(e.host);
-  return message(`The restart question for ${e.host} expired; nothing was restarted`, [
+  const action = e.action ?? 'restart';
+  const { title, done } = ACTION_WORDS[action];
+  return message(`The ${action} question for ${e.host} expired; nothing was ${done}`, [
     section(
-      `⌛ *Restart of ${host} not answered*: the question expired ${slackDate(e.expiredAt)}; nothing was restarted.`,
+      `⌛ *${title} of ${host} not answered*: the question expired ${slackDate(e.expiredAt)}; nothing was ${done}.`,
     ),
     context(
-      `Asked: ${escapeMrkdwn(truncate(e.question, QUESTION_CHARS))} · \`/signage restart ${host}\` asks again.`,
+      `Asked: ${escapeMrkdwn(truncate(e.question, QUESTION_CHARS))} · \`/signage ${action} ${host}\` asks again.`,
     ),
   ]);
 }
