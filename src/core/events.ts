@@ -68,12 +68,14 @@ export type EngineEvent =
       readonly host: string;
       readonly question: string;
       readonly expiresAt: string;
+      /** Under the two-person rule: distinct approvers needed, and whether the requester may be one. */
+      readonly rule?: { readonly required: number; readonly requesterMayApprove: boolean };
     }
   | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
   | {
       readonly type: 'run.finished';
       readonly runId: string;
-      readonly outcome: 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+      readonly outcome: 'ok' | 'failed' | 'awaiting-approval' | 'interrupted' | 'cancelled';
     };
 
 export type ProgressSink = (event: EngineEvent) => void;

@@ -21,6 +21,7 @@ import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
 import { blocksOf } from './message-port.ts';
+import { NEXT_STEP_ACTIONS, registerNextStepActions } from './next-steps/actions.ts';
 import { createRunMessages, type RunMessages } from './run-messages.ts';
 import { slashCommandOptions } from './slash-handler.ts';
 
@@ -108,15 +109,16 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     await running;
   });
 
-  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]));
+  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID, ...NEXT_STEP_ACTIONS]));
 
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
   const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log });
   registerSlashCommand(app, slash);
+  registerNextStepActions(app, { store, onCommand: slash.onCommand });
   registerApprovalActions(app, {
     isApprover,
     approvers: slackConfig.approvers,
-    onDecision: decisionHandler({ engine, runMessages, log }),
+    onDecision: decisionHandler({ engine, runMessages, log, approvers: slackConfig.approvers }),
   });
   registerMentions(app, {
     onMention: mentionHandler({ engine, verbs, policy, resolve, log }),

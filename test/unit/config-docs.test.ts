@@ -41,8 +41,8 @@ describe('docs/configuration.md', () => {
 
   it('documents every field of the complete example', () => {
     const config = valid(complete!);
-    // Host names are the flake's, not fields.
-    const names = fieldNames(config, new Set([config.hosts]));
+    // Host, site and tag names are the fleet's, not fields.
+    const names = fieldNames(config, new Set([config.hosts, config.sites, config.tags]));
     for (const name of [...names, 'agentSocket', 'identityFile', 'port', 'user', 'usergroup']) {
       // As `name`, or within a dotted path like `approvers.users`.
       expect(doc, `the field ${name}`).toMatch(new RegExp(`\`([\\w.]*\\.)?${name}(\\.[\\w.]*)?\``));

@@ -75,6 +75,13 @@ refs:
   defaultBranch: main
   nonDefault: approvers
   hostsTagged: [experiment]
+sites:
+  office:
+    approvals: {count: 2, requesterMayApprove: false}
+tags:
+  lobby:
+    approvals: {count: 1}
+  kiosk:
 `;
 
 function ok(text: string, env = {}): Config {
@@ -130,6 +137,8 @@ describe('a valid configuration', () => {
       },
       schedule: { status: '*/15 * * * *', expireApprovals: '* * * * *' },
       refs: { nonDefault: 'deployers', hostsTagged: [] },
+      sites: {},
+      tags: {},
     } satisfies Config);
   });
 
@@ -202,6 +211,8 @@ describe('a valid configuration', () => {
       },
       schedule: { status: '0 8 * * 1-5', expireApprovals: '*/2 * * * *', timezone: 'Europe/Oslo' },
       refs: { defaultBranch: 'main', nonDefault: 'approvers', hostsTagged: ['experiment'] },
+      sites: { office: { approvals: { count: 2, requesterMayApprove: false } } },
+      tags: { lobby: { approvals: { count: 1, requesterMayApprove: true } }, kiosk: {} },
     } satisfies Config);
   });
 
@@ -257,7 +268,7 @@ describe('a bad configuration', () => {
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, slack, schedule, refs, sites, tags)',
       ],
     ],
     [

@@ -181,6 +181,27 @@ const schedule = strict({
   timezone: timezone.optional(),
 });
 
+// Per-site and per-tag policy (src/core/policy.ts resolves it for a host: its tags, in order, then its site).
+const approvals = strict({
+  /** Distinct approvers a restart question needs. */
+  count: intIn(1, 10).default(1),
+  /** false: whoever asked for the run cannot approve its restart (the two-person rule). */
+  requesterMayApprove: z.boolean().default(true),
+});
+
+const policy = strict({
+  approvals: approvals.optional(),
+});
+
+const policies = (kind: 'site' | 'tag') =>
+  z
+    .record(
+      name(kind),
+      policy.nullable().transform((v) => v ?? {}),
+    )
+    .nullable()
+    .transform((v) => v ?? {});
+
 export const configSchema = strict({
   flake: flakeRef,
   stateDir: filePath('required: a directory for the state database (or set $STATE_DIRECTORY)'),
@@ -193,6 +214,8 @@ export const configSchema = strict({
   slack: slack.optional(),
   schedule: section(schedule),
   refs: section(refs),
+  sites: section(policies('site')),
+  tags: section(policies('tag')),
 }).superRefine((v, ctx) => {
   const s = fieldOf(v, 'slack');
   if (isSet(s) && !isSet(fieldOf(s, 'channel')) && fieldOf(fieldOf(v, 'schedule'), 'status') !== false) {
