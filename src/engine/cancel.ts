@@ -71,6 +71,8 @@ export function requestCancel(
   actor: Actor,
   onEvent: ProgressSink,
 ): Omit<CancelReport, 'status' | 'hosts'> {
+  // A run whose process died is not going on, whatever its row says: it is marked interrupted first.
+  deps.store.recoverDeadRuns(deps.now());
   const runId = runToCancel(deps, target);
   const now = deps.now();
   const result = deps.store.requestCancel(runId, actor, now);
