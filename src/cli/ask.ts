@@ -2,6 +2,7 @@
 // a button press in Slack, recorded with the terminal user's name. An input that ends (Ctrl-D) answers no.
 import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
+import type { VoteResult } from '../core/ports/state.ts';
 import type { Asker, Engine, RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { restartQuestion } from '../engine/restart.ts';
@@ -45,10 +46,7 @@ export async function askPending(
       const yes = ['y', 'yes'].includes(answer.trim().toLowerCase());
       const decided = await engine.decide(h.approvalId!, yes ? 'approved' : 'denied', asker);
       if (decided.kind !== 'decided') {
-        updated.set(h.host, {
-          ...h,
-          error: `the question was ${decided.kind === 'unknown' ? 'not found' : decided.kind}`,
-        });
+        updated.set(h.host, { ...h, error: notDecided(decided) });
       } else if (decided.error) {
         updated.set(h.host, { ...h, status: 'failed', error: decided.error });
       } else {
@@ -68,4 +66,22 @@ export async function askPending(
   const failed = hosts.some((h) => h.status === 'failed');
   const waitingStill = hosts.some((h) => h.status === 'awaiting-approval');
   return { ...result, hosts, status: waitingStill ? 'awaiting-approval' : failed ? 'failed' : 'ok' };
+}
+
+/** Why an answer did not settle the question; a question waiting for more approvers still waits. */
+function notDecided(result: VoteResult): string {
+  switch (result.kind) {
+    case 'unknown':
+      return 'the question was not found';
+    case 'counted':
+    case 'already-voted': {
+      const n = result.votes.filter((v) => v.decision === 'approved').length;
+      const counted = result.kind === 'counted' ? 'your approval counts' : 'you already answered';
+      return `${counted}: ${n} of ${result.required} approvals; the question waits for other approvers`;
+    }
+    case 'requester-may-not-approve':
+      return 'you asked for this run, so another approver must approve its restart';
+    default:
+      return `the question was ${result.kind}`;
+  }
 }

@@ -78,12 +78,14 @@ export type EngineEvent =
       readonly expiresAt: string;
       /** What approving does; a restart when absent. */
       readonly action?: 'restart' | 'reboot';
+      /** Under the two-person rule: distinct approvers needed, and whether the requester may be one. */
+      readonly rule?: { readonly required: number; readonly requesterMayApprove: boolean };
     }
   | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
   | {
       readonly type: 'run.finished';
       readonly runId: string;
-      readonly outcome: 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+      readonly outcome: 'ok' | 'failed' | 'awaiting-approval' | 'interrupted' | 'cancelled';
     };
 
 export type ProgressSink = (event: EngineEvent) => void;

@@ -77,3 +77,51 @@ export function windowWait(policy: HostPolicy, at: Date, what = 'activation'): W
     text: `${what} waits for the window ${windows} (${policy.timezone}), ${next}`,
   };
 }
+
+// ---- approvals (the two-person rule) ----
+
+/** How many people must approve a restart question, and whether the one who asked may be one of them. */
+export interface ApprovalRule {
+  /** Distinct approvers needed; 1 is the usual single approval. */
+  readonly count: number;
+  readonly requesterMayApprove: boolean;
+}
+
+export const DEFAULT_APPROVALS: ApprovalRule = { count: 1, requesterMayApprove: true };
+
+/** The settings a site or a tag may carry; each field is taken whole from the first place that sets it. */
+export interface ApprovalPolicy {
+  readonly approvals?: ApprovalRule | undefined;
+}
+
+export interface Policies {
+  readonly sites: Readonly<Record<string, ApprovalPolicy>>;
+  readonly tags: Readonly<Record<string, ApprovalPolicy>>;
+}
+
+export const NO_POLICIES: Policies = { sites: {}, tags: {} };
+
+/** A field as the host's tags, then its site, set it; undefined where none does. */
+export function policyField<K extends keyof ApprovalPolicy>(
+  policies: Policies,
+  host: { readonly site: string; readonly tags: readonly string[] },
+  field: K,
+): ApprovalPolicy[K] | undefined {
+  for (const tag of host.tags) {
+    const value = policies.tags[tag]?.[field];
+    if (value !== undefined) return value;
+  }
+  return policies.sites[host.site]?.[field];
+}
+
+export function approvalRuleFor(
+  policies: Policies,
+  host: { readonly site: string; readonly tags: readonly string[] },
+): ApprovalRule {
+  return policyField(policies, host, 'approvals') ?? DEFAULT_APPROVALS;
+}
+
+/** Whether one person's answer settles a question under this rule. */
+export function oneApproverSuffices(rule: ApprovalRule): boolean {
+  return rule.count <= 1 && rule.requesterMayApprove;
+}

@@ -1,6 +1,7 @@
 // What the engine is built from. The composition root hands in the real adapters; tests hand in the
 // simulated office's real ones. Time comes from `now`, never from a global clock.
 import type { Actor } from '../core/events.ts';
+import type { Policies } from '../core/policy.ts';
 import type { BuilderPort, NixKnowledge } from '../core/ports/builder.ts';
 import type { HostsPort } from '../core/ports/hosts.ts';
 import type { StateStore } from '../core/ports/state.ts';
@@ -30,4 +31,6 @@ export interface EngineDeps {
   readonly mayApprove: (actor: Actor) => Promise<boolean>;
   /** Who may deploy revisions off the default branch, and to which hosts. */
   readonly refRules: RefRules;
+  /** The configuration's per-site and per-tag settings (src/core/policy.ts); none when absent. */
+  readonly policies?: Policies;
 }

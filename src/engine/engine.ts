@@ -1,11 +1,20 @@
 // The engine every front end shares: one method per use case, each taking who asks and where progress goes.
 // Verbs in commands/ call these; Slack, the terminal and the schedule only render what comes back.
 import type { Actor, ProgressSink } from '../core/events.ts';
-import type { ApprovalRecord, Decision, PendingWork, RunStatus } from '../core/ports/state.ts';
+import type { ApprovalRecord, Decision, PendingWork, RunOptions, RunStatus } from '../core/ports/state.ts';
 import type { Revision } from '../core/revision.ts';
 import { resolveTargets } from '../core/targets.ts';
 import type { HostSpec } from '../core/types.ts';
+import { refuseUpFront } from './approval-rules.ts';
 import { buildHost } from './build.ts';
+import {
+  type CancelReport,
+  type CancelTarget,
+  progressOf,
+  requestCancel,
+  waitForEnd,
+  withdrawQuestions,
+} from './cancel.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover, StateError } from './errors.ts';
 import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts';
@@ -38,6 +47,8 @@ export interface RunResult {
   readonly uplinkBytes: number;
   /** The fleet revision the run built from; null for runs that build nothing (rollback, restart). */
   readonly revision: Revision | null;
+  /** Who cancelled the run, when it was cancelled. */
+  readonly cancelledBy?: Actor;
 }
 
 /** `--ref`: a branch, tag or commit of the fleet flake; absent, the default branch head. */
@@ -94,7 +105,15 @@ export interface Engine {
   settleActivations(actor: Actor): Promise<readonly Settled[]>;
   /** What the host's screen shows, from its screenshot command. */
   screenshot(host: string, asker: Asker): Promise<Screenshot>;
+  /**
+   * Asks a run to stop at its next safe point (whichever process runs it), then waits up to `waitMs` for it
+   * to end and reports what each host got done.
+   */
+  cancel(target: CancelTarget, asker: Asker, opts?: { readonly waitMs?: number }): Promise<CancelReport>;
 }
+
+/** How long `cancel` waits for the run to reach its safe point before answering. */
+export const CANCEL_WAIT_MS = 120_000;
 
 const VERB_BY_UNTIL: Record<Until, string> = {
   plan: 'plan',
@@ -130,8 +149,13 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
-  /** A restart approved up front (a terminal flag) needs someone who may approve restarts. */
-  async function ensureMayRestart(policy: RestartPolicy, asker: Asker): Promise<void> {
+  /** A restart approved up front (a terminal flag) needs someone who may approve restarts, alone. */
+  async function ensureMayRestart(
+    policy: RestartPolicy,
+    asker: Asker,
+    targets: readonly HostSpec[],
+  ): Promise<void> {
+    if (policy === 'yes') refuseUpFront(deps, targets);
     if (policy === 'yes' && !(await deps.mayApprove(asker.actor))) {
       throw new NotApprover(
         `${actorName(asker.actor)} may not approve restarts`,
@@ -148,6 +172,7 @@ export function createEngine(deps: EngineDeps): Engine {
     lock: boolean,
     work: (scope: RunScope) => Promise<{ hosts: readonly HostOutcome[]; canaries?: readonly string[] }>,
     revision?: Revision,
+    options?: RunOptions,
   ): Promise<RunResult> {
     // A question whose time is up must not keep its hosts locked, even where no schedule sweeps them (a
     // terminal without the Slack bot): sweep before taking locks.
@@ -160,6 +185,7 @@ export function createEngine(deps: EngineDeps): Engine {
       ...(asker.signal ? { signal: asker.signal } : {}),
       lock,
       ...(revision ? { revision } : {}),
+      ...(options ? { options } : {}),
     });
     let hosts: readonly HostOutcome[] = [];
     let canaries: readonly string[] = [];
@@ -171,12 +197,18 @@ export function createEngine(deps: EngineDeps): Engine {
       hosts = targets.map((t) => failedOutcome(t.name, e));
     }
     // Questions may have been answered, or may have expired, while other hosts were still working.
+    // Cancelled: questions still open go (in the canceller's name), and the run ends cancelled, never ok.
+    const cancel = scope.cancelRequest();
+    if (cancel) withdrawQuestions(deps, scope, cancel.by);
     hosts = hosts.map((h) => answered(h));
     const failed = hosts.some((h) => h.status === 'failed');
     const settled = runStatusNow(deps, scope.runId, failed);
     // Stopped at a safe point on request: recorded as interrupted (its locks freed), unless a question is open.
-    const status =
-      settled !== 'awaiting-approval' && hosts.some((h) => h.interrupted) ? 'interrupted' : settled;
+    const status: Exclude<RunStatus, 'running'> = cancel
+      ? 'cancelled'
+      : settled !== 'awaiting-approval' && hosts.some((h) => h.interrupted)
+        ? 'interrupted'
+        : settled;
     const lanBytes = hosts.reduce((s, h) => s + (h.copy?.lanBytes ?? 0), 0);
     const uplinkBytes = hosts.reduce((s, h) => s + (h.copy?.uplinkBytes ?? 0), 0);
     const stateFailure = hosts.find((h) => h.stateFailure);
@@ -201,6 +233,7 @@ export function createEngine(deps: EngineDeps): Engine {
       lanBytes,
       uplinkBytes,
       revision: revision ?? null,
+      ...(cancel ? { cancelledBy: cancel.by } : {}),
     };
   }
 
@@ -251,7 +284,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async deploy(selectors, opts, asker) {
       const targets = resolve(selectors);
-      await ensureMayRestart(opts.restart, asker);
+      await ensureMayRestart(opts.restart, asker, targets);
       await ensureMayOverride(opts.ignoreWindow, asker);
       const verb = VERB_BY_UNTIL[opts.until];
       // Planning changes nothing, so it needs no lock; everything after it does.
@@ -267,28 +300,36 @@ export function createEngine(deps: EngineDeps): Engine {
           return { ...done, hosts: await pendUnreachable(deps, scope, targets, opts, done.hosts) };
         },
         revision,
+        { until: opts.until, restart: opts.restart, ref: opts.ref ?? null },
       );
     },
 
     async rollback(selectors, opts, asker) {
       const targets = resolve(selectors);
-      await ensureMayRestart(opts.restart, asker);
-      return inRun('rollback', targets, asker, true, (scope) =>
-        eachHost(targets, async (t) => {
-          const rolled = await rollbackHost(deps, scope, t);
-          return afterChange(deps, scope, t, opts.restart, {
-            host: t.name,
-            status: 'ok',
-            toplevel: rolled.to,
-            switched: { previous: rolled.from, changed: true },
-          });
-        }),
+      await ensureMayRestart(opts.restart, asker, targets);
+      return inRun(
+        'rollback',
+        targets,
+        asker,
+        true,
+        (scope) =>
+          eachHost(targets, async (t) => {
+            const rolled = await rollbackHost(deps, scope, t);
+            return afterChange(deps, scope, t, opts.restart, {
+              host: t.name,
+              status: 'ok',
+              toplevel: rolled.to,
+              switched: { previous: rolled.from, changed: true },
+            });
+          }),
+        undefined,
+        { restart: opts.restart },
       );
     },
 
     async restart(selectors, opts, asker) {
       const targets = resolve(selectors);
-      await ensureMayRestart(opts.restart, asker);
+      await ensureMayRestart(opts.restart, asker, targets);
       await ensureMayOverride(opts.ignoreWindow, asker);
       return inRun('restart', targets, asker, true, (scope) =>
         eachHost(targets, (t) => {
@@ -330,7 +371,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }),
     async reboot(selectors, opts, asker) {
       const targets = resolve(selectors);
-      await ensureMayRestart(opts.reboot, asker);
+      await ensureMayRestart(opts.reboot, asker, targets);
       return inRun('reboot', targets, asker, true, (scope) =>
         eachHost(targets, (t) => afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' })),
       );
@@ -355,6 +396,12 @@ export function createEngine(deps: EngineDeps): Engine {
       const [target] = resolve([host]);
       if (target === undefined) throw new EngineError(`no host ${host}`);
       return takeScreenshot(deps, target, asker);
+    },
+    async cancel(target, asker, opts = {}) {
+      const asked = requestCancel(deps, target, asker.actor, asker.onEvent);
+      const run = await waitForEnd(deps, asked.runId, opts.waitMs ?? CANCEL_WAIT_MS, asker.signal);
+      if (run === undefined) throw new StateError(`run ${asked.runId} vanished from the state database`);
+      return { ...asked, status: run.status, hosts: progressOf(deps, run) };
     },
   };
 }

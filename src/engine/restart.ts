@@ -3,9 +3,10 @@
 // state database, so an answer given after the bot restarted still counts, once.
 import { restartCommand } from '../core/activation.ts';
 import type { Actor, ProgressSink } from '../core/events.ts';
-import type { ApprovalRecord, DecideResult, Decision } from '../core/ports/state.ts';
+import type { ApprovalRecord, Decision, VoteResult } from '../core/ports/state.ts';
 import { describeRevision, type Revision } from '../core/revision.ts';
 import type { HostSpec } from '../core/types.ts';
+import { countAnswer, recordRule, ruleOf } from './approval-rules.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
@@ -21,7 +22,7 @@ export function restartQuestion(host: string, revision?: Revision | null): strin
 /** Records the question for a host; `askRestart` puts it to people, `restartApprovedUpFront` answers it. */
 function openQuestion(deps: EngineDeps, scope: RunScope, host: HostSpec): ApprovalRecord {
   const now = deps.now();
-  return deps.store.createApproval({
+  const approval = deps.store.createApproval({
     runId: scope.runId,
     host: host.name,
     action: 'restart',
@@ -30,6 +31,8 @@ function openQuestion(deps: EngineDeps, scope: RunScope, host: HostSpec): Approv
     now,
     expiresAt: new Date(now.getTime() + deps.limits.approvalTimeoutMs),
   });
+  recordRule(deps, approval, host);
+  return approval;
 }
 
 /** Opens the question; the run then waits (its status says so) until someone answers or it expires. */
@@ -42,6 +45,7 @@ export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): A
     host: host.name,
     question: approval.question,
     expiresAt: approval.expiresAt.toISOString(),
+    ...ruleOf(deps, approval),
   });
   return approval;
 }
@@ -93,7 +97,7 @@ export async function afterChange(
   return { ...base, status: 'awaiting-approval', approvalId: approval.id };
 }
 
-export type RestartDecision = DecideResult & { readonly restarted?: boolean; readonly error?: string };
+export type RestartDecision = VoteResult & { readonly restarted?: boolean; readonly error?: string };
 
 /**
  * An answer to a restart question. Only approvers decide; of several answers (a double click, two approvers)
@@ -113,7 +117,7 @@ export async function decideRestart(
       'ask one of the approvers named in the configuration',
     );
   }
-  const result = deps.store.decideApproval(approvalId, decision, actor, deps.now());
+  const result = countAnswer(deps, approvalId, decision, actor);
   if (result.kind !== 'decided') return result;
   const approval = result.approval;
   const scope = joinRun(deps, approval.runId, actor, onEvent);

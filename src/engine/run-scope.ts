@@ -6,9 +6,10 @@ import type { Actor, EngineEvent, ProgressSink } from '../core/events.ts';
 import { DEFAULT_HEALTH } from '../core/health.ts';
 import type { HostFacts } from '../core/host-facts.ts';
 import type { ExecOptions, ExecResult, HostConnection } from '../core/ports/hosts.ts';
-import type { LockHold, RunStatus } from '../core/ports/state.ts';
+import type { CancelRequest, LockHold, RunOptions, RunStatus } from '../core/ports/state.ts';
 import type { Revision } from '../core/revision.ts';
 import type { HostSpec, StageName, StorePath } from '../core/types.ts';
+import { type CancelWatch, watchCancel } from './cancel-watch.ts';
 import type { EngineDeps } from './deps.ts';
 import { HostBusy, HostCommandFailed, Interrupted, messageOf, StateError, stopReason } from './errors.ts';
 
@@ -22,6 +23,8 @@ export interface RunRequest {
   readonly lock: boolean;
   /** The fleet revision every build of the run uses; absent for runs that build nothing. */
   readonly revision?: Revision;
+  /** What the run was asked with, kept so it can be run again. */
+  readonly options?: RunOptions;
 }
 
 export interface StageDone<T> {
@@ -62,6 +65,8 @@ export interface RunScope extends HostAccess {
   readonly signal: AbortSignal;
   /** A safe point: throws Interrupted when the run was asked to stop, naming what comes next. */
   checkpoint(next: string): void;
+  /** Someone asked to cancel the run (from this process or another); null otherwise. */
+  cancelRequest(): CancelRequest | null;
   emit(event: EngineEvent): void;
   log(message: string, host?: string): void;
   stage<T>(host: string, stage: StageName, work: () => Promise<StageDone<T>>): Promise<T>;
@@ -72,18 +77,20 @@ export interface RunScope extends HostAccess {
 
 export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
   const { store } = deps;
-  const signal = req.signal ?? new AbortController().signal;
   const run = store.createRun({
     verb: req.verb,
     hosts: req.hosts,
     actor: req.actor,
     now: deps.now(),
     ...(req.revision ? { revision: req.revision } : {}),
+    ...(req.options ? { options: req.options } : {}),
   });
+  const cancel = watchCancel(deps, run.id, req.signal, actorName);
   let tookOver: readonly LockHold[] = [];
   if (req.lock) {
     const locked = store.acquireLocks(req.hosts, run.id, req.actor, deps.now());
     if (!locked.ok) {
+      cancel.stop();
       store.finishRun(run.id, { status: 'failed', now: deps.now(), summary: { refused: 'busy' } });
       const who = locked.held.map(
         (h) =>
@@ -107,7 +114,7 @@ export function openRun(deps: EngineDeps, req: RunRequest): RunScope {
       });
     }
   }
-  const scope = runScope(deps, run.id, req.actor, req.onEvent, signal, req.revision ?? null);
+  const scope = runScope(deps, run.id, req.actor, req.onEvent, cancel.signal, req.revision ?? null, cancel);
   scope.emit({
     type: 'run.started',
     runId: run.id,
@@ -158,6 +165,7 @@ function runScope(
   onEvent: ProgressSink,
   signal: AbortSignal,
   revision: Revision | null,
+  cancel?: CancelWatch,
 ): RunScope {
   const { store } = deps;
   const emit = (event: EngineEvent) => {
@@ -168,6 +176,7 @@ function runScope(
     }
   };
   const checkpoint = (next: string) => {
+    cancel?.check();
     if (signal.aborted) throw new Interrupted(`stopped before ${next}: ${stopReason(signal)}`);
   };
   return {
@@ -176,6 +185,7 @@ function runScope(
     revision,
     signal,
     checkpoint,
+    cancelRequest: () => cancel?.request() ?? deps.store.getRun(runId)?.cancelRequest ?? null,
     emit,
     log: (message, host) => emit({ type: 'log', runId, message, ...(host ? { host } : {}) }),
     async stage(host, stage, work) {
@@ -225,6 +235,7 @@ function runScope(
     },
     ...hostAccess(deps, runId, actor, signal),
     finish(status, summary) {
+      cancel?.stop();
       store.finishRun(runId, { status, now: deps.now(), ...(summary === undefined ? {} : { summary }) });
       emit({ type: 'run.finished', runId, outcome: status });
     },

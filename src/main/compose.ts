@@ -162,6 +162,7 @@ export async function composeFromConfig(
       peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,
       refRules: { nonDefault: config.refs.nonDefault, hostsTagged: config.refs.hostsTagged },
+      policies: { sites: config.sites, tags: config.tags },
     });
     return {
       engine,

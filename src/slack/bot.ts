@@ -25,6 +25,7 @@ import { registerFallbacks } from './interactivity.ts';
 import { mentionHandler } from './mention-handler.ts';
 import { registerMentions } from './mentions.ts';
 import { blocksOf } from './message-port.ts';
+import { NEXT_STEP_ACTIONS, registerNextStepActions } from './next-steps/actions.ts';
 import { createRunMessages, type RunMessages } from './run-messages.ts';
 import { slashCommandOptions } from './slash-handler.ts';
 
@@ -147,16 +148,19 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 
-  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID]), [SHOW_SCREEN_ACTION]);
+  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID, ...NEXT_STEP_ACTIONS]), [
+    SHOW_SCREEN_ACTION,
+  ]);
 
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
   const files = screens;
   const slash = slashCommandOptions({ engine, verbs, policy, resolve, runMessages, log, files });
   registerSlashCommand(app, slash);
+  registerNextStepActions(app, { store, onCommand: slash.onCommand });
   registerApprovalActions(app, {
     isApprover,
     approvers: slackConfig.approvers,
-    onDecision: decisionHandler({ engine, runMessages, log }),
+    onDecision: decisionHandler({ engine, runMessages, log, approvers: slackConfig.approvers }),
   });
   registerMentions(app, {
     onMention: mentionHandler({ engine, verbs, policy, resolve, log, files }),

@@ -6,14 +6,20 @@ import type { Actor } from '../core/events.ts';
 import type { ApprovalRecord, SlackMessageRef } from '../core/ports/state.ts';
 import type { Engine } from '../engine/engine.ts';
 import { NotApprover } from '../engine/errors.ts';
+import type { RestartDecision } from '../engine/restart.ts';
 import { actorName } from '../engine/run-scope.ts';
 import type { SlackMessage } from '../verbs/verb.ts';
-import type { DecisionHandler } from './actions.ts';
+import type { ApprovalClick, DecisionHandler } from './actions.ts';
 import type { SlackApp } from './app.ts';
-import { approvalDecidedMessage, approvalExpiredMessage } from './blocks/approval.ts';
+import {
+  approvalDecidedMessage,
+  approvalExpiredMessage,
+  approvalQuestionMessage,
+} from './blocks/approval.ts';
 import { errorMessage } from './blocks/error.ts';
 import { context, escapeMrkdwn, message, section, slackDate } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
+import type { SlackRequestContext } from './context.ts';
 import { blocksOf } from './message-port.ts';
 import type { RunMessages } from './run-messages.ts';
 
@@ -21,6 +27,8 @@ export interface DecisionDeps {
   readonly engine: Engine;
   readonly runMessages: RunMessages;
   readonly log: LogSink;
+  /** Mentioned again when a question under the two-person rule is redrawn with its tally. */
+  readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
 }
 
 export function decisionHandler(deps: DecisionDeps): DecisionHandler {
@@ -75,6 +83,10 @@ export function decisionHandler(deps: DecisionDeps): DecisionHandler {
           }),
         );
         return expiredMessage(result.approval);
+      case 'counted':
+      case 'already-voted':
+      case 'requester-may-not-approve':
+        return answerUnderRule(result, click, ctx, deps);
       case 'unknown':
         await ctx.ephemeral(
           errorMessage({
@@ -85,6 +97,59 @@ export function decisionHandler(deps: DecisionDeps): DecisionHandler {
         return undefined;
     }
   };
+}
+
+/**
+ * An answer that did not settle a question under the two-person rule: counted (the question is redrawn with
+ * its tally, buttons kept), a second answer by the same person, or the requester's own approval where the
+ * rule forbids it (both refused privately, the question left as it is).
+ */
+async function answerUnderRule(
+  result: Extract<RestartDecision, { kind: 'counted' | 'already-voted' | 'requester-may-not-approve' }>,
+  click: ApprovalClick,
+  ctx: SlackRequestContext,
+  deps: DecisionDeps,
+): Promise<SlackMessage | undefined> {
+  const a = result.approval;
+  deps.log.info(`approval ${a.id}: ${click.decision} by ${click.userId}: ${result.kind}`);
+  if (result.kind === 'requester-may-not-approve') {
+    await ctx.ephemeral(
+      errorMessage({
+        summary: `You asked for this run, so you cannot approve its restart of ${a.host}.`,
+        next: `The two-person rule: ${result.required === 1 ? 'another approver' : `${result.required} other approvers`} must approve.`,
+      }),
+    );
+    return undefined;
+  }
+  const approvedBy = result.votes
+    .filter((v) => v.decision === 'approved')
+    .map((v) => (v.voter.kind === 'slack' ? v.voter.userId : actorName(v.voter)));
+  const tally = `${approvedBy.length} of ${result.required} approvals`;
+  if (result.kind === 'already-voted') {
+    await ctx.ephemeral(
+      errorMessage({
+        summary: `You already answered this question (${tally}); a second click by the same person does not count.`,
+        next: 'Another approver must approve.',
+      }),
+    );
+    return undefined;
+  }
+  await ctx.ephemeral(
+    message(`Your approval counts: ${tally}.`, [
+      section(`👍 *Your approval counts:* ${tally}.`),
+      context('The restart waits for the other approvals.'),
+    ]),
+  );
+  return approvalQuestionMessage({
+    approvalId: a.id,
+    host: a.host,
+    question: a.question,
+    expiresAt: a.expiresAt,
+    ...(a.requestedBy.kind === 'slack' ? { requestedBy: a.requestedBy.userId } : {}),
+    ...(deps.approvers === undefined ? {} : { approvers: deps.approvers }),
+    rule: { required: result.required, requesterMayApprove: result.requesterMayApprove },
+    approvedBy,
+  });
 }
 
 /** The question as it reads once answered: who answered, and when. */

@@ -1,6 +1,7 @@
 // What the requester is told, privately, when a command cannot run or fails: what went wrong and what to do
 // next, by the kind of failure (a typo in a host name, a busy host, a missing right).
 import { TargetError } from '../core/targets.ts';
+import { CancelRefused } from '../engine/cancel.ts';
 import { EngineError, HostBusy, NotAllowed, NotApprover } from '../engine/errors.ts';
 import { type AnyVerb, usageOf } from '../verbs/parse.ts';
 import { UsageError } from '../verbs/usage-error.ts';
@@ -64,6 +65,13 @@ export function failureMessage(error: unknown, at: FailureContext): SlackMessage
       summary: `${at.typed} was not run: it approves a restart up front, and only approvers can.`,
       detail,
       next: 'Leave out --restart (or --yes): an approver will then be asked with buttons.',
+    });
+  }
+  if (error instanceof CancelRefused) {
+    return errorMessage({
+      summary: `${at.typed}: nothing was cancelled.`,
+      detail,
+      next: sentence(error.hint ?? `check the hosts with \`${at.prefix} status\``),
     });
   }
   if (error instanceof EngineError) {

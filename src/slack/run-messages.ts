@@ -13,9 +13,12 @@ import { approvalQuestionMessage } from './blocks/approval.ts';
 import { diffThreadMessage } from './blocks/closure-diff.ts';
 import { deployProgressMessage } from './blocks/deploy-progress.ts';
 import { type Block, code, context, escapeMrkdwn, LIMITS, message, section, truncate } from './blocks/kit.ts';
+import { foldProgress } from './blocks/progress-state.ts';
 import type { LogSink } from './bolt-logger.ts';
+import { decidedMessage } from './decisions.ts';
 import { blocksOf } from './message-port.ts';
 import { createMessageUpdater, type MessagePort, type MessageUpdater } from './message-updater.ts';
+import { runButtons } from './next-steps/blocks.ts';
 import { redact } from './redact.ts';
 
 export interface RunMessagesOptions {
@@ -159,6 +162,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           question: event.question,
           expiresAt: new Date(event.expiresAt),
           ...(event.action === undefined ? {} : { action: event.action }),
+          ...(event.rule === undefined ? {} : { rule: event.rule, approvedBy: [] }),
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
           ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });
@@ -172,6 +176,21 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
         }
         if (options.approvers?.directMessage === true) {
           await tellApprovers(entry.channel, event.host, event.question, options.approvers.users);
+        }
+      });
+    }
+    if (event.type === 'run.finished' && event.outcome === 'cancelled') {
+      // Its questions were withdrawn in the canceller's name: their buttons go, and they say so.
+      enqueue(entry, 'close its questions', async () => {
+        for (const q of store.approvalsOfRun(entry.runId)) {
+          if (q.status !== 'denied' || q.slack === null) continue;
+          const closed = decidedMessage(q);
+          await slack.chat.update({
+            channel: q.slack.channel,
+            ts: q.slack.ts,
+            text: closed.text,
+            ...blocksOf(closed),
+          });
         }
       });
     }
@@ -355,9 +374,9 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
   };
 }
 
-/** The progress picture, with a pointer to the questions when some wait for an answer. */
+/** The progress picture, with a pointer to the questions when some wait for an answer, and its buttons. */
 function progressMessage(events: readonly EngineEvent[]): SlackMessage {
-  const base = deployProgressMessage(events);
+  const base = withButtons(deployProgressMessage(events), events);
   const waiting = events.some((e) => e.type === 'approval.requested');
   const blocks = base.blocks ?? [];
   if (!waiting || blocks.length >= LIMITS.blocksPerMessage) return base;
@@ -367,6 +386,14 @@ function progressMessage(events: readonly EngineEvent[]): SlackMessage {
     `⏸ ${open === 1 ? 'A restart question waits' : `${open} restart questions wait`} for an approver: see the thread.`,
   );
   return { ...base, blocks: [...blocks, note as unknown as Record<string, unknown>] };
+}
+
+/** Cancel while the run goes on; Retry and Roll back for the hosts that failed once it ended. */
+function withButtons(base: SlackMessage, events: readonly EngineEvent[]): SlackMessage {
+  const blocks = base.blocks ?? [];
+  const buttons = runButtons(foldProgress(events));
+  if (buttons === undefined || blocks.length >= LIMITS.blocksPerMessage) return base;
+  return { ...base, blocks: [...blocks, buttons as unknown as Record<string, unknown>] };
 }
 
 /** The last picture of a run the bot could not finish, saying why and what to do about it. */

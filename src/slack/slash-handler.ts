@@ -88,7 +88,8 @@ async function runVerb(
       {
         engine: deps.engine,
         actor: ctx.actor,
-        onEvent: tracker?.onEvent ?? (() => {}),
+        // A verb without a message of its own (cancel) may end another run: that run's message hears of it.
+        onEvent: tracker?.onEvent ?? deps.runMessages.route,
         signal: ctx.signal,
         canAsk: true,
       },

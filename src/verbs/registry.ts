@@ -1,6 +1,7 @@
 // Every verb, in the order help lists them. The manifest's slash command advertises the same names (a test
 // checks that the two agree).
 import build from '../../commands/build.ts';
+import cancel from '../../commands/cancel.ts';
 import copy from '../../commands/copy.ts';
 import deploy from '../../commands/deploy.ts';
 import help from '../../commands/help.ts';
@@ -29,6 +30,7 @@ export const verbs: readonly AnyVerb[] = [
   pending,
   show,
   reboot,
+  cancel,
   hosts,
   help,
 ];

@@ -6,6 +6,7 @@ import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
+import { actorName } from '../engine/run-scope.ts';
 import { diffProgressLine } from '../slack/blocks/closure-diff.ts';
 import { context, escapeMrkdwn, header, message, section } from '../slack/blocks/kit.ts';
 import type { SlackMessage } from './verb.ts';
@@ -56,12 +57,34 @@ export function hostLine(h: HostOutcome): string {
   return parts.join('; ');
 }
 
+/** A host a cancel stopped reads as stopped, not as failed: nothing went wrong on it. */
+function statusOf(r: RunResult, h: HostOutcome): string {
+  return r.status === 'cancelled' && h.interrupted ? 'not done' : h.status;
+}
+
+function markOf(r: RunResult, h: HostOutcome): string {
+  return r.status === 'cancelled' && h.interrupted ? '–' : MARK[h.status];
+}
+
+/** A host's line; in a cancelled run, one the cancel stopped says first that it was not done. */
+function cancelledLine(r: RunResult, h: HostOutcome): string {
+  const line = hostLine(h) || statusOf(r, h);
+  return statusOf(r, h) === 'not done' ? `not done: ${line}` : line;
+}
+
+/** "cancelled by …: stopped at a safe point", or the bare status. */
+function statusLine(r: RunResult): string {
+  if (r.status !== 'cancelled') return r.status;
+  const by = r.cancelledBy ? ` by ${actorName(r.cancelledBy)}` : '';
+  return `cancelled${by}: stopped at a safe point`;
+}
+
 export function runText(r: RunResult): string {
   const width = Math.max(...r.hosts.map((h) => h.host.length), 4);
-  const lines = [`${r.verb} ${r.status} (run ${r.runId})`];
+  const lines = [`${r.verb} ${statusLine(r)} (run ${r.runId})`];
   if (r.revision) lines.push(`  fleet: ${revisionText(r)}`);
   for (const h of r.hosts) {
-    lines.push(`  ${MARK[h.status]} ${h.host.padEnd(width)}  ${h.status.padEnd(17)} ${hostLine(h)}`);
+    lines.push(`  ${markOf(r, h)} ${h.host.padEnd(width)}  ${statusOf(r, h).padEnd(17)} ${hostLine(h)}`);
     if (h.toplevel) lines.push(`    ${' '.repeat(width)}  ${h.toplevel}`);
     if (h.diff)
       lines.push(...diffText(h, `    ${' '.repeat(width)}  `, r.verb === 'plan' ? undefined : TEXT_CHANGES));
@@ -102,11 +125,19 @@ export function runJson(r: RunResult): unknown {
 
 export function runSlack(r: RunResult): SlackMessage {
   const title = `${r.verb} ${r.hosts.map((h) => h.host).join(', ')}: ${r.status}`;
-  return message(title, [
+  const by = r.status === 'cancelled' && r.cancelledBy ? actorName(r.cancelledBy) : undefined;
+  return message(by === undefined ? title : `${title} by ${by}`, [
     header(title),
+    ...(by === undefined
+      ? []
+      : [
+          section(
+            `✋ *Cancelled by ${mention(by)}*: stopped at a safe point. What was done, and what was not:`,
+          ),
+        ]),
     ...r.hosts.map((h) =>
       section(
-        `${MARK[h.status]} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(hostLine(h) || h.status)}` +
+        `${markOf(r, h)} *${escapeMrkdwn(h.host)}* — ${escapeMrkdwn(cancelledLine(r, h))}` +
           (h.diff ? `\n${diffProgressLine(h.diff)}` : ''),
       ),
     ),
@@ -120,8 +151,14 @@ export function runSlack(r: RunResult): SlackMessage {
   ]);
 }
 
-/** Exit status for scripts: 0 done, 1 a host failed, 4 a restart still waits for an answer. */
+/** A Slack mention stays a mention; anything else is escaped. */
+function mention(who: string): string {
+  return /^<@[A-Z0-9]+>$/.test(who) ? who : escapeMrkdwn(who);
+}
+
+/** Exit status for scripts: 0 done, 1 a host failed, 4 a restart still waits for an answer, 6 cancelled. */
 export function runExitCode(r: RunResult): number {
+  if (r.status === 'cancelled') return 6;
   if (r.status === 'failed') return 1;
   if (r.status === 'awaiting-approval') return 4;
   return 0;

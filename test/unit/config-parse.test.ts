@@ -99,9 +99,13 @@ sites:
     timezone: Europe/Oslo
     windows: ["Mon-Fri 22:00-06:00", "Sat,Sun 00:00-24:00"]
     offHours: ["01:00-06:30"]
+  office:
+    approvals: {count: 2, requesterMayApprove: false}
 tags:
   lobby:
     windows: ["12:00:05-12:00:35"]
+    approvals: {count: 1}
+  kiosk:
 `;
 
 function ok(text: string, env = {}): Config {
@@ -271,9 +275,11 @@ describe('a valid configuration', () => {
           windows: ['Mon-Fri 22:00-06:00', 'Sat,Sun 00:00-24:00'],
           offHours: ['01:00-06:30'],
         },
+        office: { approvals: { count: 2, requesterMayApprove: false } },
       },
       tags: {
-        lobby: { windows: ['12:00:05-12:00:35'] },
+        lobby: { windows: ['12:00:05-12:00:35'], approvals: { count: 1, requesterMayApprove: true } },
+        kiosk: {},
       },
     } satisfies Config);
   });

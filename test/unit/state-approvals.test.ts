@@ -155,3 +155,62 @@ describe('expiry', () => {
     close();
   });
 });
+
+describe('a question that needs several approvers (the two-person rule)', () => {
+  const alice: Actor = { kind: 'slack', userId: 'U0ALICE', channelId: 'C1' };
+  const bob: Actor = { kind: 'slack', userId: 'U0BOB' };
+  const carol: Actor = { kind: 'slack', userId: 'U0CAROL' };
+
+  it('is decided by the Nth distinct approver, across connections; a second answer by one person does not count', () => {
+    const dir = dirs.make();
+    const one = openOrThrow(dir);
+    const two = openOrThrow(dir);
+    const q = ask(one.store);
+    one.store.setApprovalRule(q.id, { required: 2, requesterMayApprove: true });
+    expect(two.store.approvalRule(q.id)).toEqual({ required: 2, requesterMayApprove: true });
+
+    const first = one.store.voteApproval(q.id, 'approved', alice, t0);
+    expect(first).toMatchObject({
+      kind: 'counted',
+      required: 2,
+      votes: [{ voter: alice, decision: 'approved' }],
+    });
+    // The same person from another channel and another process: still one person.
+    const again = two.store.voteApproval(q.id, 'approved', { ...alice, channelId: 'C2' }, t0);
+    expect(again.kind).toBe('already-voted');
+    expect(two.store.getApproval(q.id)?.status).toBe('pending');
+    const second = two.store.voteApproval(q.id, 'approved', bob, justBefore);
+    expect(second.kind).toBe('decided');
+    expect(one.store.getApproval(q.id)).toMatchObject({ status: 'approved', decidedBy: bob });
+    expect(one.store.votesOf(q.id).map((v) => v.voter)).toEqual([alice, bob]);
+    expect(one.store.voteApproval(q.id, 'approved', carol, justBefore).kind).toBe('already-decided');
+    one.close();
+    two.close();
+  });
+
+  it("refuses the requester's own approval where the rule says so, lets them decline, and any decline declines", () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const q = ask(store);
+    store.setApprovalRule(q.id, { required: 2, requesterMayApprove: false });
+    expect(store.voteApproval(q.id, 'approved', asker, t0)).toMatchObject({
+      kind: 'requester-may-not-approve',
+      required: 2,
+    });
+    expect(store.votesOf(q.id)).toEqual([]);
+    expect(store.voteApproval(q.id, 'approved', bob, t0).kind).toBe('counted');
+    expect(store.voteApproval(q.id, 'denied', carol, t0).kind).toBe('decided');
+    expect(store.getApproval(q.id)).toMatchObject({ status: 'denied', decidedBy: carol });
+
+    // Past its time nothing counts; without a rule, the first approver decides as before.
+    const late = ask(store);
+    store.setApprovalRule(late.id, { required: 2, requesterMayApprove: true });
+    expect(store.voteApproval(late.id, 'approved', bob, expiry).kind).toBe('expired');
+    const plain = ask(store);
+    expect(store.voteApproval(plain.id, 'approved', asker, t0).kind).toBe('decided');
+    expect(store.voteApproval('nope', 'approved', bob, t0)).toEqual({ kind: 'unknown', id: 'nope' });
+    expect(() => store.setApprovalRule(plain.id, { required: 0, requesterMayApprove: true })).toThrow(
+      /at least one approver/,
+    );
+    close();
+  });
+});

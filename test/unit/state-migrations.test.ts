@@ -40,6 +40,8 @@ describe('opening the state file', () => {
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     expect(tables(db)).toEqual([
       'activations',
+      'approval_rules',
+      'approval_votes',
       'approvals',
       'audit',
       'deployments',
@@ -132,6 +134,34 @@ describe('migrations', () => {
     expect(migrate(db, [v1, v2])).toEqual({ ok: true, from: 1, to: 2 });
     expect(migrate(db, [v1, v2])).toEqual({ ok: true, from: 2, to: 2 });
     expect(tables(db)).toEqual(['one', 'two']);
+    db.close();
+  });
+
+  it('version 4 makes the runs table anew: runs, their stages, locks and questions are kept, foreign keys on', () => {
+    const db = new DatabaseSync(join(dirs.make(), 'v3.db'), { enableForeignKeyConstraints: true });
+    expect(migrate(db, MIGRATIONS.slice(0, 3))).toMatchObject({ ok: true, to: 3 });
+    const actor = JSON.stringify({ kind: 'cli', user: 'me' });
+    db.exec(`
+      INSERT INTO runs (id, verb, hosts, actor, started_at, status, revision)
+        VALUES ('r1', 'deploy', '["a"]', '${actor}', 1, 'awaiting-approval', NULL);
+      INSERT INTO run_hosts (run_id, host) VALUES ('r1', 'a');
+      INSERT INTO stages (run_id, host, stage, status, started_at) VALUES ('r1', 'a', 'switch', 'ok', 2);
+      INSERT INTO locks (host, run_id, holder, since) VALUES ('a', 'r1', '${actor}', 1);
+      INSERT INTO approvals (id, run_id, host, action, question, requested_by, created_at, expires_at, status)
+        VALUES ('q1', 'r1', 'a', 'restart', 'Restart?', '${actor}', 3, 4, 'pending');`);
+    expect(migrate(db, MIGRATIONS.slice(0, 4))).toEqual({ ok: true, from: 3, to: 4 });
+    expect(db.prepare('SELECT id, status, options, cancel_requested_at FROM runs').all()).toEqual([
+      { id: 'r1', status: 'awaiting-approval', options: null, cancel_requested_at: null },
+    ]);
+    expect((db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys).toBe(1);
+    expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+    // The children still point at runs: a stage of a run that does not exist is refused.
+    expect(() =>
+      db.exec(
+        "INSERT INTO stages (run_id, host, stage, status, started_at) VALUES ('nope', 'a', 'copy', 'ok', 5)",
+      ),
+    ).toThrow(/FOREIGN KEY/);
+    db.exec("UPDATE runs SET status = 'cancelled' WHERE id = 'r1'");
     db.close();
   });
 

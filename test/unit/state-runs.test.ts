@@ -83,10 +83,39 @@ describe('runs', () => {
       summary,
       slack: { channel: 'C2', ts: '3.4' },
       revision: null,
+      options: null,
+      cancelRequest: null,
     });
     expect(() => store.finishRun(run.id, { status: 'ok', now: at(2), summary: { n: 1n } })).toThrow(
       /not JSON-serialisable/,
     );
+    close();
+  });
+
+  it('keeps what a run was asked with, and records one cancel request on a run that has not ended', () => {
+    const { store, close } = openOrThrow(dirs.make());
+    const bob = { kind: 'slack' as const, userId: 'U0BOB' };
+    const run = store.createRun({
+      verb: 'deploy',
+      hosts: ['a'],
+      actor: alice,
+      now: at(0),
+      options: { until: 'restart', restart: 'ask', ref: 'feature' },
+    });
+    expect(store.getRun(run.id)?.options).toEqual({ until: 'restart', restart: 'ask', ref: 'feature' });
+    expect(run.cancelRequest).toBeNull();
+    const first = store.requestCancel(run.id, bob, at(1));
+    expect(first.kind).toBe('requested');
+    expect(store.getRun(run.id)?.cancelRequest).toEqual({ by: bob, at: at(1) });
+    const second = store.requestCancel(run.id, alice, at(2));
+    expect(second.kind).toBe('already-requested');
+    expect(second.kind === 'already-requested' && second.run.cancelRequest).toEqual({ by: bob, at: at(1) });
+    store.finishRun(run.id, { status: 'cancelled', now: at(3) });
+    const ended = store.createRun({ verb: 'deploy', hosts: ['b'], actor: alice, now: at(4) });
+    store.finishRun(ended.id, { status: 'ok', now: at(5) });
+    expect(store.requestCancel(ended.id, bob, at(6)).kind).toBe('finished');
+    expect(store.getRun(ended.id)?.cancelRequest).toBeNull();
+    expect(store.requestCancel('nope', bob, at(6))).toEqual({ kind: 'unknown', id: 'nope' });
     close();
   });
 

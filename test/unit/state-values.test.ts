@@ -43,6 +43,7 @@ const RUN_ENDS = {
   failed: true,
   'awaiting-approval': true,
   interrupted: true,
+  cancelled: true,
 } as const satisfies Record<Exclude<RunStatus, 'running'>, true>;
 const ACTIVATION_OUTCOMES = {
   confirmed: true,

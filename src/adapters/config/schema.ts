@@ -244,6 +244,13 @@ const windowList = z
   .array(timeWindow)
   .min(1, { error: 'an empty list; leave the field out for no restriction' });
 
+const approvals = strict({
+  /** Distinct approvers a restart question needs. */
+  count: intIn(1, 10).default(1),
+  /** false: whoever asked for the run cannot approve its restart (the two-person rule). */
+  requesterMayApprove: z.boolean().default(true),
+});
+
 // A site's or a tag's policy (src/core/policy.ts resolves it per host: its tags, then its site).
 const policy = strict({
   timezone: timezone.optional(),
@@ -251,6 +258,7 @@ const policy = strict({
   windows: windowList.optional(),
   /** The screens are off on schedule: not answering then is not a failure. */
   offHours: windowList.optional(),
+  approvals: approvals.optional(),
 });
 
 const policies = (what: 'site' | 'tag') =>

@@ -2,7 +2,9 @@
 // (a double click, two approvers, two processes) exactly one changes the row; and the same condition
 // refuses an answer at or after the question's expiry, whether or not `expireDue` has marked it yet.
 import type { DatabaseSync } from 'node:sqlite';
-import type { ApprovalRecord, ApprovalsPort, DecideResult } from '../../core/ports/state.ts';
+import type { Actor } from '../../core/events.ts';
+import type { ApprovalRecord, ApprovalsPort, DecideResult, Decision } from '../../core/ports/state.ts';
+import { approvalVotesPort } from './approval-votes.ts';
 import { APPROVAL_ID_RANDOM, newId } from './ids.ts';
 import {
   actorJson,
@@ -50,7 +52,22 @@ export function approvalsPort(db: DatabaseSync): ApprovalsPort {
     WHERE status = 'pending' AND expires_at <= ? RETURNING *`);
   const pending = db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at, id`);
 
+  const decideApproval = (id: string, decision: Decision, by: Actor, now: Date): DecideResult => {
+    const at = ms(now);
+    const won = decide.get(decision, actorJson(by), at, id, at) as Row | undefined;
+    if (won !== undefined) return { kind: 'decided', approval: approvalOf(won) };
+    // Lost, or never eligible: the row as it stands says why (a decision never reverts, so it is stable).
+    const row = get.get(id) as Row | undefined;
+    if (row === undefined) return { kind: 'unknown', id };
+    const approval = approvalOf(row);
+    if (approval.status === 'approved' || approval.status === 'denied')
+      return { kind: 'already-decided', approval };
+    return { kind: 'expired', approval };
+  };
+
   return {
+    ...approvalVotesPort(db, decideApproval),
+    decideApproval,
     createApproval(a) {
       const createdAt = ms(a.now);
       const expiresAt = ms(a.expiresAt);
@@ -88,19 +105,6 @@ export function approvalsPort(db: DatabaseSync): ApprovalsPort {
     getApproval(id) {
       const row = get.get(id) as Row | undefined;
       return row === undefined ? undefined : approvalOf(row);
-    },
-
-    decideApproval(id, decision, by, now): DecideResult {
-      const at = ms(now);
-      const won = decide.get(decision, actorJson(by), at, id, at) as Row | undefined;
-      if (won !== undefined) return { kind: 'decided', approval: approvalOf(won) };
-      // Lost, or never eligible: the row as it stands says why (a decision never reverts, so it is stable).
-      const row = get.get(id) as Row | undefined;
-      if (row === undefined) return { kind: 'unknown', id };
-      const approval = approvalOf(row);
-      if (approval.status === 'approved' || approval.status === 'denied')
-        return { kind: 'already-decided', approval };
-      return { kind: 'expired', approval };
     },
 
     expireDue(now) {

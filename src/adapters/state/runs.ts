@@ -2,7 +2,7 @@
 // outlives its run; a run that pauses for an approval keeps them. A running run records its process (see
 // owner.ts); a paused one belongs to no process, and whichever takes it up again (resumeRun) becomes its owner.
 import type { DatabaseSync } from 'node:sqlite';
-import type { RunRecord, RunsPort } from '../../core/ports/state.ts';
+import type { CancelResult, RunOptions, RunRecord, RunsPort } from '../../core/ports/state.ts';
 import { newId, RUN_ID_RANDOM } from './ids.ts';
 import type { ProcessOwner } from './owner.ts';
 import { revisionJson, revisionOf } from './revision-json.ts';
@@ -34,14 +34,39 @@ export function runOf(row: Row): RunRecord {
     summary: summary === null || summary === undefined ? null : (JSON.parse(str(summary)) as unknown),
     slack: slackOf(row),
     revision: revisionOf(row.revision),
+    options: optionsOf(row.options),
+    cancelRequest:
+      row.cancel_requested_at === null || row.cancel_requested_at === undefined
+        ? null
+        : { by: actorOf(row.cancel_requested_by), at: dateOf(row.cancel_requested_at) },
   };
+}
+
+/** Read back defensively: options this version cannot read are treated as unknown. */
+function optionsOf(value: unknown): RunOptions | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const o = JSON.parse(value) as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null) return null;
+    return {
+      ...(typeof o.until === 'string' && ['plan', 'copy', 'switch', 'restart'].includes(o.until)
+        ? { until: o.until as NonNullable<RunOptions['until']> }
+        : {}),
+      ...(typeof o.restart === 'string' && ['ask', 'yes', 'no'].includes(o.restart)
+        ? { restart: o.restart as NonNullable<RunOptions['restart']> }
+        : {}),
+      ...(typeof o.ref === 'string' || o.ref === null ? { ref: o.ref } : {}),
+    };
+  } catch {
+    return null;
+  }
 }
 
 export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
   const insert = db.prepare(`
     INSERT INTO runs (id, verb, hosts, actor, started_at, status, slack_channel, slack_ts,
-                      owner_boot_id, owner_pid, owner_start_time, revision)
-    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`);
+                      owner_boot_id, owner_pid, owner_start_time, revision, options)
+    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`);
   const insertHost = db.prepare('INSERT OR IGNORE INTO run_hosts (run_id, host) VALUES (?, ?)');
   const get = db.prepare('SELECT * FROM runs WHERE id = ?');
   const finish = db.prepare(`
@@ -54,6 +79,9 @@ export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
     WHERE id = ? AND status = 'awaiting-approval' RETURNING *`);
   const attach = db.prepare('UPDATE runs SET slack_channel = ?, slack_ts = ? WHERE id = ?');
   const recent = db.prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?');
+  const cancel = db.prepare(`
+    UPDATE runs SET cancel_requested_by = ?, cancel_requested_at = ?
+    WHERE id = ? AND status IN ('running', 'awaiting-approval') AND cancel_requested_at IS NULL RETURNING *`);
   const recentFor = db.prepare(`
     SELECT runs.* FROM runs JOIN run_hosts ON run_hosts.run_id = runs.id
     WHERE run_hosts.host = ? ORDER BY runs.started_at DESC, runs.rowid DESC LIMIT ?`);
@@ -80,6 +108,7 @@ export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
               owner.pid,
               owner.startTime,
               revisionJson(run.revision),
+              run.options === undefined ? null : jsonText(run.options, 'the options of a run'),
             );
           } catch (e) {
             if (isUniqueViolation(e)) continue;
@@ -119,6 +148,17 @@ export function runsPort(db: DatabaseSync, owner: ProcessOwner): RunsPort {
     recentRuns({ host, limit }) {
       const rows = (host === undefined ? recent.all(limit) : recentFor.all(host, limit)) as Row[];
       return rows.map(runOf);
+    },
+
+    requestCancel(id, by, now): CancelResult {
+      const won = cancel.get(actorJson(by), ms(now), id) as Row | undefined;
+      if (won !== undefined) return { kind: 'requested', run: runOf(won) };
+      const row = get.get(id) as Row | undefined;
+      if (row === undefined) return { kind: 'unknown', id };
+      const run = runOf(row);
+      if (run.status === 'running' || run.status === 'awaiting-approval')
+        return { kind: 'already-requested', run };
+      return { kind: 'finished', run };
     },
 
     lastRunFor(host) {

@@ -212,6 +212,59 @@ ALTER TABLE approvals_new RENAME TO approvals;
 CREATE INDEX approvals_by_status ON approvals (status, created_at);
 `,
   },
+  {
+    version: 7,
+    description:
+      'cancelled runs, cancel requests and what each run was asked with; approvals from several approvers',
+    // SQLite cannot change a CHECK list in place: the runs table is made anew (see `migrate`, which turns
+    // foreign keys off around it and checks them before committing).
+    sql: `
+CREATE TABLE runs_v4 (
+  id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  hosts TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'ok', 'failed', 'awaiting-approval', 'interrupted', 'cancelled')),
+  summary TEXT,
+  slack_channel TEXT,
+  slack_ts TEXT,
+  owner_boot_id TEXT,
+  owner_pid INTEGER,
+  owner_start_time TEXT,
+  revision TEXT,
+  options TEXT,
+  cancel_requested_by TEXT,
+  cancel_requested_at INTEGER
+) STRICT;
+INSERT INTO runs_v4 (id, verb, hosts, actor, started_at, finished_at, status, summary, slack_channel, slack_ts,
+                     owner_boot_id, owner_pid, owner_start_time, revision)
+  SELECT id, verb, hosts, actor, started_at, finished_at, status, summary, slack_channel, slack_ts,
+         owner_boot_id, owner_pid, owner_start_time, revision FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v4 RENAME TO runs;
+CREATE INDEX runs_by_status ON runs (status);
+
+-- A question that needs more than one approver, or not its requester's: absent, one approver decides.
+CREATE TABLE approval_rules (
+  approval_id TEXT PRIMARY KEY REFERENCES approvals (id),
+  required INTEGER NOT NULL CHECK (required >= 1),
+  requester_may_approve INTEGER NOT NULL CHECK (requester_may_approve IN (0, 1))
+) STRICT, WITHOUT ROWID;
+
+-- Each approver's answer, once: the primary key refuses a second one by the same person.
+CREATE TABLE approval_votes (
+  approval_id TEXT NOT NULL REFERENCES approvals (id),
+  voter TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approved', 'denied')),
+  at INTEGER NOT NULL,
+  PRIMARY KEY (approval_id, voter)
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];
 
 /** The version this code writes and understands. */
@@ -237,6 +290,23 @@ export type MigrateResult =
  */
 export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): MigrateResult {
   const target = migrations.at(-1)?.version ?? 0;
+  // A migration may make a table anew (SQLite's way to change a constraint); with foreign keys on, dropping
+  // the old one would fail. They are off for the transaction and checked before it commits. The pragma is a
+  // no-op inside a transaction, so it is set around it.
+  const keys = pragmaNumber(db, 'foreign_keys');
+  if (keys !== 0) db.exec('PRAGMA foreign_keys = OFF');
+  try {
+    return migrateInTransaction(db, migrations, target);
+  } finally {
+    if (keys !== 0) db.exec('PRAGMA foreign_keys = ON');
+  }
+}
+
+function migrateInTransaction(
+  db: DatabaseSync,
+  migrations: readonly Migration[],
+  target: number,
+): MigrateResult {
   return immediate(db, (): MigrateResult => {
     const from = schemaVersion(db);
     const appId = pragmaNumber(db, 'application_id');
@@ -269,6 +339,12 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIG
       if (m.version <= from) continue;
       db.exec(m.sql);
       db.exec(`PRAGMA user_version = ${m.version}`);
+    }
+    const broken = db.prepare('PRAGMA foreign_key_check').all();
+    if (broken.length > 0) {
+      throw new Error(
+        `state: migrating left ${broken.length} row(s) pointing at nothing; nothing was changed`,
+      );
     }
     if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
     return { ok: true, from, to: Math.max(from, target) };

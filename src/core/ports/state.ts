@@ -15,7 +15,21 @@ export interface SlackMessageRef {
 
 // ---- runs ----------------------------------------------------------------------------------------
 
-export type RunStatus = 'running' | 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+export type RunStatus = 'running' | 'ok' | 'failed' | 'awaiting-approval' | 'interrupted' | 'cancelled';
+
+/** What a run was asked with, beyond its verb and hosts: enough to run it again (a Retry button). */
+export interface RunOptions {
+  readonly until?: 'plan' | 'copy' | 'switch' | 'restart';
+  readonly restart?: 'ask' | 'yes' | 'no';
+  /** The ref as asked (null: the default branch head); the run's revision says which commit it was. */
+  readonly ref?: string | null;
+}
+
+/** Someone asked the run to stop: the process running it stops at its next safe point. */
+export interface CancelRequest {
+  readonly by: Actor;
+  readonly at: Date;
+}
 
 export interface RunRecord {
   /** Short and sortable by creation time, e.g. `0mc1x2k9qa7f3z`. */
@@ -32,6 +46,9 @@ export interface RunRecord {
   readonly slack: SlackMessageRef | null;
   /** The fleet revision the run builds from; null for runs that build nothing (or from before it was kept). */
   readonly revision: Revision | null;
+  /** What it was asked with; null for runs from before this was kept. */
+  readonly options: RunOptions | null;
+  readonly cancelRequest: CancelRequest | null;
 }
 
 export interface NewRun {
@@ -41,7 +58,18 @@ export interface NewRun {
   readonly now: Date;
   readonly slack?: SlackMessageRef;
   readonly revision?: Revision;
+  readonly options?: RunOptions;
 }
+
+/**
+ * A cancel request is recorded once, on a run that has not ended (running, or waiting for its questions); a
+ * second one changes nothing and says who asked first.
+ */
+export type CancelResult =
+  | { readonly kind: 'requested'; readonly run: RunRecord }
+  | { readonly kind: 'already-requested'; readonly run: RunRecord }
+  | { readonly kind: 'finished'; readonly run: RunRecord }
+  | { readonly kind: 'unknown'; readonly id: string };
 
 export interface RunEnd {
   /** `awaiting-approval` pauses the run (its locks stay held); the others end it and free its locks. */
@@ -62,6 +90,8 @@ export interface RunsPort {
   readonly recentRuns: (query: { readonly host?: string; readonly limit: number }) => readonly RunRecord[];
   /** The newest run that targeted `host`: who ran what, when, and how it went. */
   readonly lastRunFor: (host: string) => RunRecord | undefined;
+  /** Records a request to stop the run; the process running it notices at its next safe point. */
+  readonly requestCancel: (id: string, by: Actor, now: Date) => CancelResult;
 }
 
 // ---- stages --------------------------------------------------------------------------------------
@@ -235,6 +265,46 @@ export type DecideResult =
   | { readonly kind: 'expired'; readonly approval: ApprovalRecord }
   | { readonly kind: 'unknown'; readonly id: string };
 
+/** How many distinct approvers a question needs, and whether its requester may be one (the two-person rule). */
+export interface ApprovalRuleRecord {
+  readonly required: number;
+  readonly requesterMayApprove: boolean;
+}
+
+/** One approver's answer to a question that needs several. */
+export interface ApprovalVote {
+  readonly voter: Actor;
+  readonly decision: Decision;
+  readonly at: Date;
+}
+
+/**
+ * An answer under the question's rule. As DecideResult when it settles the question (the required approvals
+ * reached, or a decline) or cannot count; otherwise counted, refused as a second answer by the same person,
+ * or refused as the requester's own approval where the rule says the requester may not approve.
+ */
+export type VoteResult =
+  | DecideResult
+  | {
+      readonly kind: 'counted';
+      readonly approval: ApprovalRecord;
+      readonly votes: readonly ApprovalVote[];
+      readonly required: number;
+      readonly requesterMayApprove: boolean;
+    }
+  | {
+      readonly kind: 'already-voted';
+      readonly approval: ApprovalRecord;
+      readonly votes: readonly ApprovalVote[];
+      readonly required: number;
+      readonly requesterMayApprove: boolean;
+    }
+  | {
+      readonly kind: 'requester-may-not-approve';
+      readonly approval: ApprovalRecord;
+      readonly required: number;
+    };
+
 export interface ApprovalsPort {
   readonly createApproval: (approval: NewApproval) => ApprovalRecord;
   readonly attachApprovalMessage: (id: string, slack: SlackMessageRef) => void;
@@ -244,6 +314,18 @@ export interface ApprovalsPort {
   readonly expireDue: (now: Date) => readonly ApprovalRecord[];
   /** Oldest first, including any past their time that `expireDue` has not yet marked. */
   readonly pendingApprovals: () => readonly ApprovalRecord[];
+  /** Every question of a run, oldest first, whatever became of it. */
+  readonly approvalsOfRun: (runId: string) => readonly ApprovalRecord[];
+  /** Sets the question's rule (before anyone answers it); without one, one approver decides. */
+  readonly setApprovalRule: (id: string, rule: ApprovalRuleRecord) => void;
+  readonly approvalRule: (id: string) => ApprovalRuleRecord | undefined;
+  /**
+   * Counts one person's answer under the question's rule, in one transaction: of answers arriving at once
+   * from several processes, each person counts once and exactly one decides.
+   */
+  readonly voteApproval: (id: string, decision: Decision, by: Actor, now: Date) => VoteResult;
+  /** In the order given. */
+  readonly votesOf: (id: string) => readonly ApprovalVote[];
 }
 
 // ---- audit ---------------------------------------------------------------------------------------

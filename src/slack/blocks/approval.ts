@@ -36,6 +36,18 @@ export interface ApprovalQuestion {
   readonly approvers?: { readonly users: readonly string[]; readonly usergroup?: string | undefined };
   /** What the deploy changed on the host, and where its paths came from, when the run worked it out. */
   readonly changes?: { readonly diff: DiffOutcome; readonly plan?: PlanSummary | undefined };
+  /** The two-person rule, where it applies, and the approvals given so far (Slack user IDs or names). */
+  readonly rule?: { readonly required: number; readonly requesterMayApprove: boolean };
+  readonly approvedBy?: readonly string[];
+}
+
+/** "1 of 2 approvals: <@U1>", and whether the requester may approve, for a question under the rule. */
+export function approvalTally(q: Pick<ApprovalQuestion, 'rule' | 'approvedBy'>): string | undefined {
+  if (q.rule === undefined) return undefined;
+  const given = q.approvedBy ?? [];
+  const who = given.map((u) => (/^[UW][A-Z0-9]+$/.test(u) ? `<@${u}>` : escapeMrkdwn(u))).join(', ');
+  const tally = `${given.length} of ${q.rule.required} approval${q.rule.required === 1 ? '' : 's'}${who === '' ? '' : `: ${who}`}`;
+  return q.rule.requesterMayApprove ? tally : `${tally} · the requester cannot approve`;
 }
 
 /** Mentions that notify: each named approver, and the user group. */
@@ -76,6 +88,7 @@ export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
         (mentions === '' ? '' : `\nApprovers: ${mentions}`),
     ),
     ...(q.changes === undefined ? [] : diffQuestionBlocks(q.changes.diff, q.changes.plan)),
+    ...(approvalTally(q) === undefined ? [] : [section(`👥 ${approvalTally(q)}`)]),
     context(`${by}Only approvers can answer · expires ${slackDate(q.expiresAt)}`),
     actions(`approval:${truncate(q.approvalId, LIMITS.blockId - 'approval:'.length)}`, [
       button({

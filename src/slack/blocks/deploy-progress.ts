@@ -117,6 +117,8 @@ function outcomeText(outcome: RunOutcome | undefined, lead: string): string {
       return `${lead}waiting for an approver`;
     case 'interrupted':
       return `${lead}interrupted`;
+    case 'cancelled':
+      return `${lead}cancelled`;
   }
 }
 

@@ -36,7 +36,7 @@ export interface HostProgress {
   readonly durationMs: number;
 }
 
-export type RunOutcome = 'ok' | 'failed' | 'awaiting-approval' | 'interrupted';
+export type RunOutcome = 'ok' | 'failed' | 'awaiting-approval' | 'interrupted' | 'cancelled';
 
 export interface ProgressState {
   readonly runId: string | undefined;
