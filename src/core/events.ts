@@ -68,6 +68,8 @@ export type EngineEvent =
       readonly host: string;
       readonly question: string;
       readonly expiresAt: string;
+      /** A host with a maintenance window: the question also offers "at the next window" (this one). */
+      readonly nextWindow?: string;
     }
   | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
   | {

@@ -12,6 +12,12 @@ import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts'
 import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pending.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
+import {
+  type NextWindowDecision,
+  restartAtNextWindow,
+  restartPending,
+  restartWhenDue,
+} from './restart-at-window.ts';
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
@@ -74,6 +80,8 @@ export interface Engine {
    */
   runPending(askerFor: (work: PendingWork) => Asker, opts: { canAsk: boolean }): Promise<readonly CatchUp[]>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
+  /** "At the next window": approves the question's restart for the host's next maintenance window. */
+  restartAtNextWindow(approvalId: string, asker: Asker): Promise<NextWindowDecision>;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
   overlap(
@@ -199,7 +207,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (h.status !== 'awaiting-approval' || !h.approvalId) return h;
     const approval = deps.store.getApproval(h.approvalId);
     if (!approval || (approval.status === 'pending' && approval.expiresAt > deps.now())) return h;
-    return { ...h, status: 'ok', restarted: approval.status === 'approved' };
+    return { ...h, status: 'ok', restarted: approval.status === 'approved' && !restartPending(deps, h.host) };
   }
 
   /** Each host on its own: one failing does not stop the others. */
@@ -301,23 +309,36 @@ export function createEngine(deps: EngineDeps): Engine {
     pending: () => deps.store.pendingWork(),
     dropPending: (host) => dropPendingWork(deps, host),
     runPending: (askerFor, opts) =>
-      catchUps(deps, askerFor, async (work, host, built, asker) => {
-        const until = work.verb === 'switch' ? 'switch' : 'restart';
-        // A restart to ask about where nobody can be asked is left alone, as any deploy would.
-        const restart = work.restart === 'ask' && !opts.canAsk ? 'no' : work.restart;
-        const pipelineOpts = { until, restart, built } as const;
-        return inRun(
-          work.verb,
-          [host],
-          asker,
-          true,
-          async (scope) => {
-            const done = await runPipeline(deps, scope, host, pipelineOpts);
-            return { hosts: await pendUnreachable(deps, scope, [host], pipelineOpts, [done]) };
-          },
-          work.revision ?? undefined,
-        );
-      }),
+      catchUps(
+        deps,
+        askerFor,
+        async (work, host, built, asker) => {
+          const until = work.verb === 'switch' ? 'switch' : 'restart';
+          // A restart to ask about where nobody can be asked is left alone, as any deploy would.
+          const restart = work.restart === 'ask' && !opts.canAsk ? 'no' : work.restart;
+          const pipelineOpts = { until, restart, built } as const;
+          return inRun(
+            work.verb,
+            [host],
+            asker,
+            true,
+            async (scope) => {
+              const done = await runPipeline(deps, scope, host, pipelineOpts);
+              return { hosts: await pendUnreachable(deps, scope, [host], pipelineOpts, [done]) };
+            },
+            work.revision ?? undefined,
+          );
+        },
+        (work, host, asker) =>
+          inRun('restart', [host], asker, true, async (scope) => ({
+            hosts: [await restartWhenDue(deps, scope, host, work)],
+          })),
+      ),
+
+    restartAtNextWindow(approvalId, asker) {
+      const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;
+      return oneAtATime(runId, () => restartAtNextWindow(deps, approvalId, asker.actor, asker.onEvent));
+    },
 
     decide(approvalId, decision, asker) {
       const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;

@@ -9,6 +9,7 @@ import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
+import { nextWindowField } from './restart-at-window.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
 /** The question, naming the fleet commit the host now runs where the run built one. */
@@ -41,6 +42,7 @@ export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): A
     host: host.name,
     question: approval.question,
     expiresAt: approval.expiresAt.toISOString(),
+    ...nextWindowField(deps, host),
   });
   return approval;
 }
@@ -166,7 +168,7 @@ export function runStatusNow(
 }
 
 /** Ends a run that only waited for answers once none is open; a run still working ends by itself. */
-function settleRun(deps: EngineDeps, scope: RunScope): void {
+export function settleRun(deps: EngineDeps, scope: RunScope): void {
   const run = deps.store.getRun(scope.runId);
   if (run?.status !== 'awaiting-approval') return;
   const summary = run.summary as { failed?: boolean } | null;

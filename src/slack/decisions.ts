@@ -15,6 +15,7 @@ import { errorMessage } from './blocks/error.ts';
 import { context, escapeMrkdwn, message, section, slackDate } from './blocks/kit.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { blocksOf } from './message-port.ts';
+import { atNextWindow } from './next-window.ts';
 import type { RunMessages } from './run-messages.ts';
 
 export interface DecisionDeps {
@@ -25,6 +26,7 @@ export interface DecisionDeps {
 
 export function decisionHandler(deps: DecisionDeps): DecisionHandler {
   return async (click, ctx) => {
+    if (click.decision === 'next-window') return atNextWindow(deps, click, ctx);
     const decision = click.decision === 'approve' ? 'approved' : 'denied';
     let result: Awaited<ReturnType<Engine['decide']>>;
     try {
@@ -104,7 +106,7 @@ export function expiredMessage(a: ApprovalRecord): SlackMessage {
   return approvalExpiredMessage({ host: a.host, question: a.question, expiredAt: a.expiresAt });
 }
 
-function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {
+export function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {
   const verdict = a.status === 'denied' ? 'declined' : 'approved';
   const by = a.decidedBy === null ? 'someone' : whoText(a.decidedBy);
   const at = a.decidedAt === null ? '' : ` at ${slackDate(a.decidedAt)}`;

@@ -139,6 +139,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           host: event.host,
           question: event.question,
           expiresAt: new Date(event.expiresAt),
+          nextWindow: event.nextWindow,
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
           ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });
