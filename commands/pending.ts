@@ -1,5 +1,5 @@
-// `pending [--run]`: the work waiting per host (a host a rollout could not reach, an activation waiting for
-// its window), and at a terminal `--run` to run what is due now: for installations without the Slack bot,
+// `pending [--run]`: the work waiting per host (a host a rollout could not reach, an activation or a restart
+// waiting for its window), and at a terminal `--run` to run what is due now: for installations without the Slack bot,
 // whose schedule otherwise does it (call it from cron).
 import { z } from 'zod';
 import type { PendingWork } from '../src/core/ports/state.ts';
@@ -17,7 +17,7 @@ type Result =
 
 function listLines(pending: readonly PendingWork[]): string[] {
   if (pending.length === 0) return ['nothing pending'];
-  return pending.map((w) => `${w.host}  ${w.toplevel}  ${describePending(w)}`);
+  return pending.map((w) => `${w.host}  ${w.toplevel ?? 'restart'}  ${describePending(w)}`);
 }
 
 function lines(r: Result): string[] {

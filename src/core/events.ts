@@ -80,6 +80,8 @@ export type EngineEvent =
       readonly action?: 'restart' | 'reboot';
       /** Under the two-person rule: distinct approvers needed, and whether the requester may be one. */
       readonly rule?: { readonly required: number; readonly requesterMayApprove: boolean };
+      /** A host with a maintenance window: the question also offers "at the next window" (this one). */
+      readonly nextWindow?: string;
     }
   | { readonly type: 'log'; readonly runId: string; readonly host?: string; readonly message: string }
   | {

@@ -22,6 +22,12 @@ import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pend
 import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
 import { afterStage } from './reboot.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
+import {
+  type NextWindowDecision,
+  restartAtNextWindow,
+  restartPending,
+  restartWhenDue,
+} from './restart-at-window.ts';
 import { revisionFor } from './revision.ts';
 import { rollout } from './rollout.ts';
 import { actorName, openRun, type RunScope } from './run-scope.ts';
@@ -93,6 +99,8 @@ export interface Engine {
     asker: Asker,
   ): Promise<RunResult>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
+  /** "At the next window": approves the question's restart for the host's next maintenance window. */
+  restartAtNextWindow(approvalId: string, asker: Asker): Promise<NextWindowDecision>;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
   overlap(
@@ -242,7 +250,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (h.status !== 'awaiting-approval' || !h.approvalId) return h;
     const approval = deps.store.getApproval(h.approvalId);
     if (!approval || (approval.status === 'pending' && approval.expiresAt > deps.now())) return h;
-    return { ...h, status: 'ok', restarted: approval.status === 'approved' };
+    return { ...h, status: 'ok', restarted: approval.status === 'approved' && !restartPending(deps, h.host) };
   }
 
   /** Each host on its own: one failing does not stop the others. */
@@ -352,23 +360,36 @@ export function createEngine(deps: EngineDeps): Engine {
     pending: () => deps.store.pendingWork(),
     dropPending: (host) => dropPendingWork(deps, host),
     runPending: (askerFor, opts) =>
-      catchUps(deps, askerFor, async (work, host, built, asker) => {
-        const until = work.verb === 'switch' ? 'switch' : 'restart';
-        // A restart to ask about where nobody can be asked is left alone, as any deploy would.
-        const restart = work.restart === 'ask' && !opts.canAsk ? 'no' : work.restart;
-        const pipelineOpts = { until, restart, built } as const;
-        return inRun(
-          work.verb,
-          [host],
-          asker,
-          true,
-          async (scope) => {
-            const done = await runPipeline(deps, scope, host, pipelineOpts);
-            return { hosts: await pendUnreachable(deps, scope, [host], pipelineOpts, [done]) };
-          },
-          work.revision ?? undefined,
-        );
-      }),
+      catchUps(
+        deps,
+        askerFor,
+        async (work, host, built, asker) => {
+          const until = work.verb === 'switch' ? 'switch' : 'restart';
+          // A restart to ask about where nobody can be asked is left alone, as any deploy would.
+          const restart = work.restart === 'ask' && !opts.canAsk ? 'no' : work.restart;
+          const pipelineOpts = { until, restart, built } as const;
+          return inRun(
+            work.verb,
+            [host],
+            asker,
+            true,
+            async (scope) => {
+              const done = await runPipeline(deps, scope, host, pipelineOpts);
+              return { hosts: await pendUnreachable(deps, scope, [host], pipelineOpts, [done]) };
+            },
+            work.revision ?? undefined,
+          );
+        },
+        (work, host, asker) =>
+          inRun('restart', [host], asker, true, async (scope) => ({
+            hosts: [await restartWhenDue(deps, scope, host, work)],
+          })),
+      ),
+
+    restartAtNextWindow(approvalId, asker) {
+      const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;
+      return oneAtATime(runId, () => restartAtNextWindow(deps, approvalId, asker.actor, asker.onEvent));
+    },
     async reboot(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.reboot, asker, targets);

@@ -95,9 +95,10 @@ export async function pendUnreachable(
 
 /** What `status`, `pending` and the App Home say of a host's pending work. */
 export function describePending(w: PendingWork, host?: HostSpec): string {
+  const what = w.verb === 'restart' ? 'the restart of its display manager' : 'its activation';
   const why =
     w.reason === 'window'
-      ? `its activation waits for the window${w.opensAt ? `, next opening ${describeInstant(w.opensAt, host?.policy?.timezone ?? 'UTC')}` : ''}`
+      ? `${what} waits for the window${w.opensAt ? `, next opening ${describeInstant(w.opensAt, host?.policy?.timezone ?? 'UTC')}` : ''}`
       : 'it did not answer; brought up to date when it answers again';
   return `pending since ${w.since.toISOString()} (run ${w.runId}): ${why}`;
 }
@@ -142,7 +143,10 @@ export async function checkPending(deps: EngineDeps, actor: Actor): Promise<Pend
 }
 
 /** The build of a pending system, read back from the builder that kept it. */
-export async function pendingBuild(deps: EngineDeps, work: PendingWork): Promise<Built> {
+export async function pendingBuild(
+  deps: EngineDeps,
+  work: PendingWork & { toplevel: string },
+): Promise<Built> {
   const closure = await deps.builder.closure([work.toplevel]);
   return { host: work.host, toplevel: work.toplevel, closure };
 }
@@ -157,11 +161,15 @@ export interface CatchUp {
   readonly why?: string;
 }
 
-/** Runs each due host's pending work with `deploy`, one host at a time (catch-ups are rare and small). */
+/**
+ * Runs each due host's pending work with `deploy` (a pending restart, which brings no system, with `restart`),
+ * one host at a time (catch-ups are rare and small).
+ */
 export async function catchUps(
   deps: EngineDeps,
   askerFor: (work: PendingWork) => Asker,
   deploy: (work: PendingWork, host: HostSpec, built: Built, asker: Asker) => Promise<RunResult>,
+  restart: (work: PendingWork, host: HostSpec, asker: Asker) => Promise<RunResult>,
 ): Promise<CatchUp[]> {
   const out: CatchUp[] = [];
   for (const check of await checkPending(deps, { kind: 'schedule', job: 'pending' })) {
@@ -170,9 +178,21 @@ export async function catchUps(
       out.push({ host: work.host, reason: work.reason, why: check.why });
       continue;
     }
+    if (work.toplevel === null) {
+      try {
+        out.push({
+          host: work.host,
+          reason: work.reason,
+          run: await restart(work, check.host, askerFor(work)),
+        });
+      } catch (e) {
+        out.push({ host: work.host, reason: work.reason, why: messageOf(e) });
+      }
+      continue;
+    }
     let built: Built;
     try {
-      built = await pendingBuild(deps, work);
+      built = await pendingBuild(deps, { ...work, toplevel: work.toplevel });
     } catch (e) {
       await dropPendingWork(deps, work.host);
       out.push({

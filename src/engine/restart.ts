@@ -11,6 +11,7 @@ import type { EngineDeps } from './deps.ts';
 import { EngineError, NotApprover } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
 import { rebootNow } from './reboot.ts';
+import { nextWindowField } from './restart-at-window.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
 /** The question, naming the fleet commit the host now runs where the run built one. */
@@ -46,6 +47,7 @@ export function askRestart(deps: EngineDeps, scope: RunScope, host: HostSpec): A
     question: approval.question,
     expiresAt: approval.expiresAt.toISOString(),
     ...ruleOf(deps, approval),
+    ...nextWindowField(deps, host),
   });
   return approval;
 }
@@ -172,7 +174,7 @@ export function runStatusNow(
 }
 
 /** Ends a run that only waited for answers once none is open; a run still working ends by itself. */
-function settleRun(deps: EngineDeps, scope: RunScope): void {
+export function settleRun(deps: EngineDeps, scope: RunScope): void {
   const run = deps.store.getRun(scope.runId);
   if (run?.status !== 'awaiting-approval') return;
   const summary = run.summary as { failed?: boolean } | null;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { SlackMessage } from '../verbs/verb.ts';
 import type { SlackApp } from './app.ts';
 import { type ApproverDecision, type ApproverPolicy, refusalMessage } from './approvers.ts';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, NEXT_WINDOW_ACTION_ID } from './blocks/approval.ts';
 import { errorMessage } from './blocks/error.ts';
 import { requestContext, type SlackRequestContext } from './context.ts';
 import { type ButtonArgs, onButton, userFacingDetail } from './listeners.ts';
@@ -13,7 +13,8 @@ import { blocksOf } from './message-port.ts';
 
 export interface ApprovalClick {
   readonly approvalId: string;
-  readonly decision: 'approve' | 'deny';
+  /** `next-window`: approve for the host's next maintenance window (src/slack/next-window.ts). */
+  readonly decision: 'approve' | 'deny' | 'next-window';
   readonly userId: string;
   readonly channelId: string;
   /** The question's message. */
@@ -94,6 +95,7 @@ export function registerApprovalActions(app: SlackApp, options: ApprovalActionOp
   });
   onButton(app, APPROVE_ACTION_ID, listener('approve'));
   onButton(app, DENY_ACTION_ID, listener('deny'));
+  onButton(app, NEXT_WINDOW_ACTION_ID, listener('next-window'));
 }
 
 function contextOf(app: SlackApp, args: ButtonArgs): SlackRequestContext | undefined {

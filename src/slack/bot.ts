@@ -12,7 +12,7 @@ import type { AccessPolicy } from './access.ts';
 import { registerApprovalActions } from './actions.ts';
 import type { SlackApp } from './app.ts';
 import { type ApproverDecision, createApproverCheck, slackGroupResolver } from './approvers.ts';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from './blocks/approval.ts';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, NEXT_WINDOW_ACTION_ID } from './blocks/approval.ts';
 import type { LogSink } from './bolt-logger.ts';
 import { registerSlashCommand } from './commands.ts';
 import { decisionHandler, markExpired } from './decisions.ts';
@@ -148,9 +148,11 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 
-  registerFallbacks(app, new Set([APPROVE_ACTION_ID, DENY_ACTION_ID, ...NEXT_STEP_ACTIONS]), [
-    SHOW_SCREEN_ACTION,
-  ]);
+  registerFallbacks(
+    app,
+    new Set([APPROVE_ACTION_ID, DENY_ACTION_ID, NEXT_WINDOW_ACTION_ID, ...NEXT_STEP_ACTIONS]),
+    [SHOW_SCREEN_ACTION],
+  );
 
   const resolve = (selectors: readonly string[]) => engine.resolve(selectors);
   const files = screens;

@@ -21,6 +21,7 @@ import { context, escapeMrkdwn, message, section, slackDate } from './blocks/kit
 import type { LogSink } from './bolt-logger.ts';
 import type { SlackRequestContext } from './context.ts';
 import { blocksOf } from './message-port.ts';
+import { atNextWindow } from './next-window.ts';
 import type { RunMessages } from './run-messages.ts';
 
 export interface DecisionDeps {
@@ -33,6 +34,7 @@ export interface DecisionDeps {
 
 export function decisionHandler(deps: DecisionDeps): DecisionHandler {
   return async (click, ctx) => {
+    if (click.decision === 'next-window') return atNextWindow(deps, click, ctx);
     const decision = click.decision === 'approve' ? 'approved' : 'denied';
     let result: Awaited<ReturnType<Engine['decide']>>;
     try {
@@ -175,7 +177,7 @@ export function expiredMessage(a: ApprovalRecord): SlackMessage {
   });
 }
 
-function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {
+export function alreadyDecidedMessage(a: ApprovalRecord): SlackMessage {
   const verdict = a.status === 'denied' ? 'declined' : 'approved';
   const by = a.decidedBy === null ? 'someone' : whoText(a.decidedBy);
   const at = a.decidedAt === null ? '' : ` at ${slackDate(a.decidedAt)}`;

@@ -163,6 +163,7 @@ export function createRunMessages(options: RunMessagesOptions): RunMessages {
           expiresAt: new Date(event.expiresAt),
           ...(event.action === undefined ? {} : { action: event.action }),
           ...(event.rule === undefined ? {} : { rule: event.rule, approvedBy: [] }),
+          nextWindow: event.nextWindow,
           ...(entry.requestedBy === undefined ? {} : { requestedBy: entry.requestedBy }),
           ...(options.approvers === undefined ? {} : { approvers: options.approvers }),
         });

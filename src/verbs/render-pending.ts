@@ -10,5 +10,7 @@ export function catchUpLine(c: CatchUp): string {
   if (c.run.status === 'failed' || h?.status === 'failed')
     return `${c.host} ${what}, but bringing it up to date failed (run ${c.run.runId}): ${h ? hostLine(h) : ''}`;
   if (h?.status === 'pending') return `${c.host}: still pending (run ${c.run.runId}): ${hostLine(h)}`;
+  if (c.run.verb === 'restart')
+    return `${c.host} ${what} and its display manager was restarted (run ${c.run.runId})`;
   return `${c.host} ${what} and was brought up to date (run ${c.run.runId})${h?.status === 'awaiting-approval' ? '; its restart waits for an approver' : ''}`;
 }

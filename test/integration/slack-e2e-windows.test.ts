@@ -133,7 +133,7 @@ describe.skipIf(unavailable !== null)('maintenance windows, catch-up and off hou
     expect(a.opensAt?.getTime()).toBe(opensAt);
     expect(b.reason).toBe('unreachable');
     // Copied, not activated: A holds its new system whole and still runs the old one.
-    expect((await office.onHost(A, ['nix-store', '--verify-path', a.toplevel])).exitCode).toBe(0);
+    expect((await office.onHost(A, ['nix-store', '--verify-path', a.toplevel!])).exitCode).toBe(0);
     expect(await systemOf(office, A)).toEqual(beforeA);
     // The run's message says what waits for when; the run ended (no lock held for the hours to come).
     expect(channelSays(`activation waits for the window ${hms(opensAt)}-${hms(closesAt)} (UTC)`)).toBe(true);

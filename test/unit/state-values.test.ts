@@ -53,7 +53,10 @@ const ACTIVATION_OUTCOMES = {
   unknown: true,
 } as const satisfies Record<ActivationOutcome, true>;
 const PENDING_REASONS = { unreachable: true, window: true } as const satisfies Record<PendingReason, true>;
-const PENDING_VERBS = { deploy: true, switch: true } as const satisfies Record<PendingVerb, true>;
+const PENDING_VERBS = { deploy: true, switch: true, restart: true } as const satisfies Record<
+  PendingVerb,
+  true
+>;
 const PENDING_RESTARTS = { ask: true, yes: true, no: true } as const satisfies Record<PendingRestart, true>;
 const DECISIONS = { approved: true, denied: true } as const satisfies Record<Decision, true>;
 const ACTORS: Record<Actor['kind'], Actor> = {
@@ -158,7 +161,8 @@ describe('every value of the state types is stored and read back', () => {
         for (const restart of keys(PENDING_RESTARTS)) {
           const work: PendingWork = {
             host: `host-${i}`,
-            toplevel: `/nix/store/${'a'.repeat(32)}-nixos-system-${i}`,
+            // A pending restart brings no system.
+            toplevel: verb === 'restart' ? null : `/nix/store/${'a'.repeat(32)}-nixos-system-${i}`,
             revision: null,
             reason,
             since: new Date(now.getTime() + i * 1000),

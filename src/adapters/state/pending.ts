@@ -14,7 +14,7 @@ import { actorJson, actorOf, dateOf, dateOrNull, ms, type Row, str } from './sql
 function pendingOf(row: Row): PendingWork {
   return {
     host: str(row.host),
-    toplevel: str(row.toplevel),
+    toplevel: row.toplevel === null ? null : str(row.toplevel),
     revision: revisionOf(row.revision),
     reason: str(row.reason) as PendingReason,
     since: dateOf(row.since),

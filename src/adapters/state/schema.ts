@@ -136,19 +136,20 @@ CREATE INDEX activations_open ON activations (outcome, host);
   },
   {
     version: 4,
-    description: 'pending work: a system a host is still to be brought to, and why it waits',
+    description: 'pending work: a system a host is still to be brought to (or a restart), and why it waits',
     sql: `
 CREATE TABLE pending (
   host TEXT PRIMARY KEY,
-  toplevel TEXT NOT NULL,
+  toplevel TEXT,
   revision TEXT,
   reason TEXT NOT NULL CHECK (reason IN ('unreachable', 'window')),
   since INTEGER NOT NULL,
   opens_at INTEGER,
   requested_by TEXT NOT NULL,
   run_id TEXT NOT NULL REFERENCES runs (id),
-  verb TEXT NOT NULL CHECK (verb IN ('deploy', 'switch')),
-  restart TEXT NOT NULL CHECK (restart IN ('ask', 'yes', 'no'))
+  verb TEXT NOT NULL CHECK (verb IN ('deploy', 'switch', 'restart')),
+  restart TEXT NOT NULL CHECK (restart IN ('ask', 'yes', 'no')),
+  CHECK ((verb = 'restart') = (toplevel IS NULL))
 ) STRICT;
 `,
   },

@@ -375,14 +375,20 @@ export interface AuditPort {
 
 /** Why a host still waits for its system: it did not answer, or its maintenance window was closed. */
 export type PendingReason = 'unreachable' | 'window';
-/** What the pending work does once due: switch only, or switch and then the restart question. */
-export type PendingVerb = 'deploy' | 'switch';
+/**
+ * What the pending work does once due: switch only, switch and then the restart question, or (an approver's
+ * "at the next window" answer to a restart question) restart the display manager, with no system to bring.
+ */
+export type PendingVerb = 'deploy' | 'switch' | 'restart';
 export type PendingRestart = 'ask' | 'yes' | 'no';
 
 export interface PendingWork {
   readonly host: string;
-  /** The system to bring the host to (the builder keeps it from its garbage collector meanwhile). */
-  readonly toplevel: string;
+  /**
+   * The system to bring the host to (the builder keeps it from its garbage collector meanwhile); null exactly
+   * for a pending restart, which brings no system.
+   */
+  readonly toplevel: string | null;
   readonly revision: Revision | null;
   readonly reason: PendingReason;
   readonly since: Date;

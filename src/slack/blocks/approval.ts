@@ -19,6 +19,7 @@ import {
 
 export const APPROVE_ACTION_ID = 'restart_approve';
 export const DENY_ACTION_ID = 'restart_deny';
+export const NEXT_WINDOW_ACTION_ID = 'restart_next_window';
 
 /** The question text is the engine's; a long one is cut so the buttons always fit. */
 const QUESTION_CHARS = 2000;
@@ -39,6 +40,8 @@ export interface ApprovalQuestion {
   /** The two-person rule, where it applies, and the approvals given so far (Slack user IDs or names). */
   readonly rule?: { readonly required: number; readonly requesterMayApprove: boolean };
   readonly approvedBy?: readonly string[];
+  /** The host's maintenance window, "Mon-Fri 22:00-06:00, next opening …": offers "At the next window". */
+  readonly nextWindow?: string | undefined;
 }
 
 /** "1 of 2 approvals: <@U1>", and whether the requester may approve, for a question under the rule. */
@@ -103,8 +106,53 @@ export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
           deny: 'Not yet',
         },
       }),
+      ...nextWindowButtons(q),
       button({ text: 'Not now', actionId: DENY_ACTION_ID, value: q.approvalId }),
     ]),
+  ]);
+}
+
+/** "At the next window", for a host with a maintenance window; confirmed like "Restart now". */
+export function nextWindowButtons(q: ApprovalQuestion): ReturnType<typeof button>[] {
+  if (q.nextWindow === undefined) return [];
+  return [
+    button({
+      text: 'At the next window',
+      actionId: NEXT_WINDOW_ACTION_ID,
+      value: q.approvalId,
+      confirm: {
+        title: `Restart ${truncate(q.host, 60)} later?`,
+        text: truncate(
+          `The display manager on ${q.host} restarts at its next maintenance window: ${q.nextWindow}.`,
+          300,
+        ),
+        confirm: 'At the next window',
+        deny: 'Not yet',
+      },
+    }),
+  ];
+}
+
+export interface ApprovalDeferred {
+  readonly host: string;
+  readonly question: string;
+  /** "Mon-Fri 22:00-06:00, next opening Mon 22:00 Europe/Oslo". */
+  readonly nextWindow: string;
+  /** The approver's Slack user ID. */
+  readonly userId: string;
+  readonly at: Date;
+}
+
+/** The question once an approver chose "At the next window": when it will happen and who said so. */
+export function approvalDeferredMessage(d: ApprovalDeferred): SlackMessage {
+  const who = `<@${escapeMrkdwn(d.userId)}>`;
+  return message(`Restart of ${d.host} at the next window, ${d.nextWindow} — approved by <@${d.userId}>`, [
+    section(
+      `🕙 *Restart of ${escapeMrkdwn(d.host)} at the next window*, ${escapeMrkdwn(d.nextWindow)} — approved by ${who} at ${slackDate(d.at)}.`,
+    ),
+    context(
+      `Asked: ${escapeMrkdwn(truncate(d.question, QUESTION_CHARS))} · \`/signage pending\` lists it; a newer deploy of ${escapeMrkdwn(d.host)} replaces it.`,
+    ),
   ]);
 }
 
