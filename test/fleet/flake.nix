@@ -2,12 +2,16 @@
   description = "A test signage fleet: NixOS-shaped systems made with builtins.derivation alone (no nixpkgs)";
 
   # The simulated office writes fleet.json beside this file: the builder's system, the hosts, the revision
-  # (bumping it is "a change" to deploy) and a size scale, so tests can be quick and benchmarks realistic.
+  # (bumping it is "a change" to deploy), a size scale, and optionally many small paths (`smallPaths`), so
+  # tests can be quick and benchmarks realistic in bytes and in the number of paths.
   outputs =
     { self }:
     let
       fleet = builtins.fromJSON (builtins.readFile ./fleet.json);
-      pkgs = import ./packages.nix { inherit (fleet) system scale revision; };
+      pkgs = import ./packages.nix {
+        inherit (fleet) system scale revision;
+        smallPaths = fleet.smallPaths or 0;
+      };
       mkHost = import ./host.nix {
         inherit (fleet) system scale revision;
         inherit pkgs;

@@ -35,7 +35,7 @@ export interface Fleet {
 export async function makeFleet(
   dir: string,
   hosts: readonly FleetHost[],
-  opts: { scale: number; revision: number },
+  opts: { scale: number; revision: number; smallPaths?: number },
 ): Promise<Fleet> {
   await mkdir(dir, { recursive: true });
   for (const f of await readdir(TEMPLATE)) {
@@ -52,6 +52,7 @@ export async function makeFleet(
           system,
           scale: opts.scale,
           revision,
+          ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
           hosts: hosts.map((h) => {
             const own = { ...h.faults, ...faults.get(h.name) };
             return Object.keys(own).length > 0 ? { ...h, faults: own } : h;
