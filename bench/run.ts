@@ -17,6 +17,7 @@ import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts'
 import { benchPlannerCases, plannerRows } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
+import { wireSizes } from './wire-sizes.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
 const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates', 'activation', 'control'] as const;
@@ -201,6 +202,9 @@ async function main(): Promise<number> {
     'control',
     'g. Control traffic over the uplink: questions and commands, not store paths',
     async () => {
+      const n = f['control-paths'] || 2000;
+      console.log(`The validity question's encodings for ${n} paths (computed):\n`);
+      console.log(`${table(['encoding', 'bytes'], wireSizes(n))}\n`);
       const c = await benchControl({
         sizes: f['control-hosts'],
         paths: f['control-paths'],
