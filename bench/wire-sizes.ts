@@ -38,10 +38,8 @@ export function wireSizes(n: number): string[][] {
     [`question: hashes packed, ${PACKED_HASH_BYTES} bytes each (chosen)`, decimalBytes(packed.length)],
     ['question: hashes packed, gzipped', decimalBytes(gzipSync(packed).length)],
     ['question: the fixed host script, sent with each', decimalBytes(VALIDITY_SCRIPT.length)],
-    [
-      'answer before: invalid path names, when 3 % are missing',
-      decimalBytes(Math.round(names.length * 0.03)),
-    ],
+    ['answer before (the invalid names): none held', decimalBytes(names.length)],
+    ['answer before: 3 % missing', decimalBytes(Math.round(names.length * 0.03))],
     ['answer: all or none held (digest and gzipped bitmap)', decimalBytes(answer('1'.repeat(n)))],
     ['answer: 97 % held at random', decimalBytes(answer(bits(0.97)))],
     ['answer: half held at random (the worst)', decimalBytes(answer(bits(0.5)))],
