@@ -1,5 +1,7 @@
-// `npm run bench [-- --only deploy,planner,ssh,slack,slack-updates,activation] [--hosts 4 --scale 0.5 --uplink-kbit 16000 --reps 1]
-// [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10]`: the benchmarks side by side, then one summary table.
+// `npm run bench [-- --only deploy,planner,ssh,slack,slack-updates,activation,control] [--hosts 4 --scale 0.5
+// --uplink-kbit 16000 --reps 1] [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10] [--control-hosts 10,30
+// --control-paths 2000 --control-scale 0.05]`: the benchmarks side by side, then one summary table. A quick
+// look at control traffic: `--only control --control-hosts 3,6 --control-paths 200`.
 // A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +12,17 @@ import { officeUnavailable } from '../test/office/index.ts';
 import { officeNixVersions } from '../test/office/nix-versions.ts';
 import { concurrentRuns } from '../test/support/concurrent-runs.ts';
 import { benchActivation } from './activation.ts';
+import { benchControl, decimalBytes, formatControl } from './control.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlannerCases, plannerRows } from './planner.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
+import { wireSizes } from './wire-sizes.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
-const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates', 'activation'] as const;
+const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates', 'activation', 'control'] as const;
 type Section = (typeof SECTIONS)[number];
-const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation'];
+const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation', 'control'];
 
 const flagsSchema = z.object({
   only: z
@@ -32,6 +36,12 @@ const flagsSchema = z.object({
   'ssh-runs': z.coerce.number().int().min(1).max(20),
   'ssh-paths': z.coerce.number().int().min(10).max(5000),
   'ssh-rtt': z.coerce.number().min(0).max(500),
+  'control-hosts': z
+    .string()
+    .transform((s) => s.split(',').map((x) => Number(x.trim())))
+    .pipe(z.array(z.number().int().min(2).max(60)).min(1).max(6)),
+  'control-paths': z.coerce.number().int().min(0).max(5000),
+  'control-scale': z.coerce.number().positive().max(2),
 });
 
 function flags(): z.infer<typeof flagsSchema> {
@@ -47,6 +57,9 @@ function flags(): z.infer<typeof flagsSchema> {
         'ssh-runs': str('3'),
         'ssh-paths': str('1000'),
         'ssh-rtt': str('10'),
+        'control-hosts': str('10,30'),
+        'control-paths': str('2000'),
+        'control-scale': str('0.05'),
       },
       strict: true,
     });
@@ -184,6 +197,30 @@ async function main(): Promise<number> {
       ],
     );
   });
+
+  await section(
+    'control',
+    'g. Control traffic over the uplink: questions and commands, not store paths',
+    async () => {
+      const n = f['control-paths'] || 2000;
+      console.log(`The validity question's encodings for ${n} paths (computed):\n`);
+      console.log(`${table(['encoding', 'bytes'], wireSizes(n))}\n`);
+      const c = await benchControl({
+        sizes: f['control-hosts'],
+        paths: f['control-paths'],
+        scale: f['control-scale'],
+        log: (l) => console.log(`  ${l}`),
+      });
+      console.log(`\n${formatControl(c)}`);
+      summary.push(
+        ...c.rows.map((r) => [
+          'control',
+          `${r.screens} screens, ${r.kind} (${r.closurePaths} paths): control / wall time`,
+          `${decimalBytes(r.control)} / ${formatDuration(r.wallMs)}`,
+        ]),
+      );
+    },
+  );
 
   heading('Summary');
   // Which Nix ran: each office also names its builder's and hosts' versions when it starts.

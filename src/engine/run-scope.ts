@@ -322,7 +322,7 @@ export function hostAccess(
     validPaths: (host, paths) =>
       audited(
         host,
-        ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} paths on stdin)`],
+        ['nix-store', '--check-validity', '--print-invalid', `(${paths.length} path hashes on stdin)`],
         () => deps.remote.connection(host).validPaths(paths, signalOption(signal)),
       ),
   };

@@ -2,7 +2,8 @@
   description = "A test signage fleet: NixOS-shaped systems made with builtins.derivation alone (no nixpkgs)";
 
   # The simulated office writes fleet.json beside this file: the builder's system, the hosts, the revision
-  # (bumping it is "a change" to deploy) and a size scale, so tests can be quick and benchmarks realistic.
+  # (bumping it is "a change" to deploy), a size scale, and optionally many small paths (`smallPaths`), so
+  # tests can be quick and benchmarks realistic in bytes and in the number of paths.
   outputs =
     { self }:
     let
@@ -10,6 +11,7 @@
       pkgs = import ./packages.nix {
         inherit (fleet) system scale revision;
         kernel = fleet.kernel or "6.6.51";
+        smallPaths = fleet.smallPaths or 0;
       };
       mkHost = import ./host.nix {
         inherit (fleet) system scale revision;

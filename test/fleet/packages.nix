@@ -7,6 +7,7 @@
   revision,
   # The kernel's version: a new one makes every system need a reboot.
   kernel ? "6.6.51",
+  smallPaths ? 0,
 }:
 let
   blob = import ./blob.nix { inherit system scale; };
@@ -128,6 +129,31 @@ let
     kib = 800;
     deps = [ chromium ];
   };
+  # Many small paths (`smallPaths`, none by default), as a real system has one to three thousand: what grows
+  # with the number of paths (questions about holdings, copy sessions) shows only with them. A quarter are
+  # rebuilt with each revision, as a nixpkgs update rebuilds part of a system. Bundles of 100 keep each
+  # derivation's list of dependencies short.
+  small = builtins.genList (
+    i:
+    blob {
+      name = "small-${toString i}${if i - (i / 4) * 4 == 0 then "-r${toString revision}" else ""}";
+      kib = 1;
+      deps = [ glibc ];
+    }
+  ) smallPaths;
+  smallBundles = builtins.genList (
+    k:
+    blob {
+      name = "small-bundle-${toString k}";
+      kib = 1;
+      deps = builtins.genList (j: builtins.elemAt small (k * 100 + j)) (
+        let
+          left = smallPaths - k * 100;
+        in
+        if left < 100 then left else 100
+      );
+    }
+  ) ((smallPaths + 99) / 100);
   systemPath =
     extras:
     blob {
@@ -141,6 +167,7 @@ let
         kiosk
       ]
       ++ libs
+      ++ smallBundles
       ++ extras;
     };
 in

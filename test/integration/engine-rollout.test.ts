@@ -118,7 +118,7 @@ describe.skipIf(unavailable !== null)('one holdings snapshot per rollout', () =>
         const q = bot.store
           .auditLog({ runId: result.runId, host: s, limit: 100 })
           .find((e) => e.argv.includes('--check-validity'))!;
-        expect(q.argv.at(-1), s).toMatch(/^\([123] paths on stdin\)$/);
+        expect(q.argv.at(-1), s).toMatch(/^\([123] path hashes on stdin\)$/);
       }
       expect(asked.get(BYSTANDER) ?? 0).toBe(0);
     } finally {
@@ -223,7 +223,7 @@ describe.skipIf(unavailable !== null)('one holdings snapshot per rollout', () =>
           .filter((e) => e.argv.includes('--check-validity'))
           .sort((a, b) => a.id - b.id)[0]!;
       const askedPaths = (host: string) =>
-        Number(/^\((\d+) paths on stdin\)$/.exec(firstQuestion(host).argv.at(-1) ?? '')?.[1]);
+        Number(/^\((\d+) path hashes on stdin\)$/.exec(firstQuestion(host).argv.at(-1) ?? '')?.[1]);
       expect(newPaths).toBeLessThan(rev2.size);
       expect(askedPaths(BYSTANDER)).toBe(newPaths);
       for (const s of SCREENS) expect(askedPaths(s), s).toBeLessThanOrEqual(newPaths + 3);

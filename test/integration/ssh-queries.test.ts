@@ -1,11 +1,14 @@
 // The probe and the store-validity query against real hosts, each compared field by field with what the
 // host itself says when asked directly through its namespaces (readlink, nix-env, df, nix-store), not SSH.
 import { randomInt } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostError } from '../../src/adapters/ssh/errors.ts';
 import { createSshHosts, type SshHosts } from '../../src/adapters/ssh/hosts.ts';
 import type { HostFacts } from '../../src/core/host-facts.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { nix224Missing, nixVersionOf } from '../office/nix-versions.ts';
 import { closureOf, hostSpec, officeSettings, onHostOk, putSystem } from '../support/ssh-office.ts';
 
 const PROFILE = '/nix/var/nix/profiles/system';
@@ -23,7 +26,16 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
   let older = '';
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [{ name: 'deployed', systemd: true }, 'fresh', 'broken'] });
+    // Both Nix releases of the office answer the validity question: `deployed` on 2.24, `old` on 2.8.
+    office = await startOffice({
+      hosts: [
+        { name: 'deployed', systemd: true, nix: '2.24' },
+        'fresh',
+        'broken',
+        { name: 'old', nix: '2.8' },
+        { name: 'liar', nix: '2.8' },
+      ],
+    });
     hosts = createSshHosts(officeSettings(office));
     // A host deployed twice: generation 1 some older store path, generation 2 its system, which it runs.
     toplevel = await putSystem(office, 'deployed');
@@ -32,6 +44,8 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
     await onHostOk(office, 'deployed', ['nix-env', '-p', PROFILE, '--set', toplevel]);
     await onHostOk(office, 'deployed', [`${toplevel}/bin/switch-to-configuration`, 'switch']);
     await onHostOk(office, 'deployed', ['ln', '-sfn', older, '/run/booted-system']);
+    await putSystem(office, 'old');
+    await putSystem(office, 'liar');
   });
 
   afterAll(async () => {
@@ -127,27 +141,104 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
     await expectCommonFacts('deployed', facts, '/nix/store');
   });
 
-  it('answers which of 2,000 paths a host holds in one exec, as nix-store says on the host', async () => {
-    const closure = await closureOf(toplevel);
-    const elsewhere = await closureOf(await office.fleet.build('fresh'));
-    const fakes = Array.from({ length: 2000 - closure.length - elsewhere.length }, (_, i) =>
-      fakeStorePath(i),
-    );
-    const paths = [...new Set([...fakes, ...elsewhere, ...closure])];
-    const before = hosts.stats();
-    const valid = await hosts.connection(hostSpec(office, 'deployed')).validPaths(paths);
-    expect(hosts.stats().channelsOpened).toBe(before.channelsOpened + 1);
-
-    const printed = await onHostOk(office, 'deployed', [
+  /** Which of `paths` the host's own nix-store says are valid, asked directly in its namespaces. */
+  async function validOnHost(host: string, paths: readonly string[]): Promise<string[]> {
+    const printed = await onHostOk(office, host, [
       'nix-store',
       '--check-validity',
       '--print-invalid',
       ...paths,
     ]);
     const invalid = new Set(printed.split('\n').filter(Boolean));
-    expect([...valid].sort()).toEqual(paths.filter((p) => !invalid.has(p)).sort());
-    for (const p of closure) expect(valid.has(p)).toBe(true);
-    expect(fakes.some((p) => valid.has(p))).toBe(false);
+    return paths.filter((p) => !invalid.has(p));
+  }
+
+  it('runs the validity question on both Nix releases of the office', async () => {
+    const versions = new Set<string>();
+    for (const host of ['deployed', 'old']) {
+      const said = (await onHostOk(office, host, ['nix-store', '--version'])).trim().split(' ').at(-1);
+      expect(said).toBe(nixVersionOf(office.host(host).nix ?? '2.8'));
+      versions.add(said ?? '');
+    }
+    // Without Nix 2.24 installed the office runs 2.8 alone and says so (CI refuses to start without it).
+    if (nix224Missing() === null)
+      expect(versions).toEqual(new Set([nixVersionOf('2.24'), nixVersionOf('2.8')]));
+  });
+
+  for (const host of ['deployed', 'old']) {
+    it(`answers which of 2,000 paths ${host} holds in one exec, as nix-store says on the host`, async () => {
+      const closure = await closureOf(await office.fleet.build(host));
+      const elsewhere = await closureOf(await office.fleet.build('fresh'));
+      const real = new Set([...elsewhere, ...closure]);
+      const fakes = Array.from({ length: 2000 - real.size }, (_, i) => fakeStorePath(i));
+      const paths = [...fakes, ...real];
+      expect(new Set(paths).size).toBe(2000);
+      const before = hosts.stats();
+      const valid = await hosts.connection(hostSpec(office, host)).validPaths(paths);
+      expect(hosts.stats().channelsOpened).toBe(before.channelsOpened + 1);
+
+      expect([...valid].sort()).toEqual((await validOnHost(host, paths)).sort());
+      for (const p of closure) expect(valid.has(p)).toBe(true);
+      expect(fakes.some((p) => valid.has(p))).toBe(false);
+    });
+
+    it(`tells apart on ${host} a path on disk but not registered, and hashes sharing 31 digits`, async () => {
+      const held = (await closureOf(await office.fleet.build(host))).find((p) => p.includes('glibc'))!;
+      const hash = held.slice(11, 43);
+      const name = held.slice(44);
+      const other = (d: string) => `/nix/store/${hash.slice(0, 31)}${d}-${name}`;
+      const last = hash.at(-1)!;
+      const digits = '0123456789abcdfghijklmnpqrsvwxyz'.split('').filter((d) => d !== last);
+      // On disk, with the held path's name and all but its last digit, but never registered with Nix.
+      const onDisk = other(digits[0]!);
+      const nowhere = other(digits[1]!);
+      // A longer name under the held path's own prefix in the listing: a lock file does this.
+      await onHostOk(office, host, ['mkdir', '-p', onDisk, `${held}.lock`]);
+      await onHostOk(office, host, ['cp', '-r', `${held}/.`, onDisk]);
+      expect((await office.onHost(host, ['test', '-d', onDisk])).exitCode).toBe(0);
+      expect(await validOnHost(host, [held, onDisk, nowhere, `${held}.lock`])).toEqual([held]);
+
+      const asked = [onDisk, held, nowhere];
+      const valid = await hosts.connection(hostSpec(office, host)).validPaths(asked);
+      expect([...valid]).toEqual([held]);
+    });
+  }
+
+  it('refuses, as a failure of the host, an answer for a held hash asked under another name', async () => {
+    const held = (await closureOf(toplevel)).find((p) => p.includes('glibc'))!;
+    const renamed = `${held.slice(0, 44)}not-its-name`;
+    expect(await validOnHost('deployed', [held, renamed])).toEqual([held]);
+    const error = await hosts
+      .connection(hostSpec(office, 'deployed'))
+      .validPaths([renamed])
+      .catch((e: unknown) => e);
+    expect((error as HostError).failure).toMatchObject({ kind: 'RemoteCommandFailed', host: 'deployed' });
+    expect((error as HostError).failure.message).toMatch(/another name/);
+  });
+
+  it('refuses an answer with the wrong number of bits, or garbage, as a HostError naming it', async () => {
+    const paths = await closureOf(await office.fleet.build('liar'));
+    const connection = hosts.connection(hostSpec(office, 'liar'));
+    expect((await connection.validPaths(paths)).size).toBe(paths.length);
+    // The host's own bin directory comes first on its PATH: a gzip that always answers one bit, then a
+    // base64 that prints something that is not base64.
+    const bin = join(office.host('liar').dir, 'bin');
+    const fake = async (name: string, body: string) => {
+      await writeFile(join(bin, name), `#!/bin/sh\ncat > /dev/null\n${body}\n`);
+      await chmod(join(bin, name), 0o755);
+    };
+    await fake('gzip', 'printf 1 | /bin/gzip -cn');
+    const short = await connection.validPaths(paths).catch((e: unknown) => e);
+    expect((short as HostError).failure).toMatchObject({ kind: 'RemoteCommandFailed', host: 'liar' });
+    expect((short as HostError).failure.message).toContain(`1 answers for ${paths.length} paths asked`);
+    await onHostOk(office, 'liar', ['rm', join(bin, 'gzip')]);
+
+    await fake('base64', "printf 'all of them, trust me'");
+    const garbage = await connection.validPaths(paths).catch((e: unknown) => e);
+    expect((garbage as HostError).failure).toMatchObject({ kind: 'RemoteCommandFailed', host: 'liar' });
+    expect((garbage as HostError).failure.message).toMatch(/not base64/);
+    await onHostOk(office, 'liar', ['rm', join(bin, 'base64')]);
+    expect((await connection.validPaths(paths)).size).toBe(paths.length);
   });
 
   it('makes no round trip for an empty batch, and refuses strings that are not store paths', async () => {
@@ -164,6 +255,11 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
       const error = await nowhere.validPaths([toplevel, bad]).catch((e: unknown) => e);
       expect((error as HostError).failure).toMatchObject({ kind: 'InvalidRequest', host: 'deployed' });
     }
+    // Two names under one hash: at most one is a real store path, and the question is by hash alone.
+    const twin = `${toplevel.slice(0, 44)}twin`;
+    const error = await nowhere.validPaths([toplevel, twin]).catch((e: unknown) => e);
+    expect((error as HostError).failure).toMatchObject({ kind: 'InvalidRequest', host: 'deployed' });
+    expect((error as HostError).failure.message).toMatch(/share a hash/);
     expect(hosts.stats()).toEqual(before);
   });
 

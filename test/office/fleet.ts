@@ -37,7 +37,7 @@ export interface Fleet {
 export async function makeFleet(
   dir: string,
   hosts: readonly FleetHost[],
-  opts: { scale: number; revision: number },
+  opts: { scale: number; revision: number; smallPaths?: number },
 ): Promise<Fleet> {
   await mkdir(dir, { recursive: true });
   for (const f of await readdir(TEMPLATE)) {
@@ -56,6 +56,7 @@ export async function makeFleet(
           scale: opts.scale,
           revision,
           ...(kernel === null ? {} : { kernel }),
+          ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
           hosts: hosts.map((h) => {
             const own = { ...h.faults, ...faults.get(h.name) };
             return Object.keys(own).length > 0 ? { ...h, faults: own } : h;

@@ -48,6 +48,8 @@ export interface OfficeOptions {
   /** Size of the fleet's store paths relative to a real kiosk system (1 = about 75 MB a host). */
   readonly scale?: number;
   readonly revision?: number;
+  /** Extra small store paths in every host's system (test/fleet/packages.nix), for closures of real size. */
+  readonly smallPaths?: number;
   /** Uplink rate limit in kbit/s (tbf), or none. */
   readonly uplinkKbit?: number | null;
   /** The builder's Nix (the bot's builder.nixBinDir); 2.24 by default, see nix-versions.ts. */
@@ -166,7 +168,11 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         ...(url ? { url } : {}),
         ...(faults ? { faults } : {}),
       })),
-      { scale: opts.scale ?? 0.1, revision: opts.revision ?? 1 },
+      {
+        scale: opts.scale ?? 0.1,
+        revision: opts.revision ?? 1,
+        ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
+      },
     );
 
     const byName = (name: string): OfficeHost => {

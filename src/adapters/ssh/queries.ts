@@ -7,6 +7,7 @@ import { parseStorePath } from '../../core/storepath.ts';
 import type { StorePath } from '../../core/types.ts';
 import { about, HostError, invalidRequest } from './errors.ts';
 import { type ExecTarget, execOn } from './exec.ts';
+import { baseNameOf, decodeAnswer, hashOf, packHashes, VALIDITY_SCRIPT } from './validity-wire.ts';
 
 /** The probe's output is small; a generous limit of its own keeps a wedged host from holding a deploy. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -41,8 +42,9 @@ export async function probe(
 }
 
 /**
- * The subset of `paths` valid in the host's store: all of them go on stdin to one
- * `xargs nix-store --check-validity --print-invalid`, which prints the invalid ones.
+ * The subset of `paths` valid in the host's store, in one round trip: the paths' hashes go packed on stdin to
+ * a fixed script, which answers with a bitmap in the order asked (see validity-wire.ts). An answer of the
+ * wrong length, garbage, or one that does not match the names asked is a HostError, never "not held".
  */
 export async function validPaths(
   target: ExecTarget,
@@ -50,35 +52,40 @@ export async function validPaths(
   opts: { readonly signal?: AbortSignal } = {},
 ): Promise<Set<StorePath>> {
   const given = new Set<StorePath>();
+  const byHash = new Map<string, StorePath>();
   for (const p of paths) {
     const parsed = parseStorePath(p);
     if (!parsed.ok)
       throw invalidRequest(target.host, `not a store path: ${parsed.error}`, 'pass only store paths');
+    const other = byHash.get(parsed.hash);
+    if (other !== undefined && other !== parsed.path) {
+      throw invalidRequest(
+        target.host,
+        `${other} and ${parsed.path} share a hash, so at most one of them is a real store path`,
+        'pass only store paths Nix made',
+      );
+    }
+    byHash.set(parsed.hash, parsed.path);
     given.add(parsed.path);
   }
   if (given.size === 0) return new Set();
-  const invalid = new Set<string>();
-  const unexpected: string[] = [];
-  // Read line by line rather than from the kept output, which is bounded and could drop some.
-  const argv = ['xargs', 'nix-store', '--check-validity', '--print-invalid'];
+  const asked = [...given];
+  const argv = ['/bin/sh', '-c', VALIDITY_SCRIPT];
   const result = await execOn(target, argv, {
-    stdin: `${[...given].join('\n')}\n`,
-    onStdout: (line) => {
-      if (line === '') return;
-      if (given.has(line)) invalid.add(line);
-      else if (unexpected.length < 5) unexpected.push(line);
-    },
+    stdin: packHashes(asked.map(hashOf)),
+    // The answer is a few bytes a path at worst; more than that is already wrong.
+    keepStdoutBytes: 2 * asked.length + 4096,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const failed = (why: string) =>
     new HostError({
       kind: 'RemoteCommandFailed',
       ...about(target.host),
-      command: `${argv.join(' ')} (${given.size} paths on stdin)`,
+      command: `(which of ${asked.length} store paths are valid: their hashes on stdin, nix-store --check-validity)`,
       stdoutTail: result.stdout.slice(-2000),
       stderrTail: result.stderr.slice(-2000),
       exitCode: result.exitCode,
-      message: `${target.host.name}: nix-store --check-validity ${why}`,
+      message: `${target.host.name}: the store validity query ${why}`,
       hint: `run \`nix-store --check-validity\` on ${target.host.name} by hand to see why its store does not answer`,
     });
   if (result.exitCode !== 0) {
@@ -87,6 +94,8 @@ export async function validPaths(
       `failed (exit ${result.exitCode ?? `on signal ${result.signal}`})${tail ? `: ${tail}` : ''}`,
     );
   }
-  if (unexpected.length > 0) throw failed(`printed paths it was not asked about: ${unexpected.join(', ')}`);
-  return new Set([...given].filter((p) => !invalid.has(p)));
+  if (result.stdoutTruncated) throw failed('printed more than an answer can be');
+  const decoded = decodeAnswer(result.stdout, asked.map(baseNameOf));
+  if (!decoded.ok) throw failed(`answered ${decoded.error}`);
+  return new Set(asked.filter((_, i) => decoded.held[i]));
 }
