@@ -4,10 +4,11 @@
 // cut short (Nix registers a path only once it is whole, so a partial copy leaves nothing behind). A run
 // that only waits for its restart questions is ended here and now: the questions are withdrawn.
 import type { Actor, ProgressSink } from '../core/events.ts';
-import type { RunRecord, StageRecord } from '../core/ports/state.ts';
+import type { PendingWork, RunRecord, StageRecord } from '../core/ports/state.ts';
 import { CANCEL_POLL_MS } from './cancel-watch.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError } from './errors.ts';
+import { describePending } from './pending.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
 
 /** A cancel that cannot be done: an unknown run, one that already ended, a host with nothing running. */
@@ -38,6 +39,18 @@ export interface CancelReport {
   readonly hosts: readonly HostProgressReport[];
   /** Restart questions withdrawn by this cancel. */
   readonly withdrawn: readonly string[];
+  /**
+   * `cancel HOST` for a host with no run going on but pending work (a catch-up, an activation or a restart
+   * waiting for its window): that work, dropped. `runId` is then the run that left it pending.
+   */
+  readonly droppedPending?: string;
+}
+
+/** Whether the host has a run going on (one `cancel HOST` would stop). */
+export function hasRunGoingOn(deps: EngineDeps, host: string): boolean {
+  return deps.store
+    .recentRuns({ host, limit: 50 })
+    .some((r) => r.status === 'running' || r.status === 'awaiting-approval');
 }
 
 /** Which run a cancel means: the run id as given, or the one run that is going on for the host. */
@@ -176,4 +189,33 @@ function hostProgress(host: string, stages: readonly StageRecord[]): HostProgres
     notDone = skipped.map((s) => `${s.stage} (${s.detail ?? 'skipped'})`).join(', ');
   else if (stages.length === 0) notDone = 'nothing was started';
   return { host, done, notDone };
+}
+
+/**
+ * `cancel HOST` where the host has pending work and nothing running: the work was dropped (its kept system
+ * released); audited like any cancel, and reported as the run that left it pending, now cancelled for it.
+ */
+export function droppedPendingReport(deps: EngineDeps, work: PendingWork, by: Actor): CancelReport {
+  const host = deps.hosts.find((h) => h.name === work.host);
+  const what = describePending(work, host);
+  deps.store.audit({
+    at: deps.now(),
+    runId: work.runId,
+    host: work.host,
+    actor: by,
+    argv: ['signage', 'cancel', work.host, `(pending ${work.verb}: ${work.reason})`],
+    exitCode: 0,
+    durationMs: 0,
+  });
+  return {
+    runId: work.runId,
+    verb: `pending ${work.verb}`,
+    runBy: work.requestedBy,
+    requestedBy: by,
+    first: true,
+    status: 'cancelled',
+    hosts: [{ host: work.host, done: [], notDone: `its pending work was dropped (${what})` }],
+    withdrawn: [],
+    droppedPending: what,
+  };
 }

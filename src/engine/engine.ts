@@ -10,6 +10,8 @@ import { buildHost } from './build.ts';
 import {
   type CancelReport,
   type CancelTarget,
+  droppedPendingReport,
+  hasRunGoingOn,
   progressOf,
   requestCancel,
   waitForEnd,
@@ -35,7 +37,7 @@ import { type Screenshot, takeScreenshot } from './screenshot.ts';
 import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
-import { auditOverride, windowClosed } from './window-gate.ts';
+import { outsideWindow } from './window-gate.ts';
 
 export interface Asker {
   readonly actor: Actor;
@@ -95,7 +97,7 @@ export interface Engine {
   /** Reboots hosts after an approver says yes (or `yes` up front): into a staged system, or what they boot. */
   reboot(
     selectors: readonly string[],
-    opts: { reboot: Exclude<RestartPolicy, 'no'> },
+    opts: { reboot: Exclude<RestartPolicy, 'no'>; ignoreWindow?: boolean },
     asker: Asker,
   ): Promise<RunResult>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
@@ -341,18 +343,10 @@ export function createEngine(deps: EngineDeps): Engine {
       await ensureMayOverride(opts.ignoreWindow, asker);
       return inRun('restart', targets, asker, true, (scope) =>
         eachHost(targets, (t) => {
-          const wait = windowClosed(deps, t, 'the restart');
-          if (wait !== null && !opts.ignoreWindow) {
-            scope.skip(t.name, 'restart', wait.text);
-            return Promise.resolve({
-              host: t.name,
-              status: 'failed' as const,
-              error: `${wait.text}; not restarted`,
-              hint: 'ask again inside the window, or pass --now (approvers)',
-            });
-          }
-          if (wait !== null) auditOverride(deps, scope, t, wait, 'the restart');
-          return afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' });
+          const refused = outsideWindow(deps, scope, t, 'the restart', opts.ignoreWindow);
+          return refused
+            ? Promise.resolve(refused)
+            : afterChange(deps, scope, t, opts.restart, { host: t.name, status: 'ok' });
         }),
       );
     },
@@ -393,8 +387,14 @@ export function createEngine(deps: EngineDeps): Engine {
     async reboot(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.reboot, asker, targets);
+      await ensureMayOverride(opts.ignoreWindow, asker);
       return inRun('reboot', targets, asker, true, (scope) =>
-        eachHost(targets, (t) => afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' })),
+        eachHost(targets, (t) => {
+          const refused = outsideWindow(deps, scope, t, 'the reboot', opts.ignoreWindow);
+          return refused
+            ? Promise.resolve(refused)
+            : afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' });
+        }),
       );
     },
 
@@ -419,6 +419,11 @@ export function createEngine(deps: EngineDeps): Engine {
       return takeScreenshot(deps, target, asker);
     },
     async cancel(target, asker, opts = {}) {
+      // Nothing running for the host: what waits for it (a catch-up, the window) is what is meant.
+      if ('host' in target && !hasRunGoingOn(deps, target.host)) {
+        const dropped = await dropPendingWork(deps, target.host);
+        if (dropped !== undefined) return droppedPendingReport(deps, dropped, asker.actor);
+      }
       const asked = requestCancel(deps, target, asker.actor, asker.onEvent);
       const run = await waitForEnd(deps, asked.runId, opts.waitMs ?? CANCEL_WAIT_MS, asker.signal);
       if (run === undefined) throw new StateError(`run ${asked.runId} vanished from the state database`);

@@ -85,3 +85,30 @@ export function isUnreachable(e: unknown): boolean {
   const failure = (e as { failure?: { kind?: unknown } } | null)?.failure;
   return failure?.kind === 'HostUnreachable';
 }
+
+/**
+ * A restart or reboot asked for on its own (not after a deploy): refused outside the host's window, with when
+ * it opens, unless `--now` (audited); null to go ahead.
+ */
+export function outsideWindow(
+  deps: EngineDeps,
+  scope: RunScope,
+  host: HostSpec,
+  what: 'the restart' | 'the reboot',
+  ignoreWindow: boolean | undefined,
+): HostOutcome | null {
+  const wait = windowClosed(deps, host, what);
+  if (wait === null) return null;
+  if (ignoreWindow) {
+    auditOverride(deps, scope, host, wait, what);
+    return null;
+  }
+  const stage = what === 'the restart' ? 'restart' : 'reboot';
+  scope.skip(host.name, stage, wait.text);
+  return {
+    host: host.name,
+    status: 'failed',
+    error: `${wait.text}; not ${stage === 'restart' ? 'restarted' : 'rebooted'}`,
+    hint: 'ask again inside the window, or pass --now (approvers)',
+  };
+}

@@ -4,6 +4,7 @@
 import type { SlackConfig } from '../adapters/config/schema.ts';
 import type { ProgressSink } from '../core/events.ts';
 import type { ApprovalRecord } from '../core/ports/state.ts';
+import { describePending } from '../engine/pending.ts';
 import type { Composed } from '../main/compose.ts';
 import type { AnyVerb } from '../verbs/parse.ts';
 import { verbs as allVerbs } from '../verbs/registry.ts';
@@ -145,6 +146,15 @@ export async function startSlackBot(options: SlackBotOptions): Promise<SlackBot>
     log,
     screenshots,
     hostsOfRun: (runId) => store.getRun(runId)?.hosts ?? [],
+    // Hosts waiting for a catch-up or their window, with why (src/engine/pending.ts).
+    notes: () =>
+      engine.pending().map((w) => ({
+        host: w.host,
+        text: describePending(
+          w,
+          engine.hosts.find((h) => h.name === w.host),
+        ),
+      })),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 

@@ -11,6 +11,9 @@ function headline(r: CancelReport, who: (a: Actor) => string): string {
   const asked = r.first
     ? `cancelled by ${who(r.requestedBy)}`
     : `already being cancelled by ${who(r.requestedBy)}`;
+  if (r.droppedPending !== undefined) {
+    return `pending work of run ${r.runId} (${r.verb} by ${who(r.runBy)}) dropped by ${who(r.requestedBy)}`;
+  }
   switch (r.status) {
     case 'cancelled':
       return `${run} ${asked}: stopped at a safe point`;

@@ -56,4 +56,26 @@ describe.skipIf(unavailable !== null)('signage pending at a terminal', () => {
     const after = await signage(['--config', config.file, 'pending']);
     expect(after.stdout.trim()).toBe('nothing pending');
   }, 600_000);
+
+  it('cancel HOST drops the pending work of a host with nothing running, and the host stays as it was', async () => {
+    await office.fleet.setRevision(3);
+    const before = await systemOf(office, A);
+    await office.unplugHost(A);
+    try {
+      expectExit(await signage(['--config', config.file, 'deploy', A, '--no-restart']), 1);
+    } finally {
+      await office.plugHost(A);
+    }
+    expect((await signage(['--config', config.file, 'pending'])).stdout).toContain(`${A}  /nix/store/`);
+    const cancelled = await signage(['--config', config.file, 'cancel', A]);
+    expectExit(cancelled, 0);
+    expect(cancelled.stdout).toMatch(/pending work of run \S+ \(pending deploy by .*\) dropped by/);
+    expect(cancelled.stdout).toContain('its pending work was dropped (pending since');
+    expect((await signage(['--config', config.file, 'pending'])).stdout.trim()).toBe('nothing pending');
+    // Nothing due any more: the host is left running what it ran.
+    expectExit(await signage(['--config', config.file, 'pending', '--run']), 0);
+    expect(await systemOf(office, A)).toEqual(before);
+    // With nothing pending and nothing running, cancel refuses as before.
+    expectExit(await signage(['--config', config.file, 'cancel', A]), 1);
+  }, 600_000);
 });
