@@ -147,6 +147,15 @@ describe.skipIf(unavailable !== null)('maintenance windows, catch-up and off hou
       /its activation waits for the window, next opening/,
     );
     expect(rows.find((r) => r.host === B)?.pending?.text).toMatch(/it did not answer/);
+    // The Home tab says the same of each pending host.
+    await fake.openHome(ALICE);
+    await fake.until(() => JSON.stringify(fake.homeView(ALICE)?.blocks ?? []).includes('did not answer'), {
+      timeoutMs: 60_000,
+      what: 'the Home tab showing the pending hosts',
+    });
+    const home = JSON.stringify(fake.homeView(ALICE)?.blocks);
+    expect(home).toContain('its activation waits for the window, next opening');
+    expect(home).toContain('it did not answer; brought up to date when it answers again');
 
     await office.startHost(B);
     await fake.until(() => channelSays(`${B} came back and was brought up to date`), {
