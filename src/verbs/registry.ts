@@ -27,10 +27,10 @@ export const verbs: readonly AnyVerb[] = [
   switchVerb,
   rollback,
   restart,
-  pending,
-  show,
   reboot,
   cancel,
+  pending,
+  show,
   hosts,
   help,
 ];

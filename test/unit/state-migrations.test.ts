@@ -137,7 +137,7 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('version 4 makes the runs table anew: runs, their stages, locks and questions are kept, foreign keys on', () => {
+  it('version 7 makes the runs table anew: runs, their stages, locks and questions are kept, foreign keys on', () => {
     const db = new DatabaseSync(join(dirs.make(), 'v3.db'), { enableForeignKeyConstraints: true });
     expect(migrate(db, MIGRATIONS.slice(0, 3))).toMatchObject({ ok: true, to: 3 });
     const actor = JSON.stringify({ kind: 'cli', user: 'me' });
@@ -149,7 +149,7 @@ describe('migrations', () => {
       INSERT INTO locks (host, run_id, holder, since) VALUES ('a', 'r1', '${actor}', 1);
       INSERT INTO approvals (id, run_id, host, action, question, requested_by, created_at, expires_at, status)
         VALUES ('q1', 'r1', 'a', 'restart', 'Restart?', '${actor}', 3, 4, 'pending');`);
-    expect(migrate(db, MIGRATIONS.slice(0, 4))).toEqual({ ok: true, from: 3, to: 4 });
+    expect(migrate(db, MIGRATIONS.slice(0, 7))).toEqual({ ok: true, from: 3, to: 7 });
     expect(db.prepare('SELECT id, status, options, cancel_requested_at FROM runs').all()).toEqual([
       { id: 'r1', status: 'awaiting-approval', options: null, cancel_requested_at: null },
     ]);
