@@ -1,5 +1,7 @@
 // How a reboot a stopped process left open is settled, from what the host says at the next start.
 import { describe, expect, it } from 'vitest';
+import { activationNote } from '../../src/core/activation-note.ts';
+import type { ActivationOutcome, ActivationRecord } from '../../src/core/ports/state.ts';
 import {
   type HostBootState,
   type OpenReboot,
@@ -91,5 +93,32 @@ describe('settleReboot', () => {
     );
     expect(failedOld.outcome).toBe('unknown');
     expect(failedOld.message).toContain('could not put');
+  });
+});
+
+describe('activationNote for a reboot', () => {
+  const record = (outcome: ActivationOutcome | null, detail: string | null): ActivationRecord => ({
+    id: 1,
+    kind: 'boot',
+    host: 'a',
+    runId: 'r1',
+    previous: OLD,
+    next: NEW,
+    startedAt: at,
+    deadline: staged.deadline,
+    outcome,
+    settledAt: outcome === null ? null : at,
+    detail,
+  });
+
+  it('says what the host said once settled, and what happens meanwhile while open', () => {
+    const said = `a: reverted via its boot guard to ${OLD}: its reboot into ${NEW} was never confirmed`;
+    expect(activationNote(record('reverted-by-host', said))).toBe(said);
+    expect(activationNote(record(null, null))).toContain('its boot guard undoes an unconfirmed system');
+    expect(activationNote(record('unchanged', 'never rebooted'))).toBeNull();
+    // A switch's record keeps its own words.
+    expect(activationNote({ ...record('reverted-by-host', null), kind: 'switch' })).toBe(
+      `reverted by itself to ${OLD}`,
+    );
   });
 });
