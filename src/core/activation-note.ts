@@ -4,6 +4,12 @@ import type { ActivationRecord } from './ports/state.ts';
 
 /** What an interrupted run's message says of a host's activation, once settled (or not yet). */
 export function activationNote(a: ActivationRecord): string | null {
+  // A reboot's record, once settled, carries what the host said (its detail names the host and the systems).
+  if (a.kind === 'boot') {
+    if (a.outcome === null)
+      return 'a reboot not yet settled: its boot guard undoes an unconfirmed system when it boots, and the next start says how it came back';
+    return a.outcome === 'unchanged' ? null : (a.detail ?? a.outcome);
+  }
   switch (a.outcome) {
     case null:
       return `not yet known: unless confirmed, the host reverts by itself at ${a.deadline.toISOString()}`;

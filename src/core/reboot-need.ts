@@ -49,6 +49,11 @@ const SYS_FUNCTION = [
  */
 export const SYSTEM_BOOT_SCRIPT = [SYS_FUNCTION, 'sys "$1"', 'exit 0'].join('\n');
 
+/** SYSTEM_BOOT_SCRIPT for a system on the host itself (a rollback's older generation). */
+export function systemBootCommand(toplevel: string): Argv {
+  return ['sh', '-c', SYSTEM_BOOT_SCRIPT, 'signage-system-boot', toplevel];
+}
+
 /**
  * One round trip for what the running host compares against: the booted system's links (the current one's
  * where the host has no /run/booted-system) and the current system's inhibitors, each under its own tag.

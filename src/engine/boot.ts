@@ -22,6 +22,7 @@ import {
   unstageCommand,
 } from '../core/activation-sequence.ts';
 import type { HostFacts } from '../core/host-facts.ts';
+import type { ActivationOutcome } from '../core/ports/state.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { activationTarget, runCheck } from './activate.ts';
 import type { EngineDeps } from './deps.ts';
@@ -235,13 +236,44 @@ export async function rebootWalk(deps: EngineDeps, scope: RunScope, host: HostSp
       return 'ok';
     },
   };
+  // Recorded before the reboot, like an activation: a process that dies while the host is down leaves it
+  // open, and the next start asks the host how it came back (settle.ts).
+  const record =
+    expected === null
+      ? null
+      : deps.store.beginActivation({
+          kind: 'boot',
+          host: host.name,
+          runId: scope.runId,
+          previous: marker?.previous ?? before.currentSystem,
+          next: expected,
+          startedAt: deps.now(),
+          deadline: new Date(deps.now().getTime() + rebootMs + settings.revertSeconds * 1000),
+        });
   try {
     const end = await walkFrom(scope, host, 'pending', steps);
+    const ended = BOOT_RECORD_OUTCOME[end];
+    if (record !== null && ended !== null) {
+      deps.store.endActivation(record.id, ended, failure ?? revert, deps.now());
+    }
     return { end, failure, revert, staged: marker !== null, system: expected };
   } finally {
     await closeFresh();
   }
 }
+
+/**
+ * How a reboot's record ends, by where its walk ended; null leaves it open: the host's boot guard decides
+ * (it did not come back in time, or the confirmation was lost), and the next start asks the host.
+ */
+const BOOT_RECORD_OUTCOME: Readonly<Record<BootTerminal, ActivationOutcome | null>> = {
+  confirmed: 'confirmed',
+  reverted: 'reverted',
+  'boot-pending': 'unchanged',
+  unchanged: 'unchanged',
+  unhealthy: 'unknown',
+  'host-guards': null,
+};
 
 async function walkFrom(
   scope: RunScope,

@@ -23,9 +23,11 @@ import { type OverlapResult, type OverlapSource, overlapOf } from './overlap.ts'
 import { type CatchUp, catchUps, dropPendingWork, pendUnreachable } from './pending.ts';
 import { failedOutcome, type HostOutcome, type RestartPolicy, runPipeline, type Until } from './pipeline.ts';
 import { afterStage } from './reboot.ts';
+import { rebootAtWindow, rebootWhenDue } from './reboot-at-window.ts';
 import { afterChange, decideRestart, expireRestarts, type RestartDecision, runStatusNow } from './restart.ts';
 import {
   type NextWindowDecision,
+  nextWindowField,
   restartAtNextWindow,
   restartPending,
   restartWhenDue,
@@ -37,7 +39,7 @@ import { type Screenshot, takeScreenshot } from './screenshot.ts';
 import { type Settled, settleActivations } from './settle.ts';
 import { type HostStatusRow, statusOf } from './status.ts';
 import { rollbackHost } from './switch.ts';
-import { outsideWindow } from './window-gate.ts';
+import { auditOverride, outsideWindow, windowClosed } from './window-gate.ts';
 
 export interface Asker {
   readonly actor: Actor;
@@ -101,8 +103,13 @@ export interface Engine {
     asker: Asker,
   ): Promise<RunResult>;
   decide(approvalId: string, decision: Decision, asker: Asker): Promise<RestartDecision>;
-  /** "At the next window": approves the question's restart for the host's next maintenance window. */
+  /** "At the next window": approves the question's restart (or reboot) for the host's next maintenance window. */
   restartAtNextWindow(approvalId: string, asker: Asker): Promise<NextWindowDecision>;
+  /**
+   * What a question about `host` says of its maintenance window now ("Mon-Fri 22:00-06:00, next opening …"),
+   * for its "At the next window" button; undefined for a host without windows (no such button).
+   */
+  nextWindowOf(host: string): string | undefined;
   expire(onEvent: ProgressSink): readonly ApprovalRecord[];
   status(selectors: readonly string[], asker: Asker): Promise<readonly HostStatusRow[]>;
   overlap(
@@ -325,12 +332,19 @@ export function createEngine(deps: EngineDeps): Engine {
         (scope) =>
           eachHost(targets, async (t) => {
             const rolled = await rollbackHost(deps, scope, t);
-            return afterChange(deps, scope, t, opts.restart, {
+            const base: HostOutcome = {
               host: t.name,
               status: 'ok',
               toplevel: rolled.to,
               switched: { previous: rolled.from, changed: true },
-            });
+            };
+            // Another kernel: staged for the next boot, then the reboot question, as a deploy's would be.
+            if (rolled.reboot)
+              return afterStage(deps, scope, t, opts.restart, {
+                ...base,
+                reboot: { reasons: rolled.reboot.reasons, end: 'boot-pending' },
+              });
+            return afterChange(deps, scope, t, opts.restart, base);
           }),
         undefined,
         { restart: opts.restart },
@@ -375,8 +389,12 @@ export function createEngine(deps: EngineDeps): Engine {
           );
         },
         (work, host, asker) =>
-          inRun('restart', [host], asker, true, async (scope) => ({
-            hosts: [await restartWhenDue(deps, scope, host, work)],
+          inRun(work.verb, [host], asker, true, async (scope) => ({
+            hosts: [
+              work.verb === 'reboot'
+                ? await rebootWhenDue(deps, scope, host, work, opts.canAsk)
+                : await restartWhenDue(deps, scope, host, work),
+            ],
           })),
       ),
 
@@ -384,16 +402,22 @@ export function createEngine(deps: EngineDeps): Engine {
       const runId = deps.store.getApproval(approvalId)?.runId ?? `unknown:${approvalId}`;
       return oneAtATime(runId, () => restartAtNextWindow(deps, approvalId, asker.actor, asker.onEvent));
     },
+    nextWindowOf(host) {
+      const spec = deps.hosts.find((h) => h.name === host);
+      return spec === undefined ? undefined : nextWindowField(deps, spec).nextWindow;
+    },
     async reboot(selectors, opts, asker) {
       const targets = resolve(selectors);
       await ensureMayRestart(opts.reboot, asker, targets);
       await ensureMayOverride(opts.ignoreWindow, asker);
       return inRun('reboot', targets, asker, true, (scope) =>
         eachHost(targets, (t) => {
-          const refused = outsideWindow(deps, scope, t, 'the reboot', opts.ignoreWindow);
-          return refused
-            ? Promise.resolve(refused)
-            : afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' });
+          // Outside the window the reboot is recorded for it (not refused); --now goes ahead, audited.
+          const wait = windowClosed(deps, t, 'the reboot');
+          if (wait !== null && !opts.ignoreWindow)
+            return Promise.resolve(rebootAtWindow(deps, scope, t, wait, opts.reboot));
+          if (wait !== null) auditOverride(deps, scope, t, wait, 'the reboot');
+          return afterStage(deps, scope, t, opts.reboot, { host: t.name, status: 'ok' });
         }),
       );
     },

@@ -95,7 +95,12 @@ export async function pendUnreachable(
 
 /** What `status`, `pending` and the App Home say of a host's pending work. */
 export function describePending(w: PendingWork, host?: HostSpec): string {
-  const what = w.verb === 'restart' ? 'the restart of its display manager' : 'its activation';
+  const what =
+    w.verb === 'restart'
+      ? 'the restart of its display manager'
+      : w.verb === 'reboot'
+        ? `its reboot${w.restart === 'yes' ? '' : ' (asked of an approver then)'}`
+        : 'its activation';
   const why =
     w.reason === 'window'
       ? `${what} waits for the window${w.opensAt ? `, next opening ${describeInstant(w.opensAt, host?.policy?.timezone ?? 'UTC')}` : ''}`
@@ -162,8 +167,8 @@ export interface CatchUp {
 }
 
 /**
- * Runs each due host's pending work with `deploy` (a pending restart, which brings no system, with `restart`),
- * one host at a time (catch-ups are rare and small).
+ * Runs each due host's pending work with `deploy` (a pending restart or reboot, which brings no system, with
+ * `restart`), one host at a time (catch-ups are rare and small).
  */
 export async function catchUps(
   deps: EngineDeps,

@@ -2,10 +2,13 @@
 // says in one round trip what it booted and runs, and the pure comparison (core/reboot-need.ts) decides.
 import {
   describeReason,
+  NO_REBOOT,
   parseRunningBoot,
+  parseSystemBoot,
   type RebootNeed,
   rebootNeed,
   runningBootCommand,
+  systemBootCommand,
 } from '../core/reboot-need.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
@@ -18,6 +21,21 @@ export async function rebootNeedOf(
   toplevel: StorePath,
 ): Promise<RebootNeed> {
   const next = await deps.builder.systemBoot(toplevel);
+  const r = await scope.exec(host, runningBootCommand());
+  return rebootNeed(parseRunningBoot(r.stdout), next);
+}
+
+/**
+ * The same question for a system the host holds and the builder may not (a rollback's older generation):
+ * its boot links are read on the host, then compared as for a deploy.
+ */
+export async function hostRebootNeedOf(
+  scope: RunScope,
+  host: HostSpec,
+  toplevel: StorePath,
+): Promise<RebootNeed> {
+  const next = parseSystemBoot((await scope.exec(host, systemBootCommand(toplevel))).stdout);
+  if (next === null) return NO_REBOOT;
   const r = await scope.exec(host, runningBootCommand());
   return rebootNeed(parseRunningBoot(r.stdout), next);
 }

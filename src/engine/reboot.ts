@@ -13,6 +13,7 @@ import type { EngineDeps } from './deps.ts';
 import { EngineError, messageOf } from './errors.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
 import { rebootInfo } from './reboot-need.ts';
+import { nextWindowField } from './restart-at-window.ts';
 import { actorName, type RunScope } from './run-scope.ts';
 import type { Switched } from './switch.ts';
 
@@ -115,6 +116,7 @@ export function askReboot(
     question: approval.question,
     expiresAt: approval.expiresAt.toISOString(),
     action: 'reboot',
+    ...nextWindowField(deps, host),
   });
   return approval;
 }
@@ -129,13 +131,23 @@ export function rebootNow(
   return scope.stage(host.name, 'reboot', async () => {
     const walk = await rebootWalk(deps, scope, host);
     if (walk.end !== 'confirmed') throw new RebootFailed(host.name, walk, 'the reboot');
-    if (walk.staged && walk.system !== null) {
+    // A rollback brings an older generation back: like one activated with `test`, it is not a deployment.
+    if (walk.staged && walk.system !== null && deps.store.getRun(scope.runId)?.verb !== 'rollback') {
       deps.store.recordDeployment({
         host: host.name,
         toplevel: walk.system,
         runId: scope.runId,
         at: deps.now(),
       });
+    }
+    // Rebooted: a reboot or restart still waiting for the host's window has nothing left to do.
+    const waiting = deps.store.pendingWork().find((w) => w.host === host.name);
+    if (waiting?.verb === 'reboot' || waiting?.verb === 'restart') {
+      deps.store.dropPending(host.name);
+      scope.log(
+        `the ${waiting.verb} pending since ${waiting.since.toISOString()} is done by this reboot`,
+        host.name,
+      );
     }
     return {
       outcome: 'ok',

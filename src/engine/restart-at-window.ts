@@ -1,8 +1,9 @@
-// "At the next window": an approver's answer to a restart question for a host with a maintenance window. The
-// question is decided (approved, by them, audited) and the restart becomes the host's pending work; the
-// schedule restarts the display manager in a run of its own once the window is open and the host answers,
-// through the same restart stage as "Restart now". A newer deploy of the host replaces it, as it replaces any
-// pending work; a host already waiting for a system keeps it, its restart then approved up front.
+// "At the next window": an approver's answer to a restart or reboot question for a host with a maintenance
+// window. The question is decided (approved, by them, audited) and the restart (or reboot) becomes the host's
+// pending work; the schedule restarts the display manager (or reboots the host, waits for it and confirms or
+// undoes its staged system) in a run of its own once the window is open and the host answers, through the same
+// stage as "Restart now" ("Reboot now"). A newer deploy of the host replaces it, as it replaces any pending
+// work; a host already waiting for a system keeps it, its restart then approved up front.
 import type { Actor, ProgressSink } from '../core/events.ts';
 import type { DecideResult, PendingWork } from '../core/ports/state.ts';
 import { nextWindowText } from '../core/restart-window.ts';
@@ -44,17 +45,19 @@ export async function restartAtNextWindow(
     // Only a stale button (the configuration changed since it was asked) gets here: the question stays open.
     throw new EngineError(
       `${asked.host} has no maintenance window now; nothing was decided`,
-      'answer with "Restart now" or "Not now"',
+      `answer with "${asked.action === 'reboot' ? 'Reboot' : 'Restart'} now" or "Not now"`,
     );
   }
   const result = deps.store.decideApproval(approvalId, 'approved', actor, deps.now());
   if (result.kind !== 'decided' || host === undefined || nextWindow === undefined) return result;
   const approval = result.approval;
+  const verb = approval.action;
   const scope = joinRun(deps, approval.runId, actor, onEvent);
   const existing = deps.store.pendingWork().find((w) => w.host === host.name);
-  if (existing !== undefined && existing.verb !== 'restart') {
+  if (existing !== undefined && (existing.verb === 'deploy' || existing.verb === 'switch')) {
     deps.store.setPending({ ...existing, restart: 'yes' });
-  } else {
+  } else if (!(existing?.verb === 'reboot' && verb === 'restart')) {
+    // A pending reboot restarts the display manager anyway: a restart answered later does not replace it.
     deps.store.setPending({
       host: host.name,
       toplevel: null,
@@ -64,7 +67,7 @@ export async function restartAtNextWindow(
       opensAt: nextOpening(deps, host),
       requestedBy: actor,
       runId: approval.runId,
-      verb: 'restart',
+      verb,
       restart: 'yes',
     });
   }
@@ -73,12 +76,12 @@ export async function restartAtNextWindow(
     runId: approval.runId,
     host: host.name,
     actor,
-    argv: ['signage', 'restart', host.name, '--at-next-window', nextWindow],
+    argv: ['signage', verb, host.name, '--at-next-window', nextWindow],
     exitCode: 0,
     durationMs: 0,
   });
   if (scope) {
-    scope.skip(host.name, 'restart', `at the next window, ${nextWindow}, approved by ${actorName(actor)}`);
+    scope.skip(host.name, verb, `at the next window, ${nextWindow}, approved by ${actorName(actor)}`);
     settleRun(deps, scope);
   }
   return { ...result, nextWindow };
@@ -89,11 +92,14 @@ function nextOpening(deps: EngineDeps, host: HostSpec): Date | null {
   return windowClosed(deps, host, 'the restart')?.opensAt ?? null;
 }
 
-/** Whether the host's pending work is a restart deferred to its window (its run is then not "restarted" yet). */
+/**
+ * Whether the host's pending work is a restart or reboot deferred to its window (its run is then not
+ * "restarted" yet).
+ */
 export function restartPending(deps: EngineDeps, host: string): boolean {
   return deps.store
     .pendingWork()
-    .some((w) => w.host === host && (w.verb === 'restart' || w.restart === 'yes'));
+    .some((w) => w.host === host && (w.verb === 'restart' || w.verb === 'reboot' || w.restart === 'yes'));
 }
 
 /**

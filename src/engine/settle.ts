@@ -1,7 +1,8 @@
 // After a crash: activations a dead process left open are settled by looking at the host. The host was left
 // either confirmed, or reverted by its own timer, or (the bot died between activation and confirmation, and
 // the timer has not fired yet) still waiting: then the bot reverts it at once, as it would have on any
-// failure. A host that does not answer stays open for the next start.
+// failure. A host that does not answer stays open for the next start. Reboots are settled alike
+// (settle-reboot.ts).
 import { outcomeCommand, parseOutcome, revertCommand } from '../core/activation-sequence.ts';
 import type { Actor } from '../core/events.ts';
 import type { ActivationOutcome, ActivationRecord } from '../core/ports/state.ts';
@@ -9,6 +10,7 @@ import { activationTarget } from './activate.ts';
 import type { EngineDeps } from './deps.ts';
 import { messageOf } from './errors.ts';
 import { hostAccess } from './run-scope.ts';
+import { settleReboot } from './settle-reboot.ts';
 
 export interface Settled {
   readonly activation: ActivationRecord;
@@ -18,15 +20,21 @@ export interface Settled {
   readonly message: string;
 }
 
-/** Settles the open activations of runs no live process carries on. */
+/** Settles the open activations (and reboots) of runs no live process carries on. */
 export async function settleActivations(deps: EngineDeps, actor: Actor): Promise<Settled[]> {
   const access = hostAccess(deps, null, actor);
+  // A run whose process was killed outright still reads "running": it is marked interrupted first.
+  deps.store.recoverDeadRuns(deps.now());
   const open = deps.store.openActivations().filter((a) => deps.store.getRun(a.runId)?.status !== 'running');
   const out: Settled[] = [];
   for (const a of open) {
     const host = deps.hosts.find((h) => h.name === a.host);
     if (host === undefined) {
       deps.store.endActivation(a.id, 'unknown', 'the host is no longer in the configuration', deps.now());
+      continue;
+    }
+    if (a.kind === 'boot') {
+      out.push(await settleReboot(deps, access, host, a));
       continue;
     }
     try {

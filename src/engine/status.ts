@@ -60,6 +60,16 @@ export interface HostStatusRow {
   };
 }
 
+/**
+ * Whether the host's new system is staged for its next boot (the boot guard's marker names what its profile
+ * holds): not an unconfirmed activation but a reboot still to come.
+ */
+export function bootStaged(row: HostStatusRow): boolean {
+  return (
+    row.sync === 'unconfirmed' && row.stagedBoot !== undefined && row.stagedBoot === row.facts?.profileSystem
+  );
+}
+
 /** The default branch head, read fresh; null when the flake cannot be read (status still answers). */
 async function headOf(deps: EngineDeps): Promise<Revision | null> {
   try {

@@ -7,10 +7,11 @@ import type { Terminal } from '../core/activation-sequence.ts';
 import { describeRebootNeed } from '../core/reboot-need.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { type ActivationResult, activate, activationTarget } from './activate.ts';
+import { stageBoot } from './boot.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, messageOf } from './errors.ts';
-import { stageForReboot } from './reboot.ts';
-import { type RebootInfo, rebootNeedOf } from './reboot-need.ts';
+import { RebootFailed, stageForReboot } from './reboot.ts';
+import { hostRebootNeedOf, type RebootInfo, rebootInfo, rebootNeedOf } from './reboot-need.ts';
 import type { RunScope } from './run-scope.ts';
 
 export { activationTarget } from './activate.ts';
@@ -116,11 +117,17 @@ export interface RolledBack {
   readonly from: StorePath | null;
   readonly to: StorePath;
   readonly generation: number | null;
+  /** Its kernel (or another boot link) differs from the booted one's: staged with `boot` for a reboot. */
+  readonly reboot?: RebootInfo;
 }
 
-/** Back to the generation before the current one, through the same confirm-or-revert activation. */
+/**
+ * Back to the generation before the current one, through the same confirm-or-revert activation; or, when
+ * that generation needs a reboot (another kernel, initrd, …, as a deploy decides), staged with `boot` behind
+ * the boot guard, as a deploy needing a reboot is: the reboot question follows.
+ */
 export function rollbackHost(deps: EngineDeps, scope: RunScope, host: HostSpec): Promise<RolledBack> {
-  return scope.stage(host.name, 'rollback', async () => {
+  return scope.stage<RolledBack>(host.name, 'rollback', async () => {
     const before = await scope.probe(host);
     const current = before.currentGeneration;
     const older = before.generations.filter((g) => current === null || g.number < current);
@@ -129,6 +136,18 @@ export function rollbackHost(deps: EngineDeps, scope: RunScope, host: HostSpec):
       throw new EngineError(
         `${host.name} has no generation before ${current ?? 'its current one'} to roll back to`,
       );
+    }
+    const need = await hostRebootNeedOf(scope, host, target.path);
+    const info = rebootInfo(need);
+    if (info !== undefined) {
+      const walk = await stageBoot(scope, host, before, before.currentSystem, target.path);
+      if (walk.end !== 'boot-pending')
+        throw new RebootFailed(host.name, walk, 'staging the rollback for a reboot');
+      return {
+        outcome: 'ok',
+        value: { from: before.currentSystem, to: target.path, generation: target.number, reboot: info },
+        detail: `staged with boot: ${describeRebootNeed(need)}`,
+      };
     }
     const result = await activate(deps, scope, host, before, {
       toplevel: target.path,

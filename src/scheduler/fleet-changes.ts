@@ -8,10 +8,13 @@ import {
   watchHealth,
 } from '../core/health-watch.ts';
 import type { SyncState } from '../core/sync.ts';
-import type { HostStatusRow } from '../engine/status.ts';
+import { bootStaged, type HostStatusRow } from '../engine/status.ts';
 
-/** The one word a scheduled check compares: unreachable, off on schedule, or the sync state. */
-export type Condition = 'unreachable' | 'off' | SyncState;
+/**
+ * The one word a scheduled check compares: unreachable, off on schedule, a new system staged for the next boot,
+ * or the sync state.
+ */
+export type Condition = 'unreachable' | 'off' | 'boot-staged' | SyncState;
 
 export type Snapshot = ReadonlyMap<string, Condition>;
 
@@ -25,6 +28,7 @@ export interface HostChange {
 
 export function conditionOf(row: HostStatusRow): Condition {
   if (!row.reachable) return row.offSchedule ? 'off' : 'unreachable';
+  if (bootStaged(row)) return 'boot-staged';
   return row.sync ?? 'no-system';
 }
 
@@ -55,6 +59,7 @@ const WORDS: Record<Condition, string> = {
   off: 'off (on schedule)',
   'in-sync': 'in sync',
   'reboot-pending': 'reboot pending (the booted kernel is not the running one)',
+  'boot-staged': 'staged for next boot (reboot pending)',
   unconfirmed: 'unconfirmed (an activation not confirmed, or an interrupted switch)',
   behind: 'behind (an older generation than deployed)',
   drifted: 'drifted (not what was deployed)',

@@ -12,6 +12,7 @@ import type { SlackMessage } from '../verbs/verb.ts';
 import type { ApprovalClick, DecisionHandler } from './actions.ts';
 import type { SlackApp } from './app.ts';
 import {
+  type ApprovalQuestion,
   approvalDecidedMessage,
   approvalExpiredMessage,
   approvalQuestionMessage,
@@ -117,7 +118,7 @@ async function answerUnderRule(
   if (result.kind === 'requester-may-not-approve') {
     await ctx.ephemeral(
       errorMessage({
-        summary: `You asked for this run, so you cannot approve its restart of ${a.host}.`,
+        summary: `You asked for this run, so you cannot approve its ${a.action} of ${a.host}.`,
         next: `The two-person rule: ${result.required === 1 ? 'another approver' : `${result.required} other approvers`} must approve.`,
       }),
     );
@@ -139,18 +140,37 @@ async function answerUnderRule(
   await ctx.ephemeral(
     message(`Your approval counts: ${tally}.`, [
       section(`👍 *Your approval counts:* ${tally}.`),
-      context('The restart waits for the other approvals.'),
+      context(`The ${a.action} waits for the other approvals.`),
     ]),
   );
+  return redrawnQuestion(a, {
+    nextWindow: deps.engine.nextWindowOf(a.host),
+    approvers: deps.approvers,
+    rule: { required: result.required, requesterMayApprove: result.requesterMayApprove },
+    approvedBy,
+  });
+}
+
+/**
+ * An open question drawn again from its record (a tally under the two-person rule, also for a question asked
+ * before the bot restarted): with the buttons it was first posted with, in its action's words, and "At the
+ * next window" for a host with a window.
+ */
+export function redrawnQuestion(
+  a: ApprovalRecord,
+  extra: Pick<ApprovalQuestion, 'nextWindow' | 'approvers' | 'rule' | 'approvedBy'>,
+): SlackMessage {
   return approvalQuestionMessage({
     approvalId: a.id,
     host: a.host,
     question: a.question,
     expiresAt: a.expiresAt,
+    action: a.action,
+    nextWindow: extra.nextWindow,
     ...(a.requestedBy.kind === 'slack' ? { requestedBy: a.requestedBy.userId } : {}),
-    ...(deps.approvers === undefined ? {} : { approvers: deps.approvers }),
-    rule: { required: result.required, requesterMayApprove: result.requesterMayApprove },
-    approvedBy,
+    ...(extra.approvers === undefined ? {} : { approvers: extra.approvers }),
+    ...(extra.rule === undefined ? {} : { rule: extra.rule }),
+    ...(extra.approvedBy === undefined ? {} : { approvedBy: extra.approvedBy }),
   });
 }
 

@@ -1,5 +1,5 @@
 // "At the next window" clicked by an approver (the clicker was already checked against the approvers): the
-// engine approves the restart for the host's next maintenance window and records it as pending work; the
+// engine approves the restart (or reboot) for the host's next maintenance window and records it as pending work; the
 // question's message then says when it will happen and who said so. Every other outcome is told privately,
 // as for the other answers.
 import { EngineError, NotApprover } from '../engine/errors.ts';
@@ -37,10 +37,11 @@ export async function atNextWindow(
     case 'decided': {
       const a = result.approval;
       deps.log.info(
-        `approval ${a.id}: restart of ${a.host} at the next window (${result.nextWindow}) by ${click.userId}`,
+        `approval ${a.id}: ${a.action} of ${a.host} at the next window (${result.nextWindow}) by ${click.userId}`,
       );
       return approvalDeferredMessage({
         host: a.host,
+        action: a.action,
         question: a.question,
         nextWindow: result.nextWindow ?? 'its next maintenance window',
         userId: click.userId,
@@ -53,8 +54,8 @@ export async function atNextWindow(
     case 'expired':
       await ctx.ephemeral(
         errorMessage({
-          summary: 'This question expired; nothing was restarted or scheduled.',
-          next: `Run \`/signage restart ${result.approval.host}\` inside its window to ask again.`,
+          summary: `This question expired; nothing was ${result.approval.action === 'reboot' ? 'rebooted' : 'restarted'} or scheduled.`,
+          next: `Run \`/signage ${result.approval.action} ${result.approval.host}\` to ask again.`,
         }),
       );
       return expiredMessage(result.approval);

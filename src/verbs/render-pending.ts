@@ -12,5 +12,9 @@ export function catchUpLine(c: CatchUp): string {
   if (h?.status === 'pending') return `${c.host}: still pending (run ${c.run.runId}): ${hostLine(h)}`;
   if (c.run.verb === 'restart')
     return `${c.host} ${what} and its display manager was restarted (run ${c.run.runId})`;
+  if (c.run.verb === 'reboot')
+    return h?.status === 'awaiting-approval'
+      ? `${c.host} ${what}; its reboot waits for an approver (run ${c.run.runId})`
+      : `${c.host} ${what} and was rebooted, back and healthy (run ${c.run.runId})`;
   return `${c.host} ${what} and was brought up to date (run ${c.run.runId})${h?.status === 'awaiting-approval' ? '; its restart waits for an approver' : ''}`;
 }

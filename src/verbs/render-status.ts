@@ -2,7 +2,7 @@
 import { formatBytes } from '../core/bytes.ts';
 import type { SyncState } from '../core/sync.ts';
 import { actorName } from '../engine/run-scope.ts';
-import type { HostStatusRow } from '../engine/status.ts';
+import { bootStaged, type HostStatusRow } from '../engine/status.ts';
 import {
   type Block,
   context,
@@ -28,12 +28,8 @@ const SYNC_TEXT: Record<SyncState, string> = {
 
 /** An unconfirmed host is mid-activation when the host holds the marker, else its switch was interrupted. */
 function syncText(row: HostStatusRow): string {
-  if (
-    row.sync === 'unconfirmed' &&
-    row.stagedBoot !== undefined &&
-    row.stagedBoot === row.facts?.profileSystem
-  )
-    return 'boot staged (runs its previous system; boots the new one at its next reboot, behind the boot guard)';
+  if (bootStaged(row))
+    return 'staged for next boot (reboot pending; runs its previous system, boots the new one at its next reboot, behind the boot guard)';
   if (row.sync === 'unconfirmed' && row.facts?.activationMarker)
     return `activation not confirmed (${row.facts.activationMarker}; the host reverts by itself unless confirmed)`;
   return SYNC_TEXT[row.sync ?? 'no-system'];
@@ -55,7 +51,7 @@ export function statusLines(row: HostStatusRow): string[] {
     `${syncText(row)}; generation ${f.currentGeneration ?? '—'}; running ${shortSystem(f.currentSystem)}`,
   ];
   if (row.revision) lines.push(`fleet: ${row.revision.text}`);
-  if (row.sync === 'unconfirmed')
+  if (row.sync === 'unconfirmed' && !bootStaged(row))
     lines.push(`profile ${shortSystem(f.profileSystem)}: what it would boot and roll back from`);
   if (row.rebootPending)
     lines.push(`booted ${shortSystem(f.bootedSystem)}: a reboot would change the kernel`);

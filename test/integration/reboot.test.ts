@@ -115,7 +115,7 @@ describe.skipIf(unavailable !== null)('systems that need a reboot', () => {
     expect((await office.switchLog(A)).at(-1)).toMatch(new RegExp(`boot ${next}$`));
     const staging = await bot.engine.status([A], asker);
     expect(staging[0]?.stagedBoot).toBe(next);
-    expect(statusText(staging)).toContain('boot staged');
+    expect(statusText(staging)).toContain('staged for next boot (reboot pending');
 
     const rebootsBefore = watcher.log.length;
     const rebooted = await bot.engine.reboot([A], { reboot: 'yes' }, asker);

@@ -81,6 +81,53 @@ describe('screens off on schedule', () => {
   });
 });
 
+describe('a new system staged for the next boot', () => {
+  const next = `/nix/store/${'b'.repeat(32)}-nixos-system-a-2`;
+  const old = `/nix/store/${'a'.repeat(32)}-nixos-system-a-1`;
+  const staged = row('a', {
+    sync: 'unconfirmed',
+    stagedBoot: next,
+    facts: {
+      currentSystem: old,
+      bootedSystem: old,
+      generations: [],
+      currentGeneration: 1,
+      profileSystem: next,
+      nixosVersion: null,
+      store: null,
+      systemd: true,
+      nixVersion: '2.8.0',
+      uptimeSeconds: 60,
+      currentKernel: null,
+      bootedKernel: null,
+      activationMarker: null,
+      power: { kind: 'off' },
+      temperature: { kind: 'off' },
+      notes: [],
+    },
+  });
+
+  it('is reported as staged for the next boot, not unconfirmed, in the change and the host lines', () => {
+    const changes = fleetChanges(snapshotOf([row('a')]), [staged]);
+    expect(changes.map(describeChange)).toEqual(['in sync → staged for next boot (reboot pending)']);
+    const message = fleetReportMessage({ kind: 'changed', changes, health: [], rows: [staged] });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain('staged for next boot (reboot pending');
+    expect(text).not.toContain('unconfirmed');
+    expect(text).not.toContain('interrupted switch');
+    const first = JSON.stringify(fleetReportMessage({ kind: 'first', rows: [staged], health: [] }).blocks);
+    expect(first).toContain('staged for next boot (reboot pending');
+    expect(first).not.toContain('interrupted switch');
+  });
+
+  it('is unconfirmed still when the staged system is not what the profile holds', () => {
+    const other = { ...staged, stagedBoot: `/nix/store/${'c'.repeat(32)}-nixos-system-a-3` };
+    expect(fleetChanges(snapshotOf([row('a')]), [other]).map(describeChange)).toEqual([
+      'in sync → unconfirmed (an activation not confirmed, or an interrupted switch)',
+    ]);
+  });
+});
+
 describe('healthChanges', () => {
   const ran = (output: string): CommandOutcome => ({ kind: 'ran', exitCode: 0, output });
   const facts: HostFacts = {

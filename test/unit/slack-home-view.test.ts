@@ -100,6 +100,9 @@ describe('the Home tab view', () => {
     expect(stateOf(row('a', { sync: 'behind' }))).toBe('behind');
     expect(stateOf(row('a', { sync: 'drifted' }))).toBe('drifted');
     expect(stateOf(row('a', { sync: 'unconfirmed' }))).toBe('unconfirmed');
+    const staged = row('a', { sync: 'unconfirmed', stagedBoot: '/nix/store/x-next' });
+    const withProfile = { ...staged, facts: { ...staged.facts!, profileSystem: '/nix/store/x-next' } };
+    expect(stateOf(withProfile)).toBe('staged for next boot');
     expect(stateOf(row('a', { reachable: false }))).toBe('unreachable');
     expect(stateOf(row('a', { sync: 'never-deployed' }))).toBe('never deployed');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   approvalDecidedMessage,
+  approvalDeferredMessage,
   approvalExpiredMessage,
   approvalQuestionMessage,
 } from '../../src/slack/blocks/approval.ts';
@@ -38,5 +39,42 @@ describe('the reboot question in Slack', () => {
     });
     expect(expired.text).toBe('The reboot question for cafe-wall expired; nothing was rebooted');
     expect(JSON.stringify(expired.blocks)).toContain('/signage reboot cafe-wall');
+  });
+
+  it('offers "At the next window" for a host with a window, in a reboot\'s words, and says what was deferred', () => {
+    const q = {
+      approvalId: 'a1',
+      host: 'cafe-wall',
+      question: 'Reboot cafe-wall?',
+      expiresAt: at,
+      action: 'reboot' as const,
+      nextWindow: 'Mon-Fri 22:00-06:00, next opening Mon 22:00 Europe/Oslo',
+    };
+    const blocks = approvalQuestionMessage(q).blocks as {
+      type: string;
+      elements?: Record<string, unknown>[];
+    }[];
+    const buttons = blocks.flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
+    expect(buttons.map((b) => b.action_id)).toEqual([
+      'restart_approve',
+      'restart_next_window',
+      'restart_deny',
+    ]);
+    const later = JSON.stringify(buttons[1]);
+    expect(later).toContain('Reboot cafe-wall later?');
+    expect(later).toContain('cafe-wall reboots at its next maintenance window: Mon-Fri 22:00-06:00');
+    expect(later).not.toContain('display manager');
+    const deferred = approvalDeferredMessage({
+      host: 'cafe-wall',
+      action: 'reboot',
+      question: q.question,
+      nextWindow: q.nextWindow,
+      userId: 'U1',
+      at,
+    });
+    expect(deferred.text).toBe(`Reboot of cafe-wall at the next window, ${q.nextWindow} — approved by <@U1>`);
+    const { nextWindow: _, ...without } = q;
+    const none = JSON.stringify(approvalQuestionMessage(without).blocks);
+    expect(none).not.toContain('restart_next_window');
   });
 });

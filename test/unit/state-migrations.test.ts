@@ -165,6 +165,34 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('version 8 keeps pending work and activations, accepts pending reboots, and calls old activations switches', () => {
+    const db = new DatabaseSync(join(dirs.make(), 'v7.db'), { enableForeignKeyConstraints: true });
+    expect(migrate(db, MIGRATIONS.slice(0, 7))).toMatchObject({ ok: true, to: 7 });
+    const actor = JSON.stringify({ kind: 'cli', user: 'me' });
+    db.exec(`
+      INSERT INTO runs (id, verb, hosts, actor, started_at, status) VALUES ('r1', 'deploy', '["a"]', '${actor}', 1, 'ok');
+      INSERT INTO pending (host, toplevel, reason, since, requested_by, run_id, verb, restart)
+        VALUES ('a', NULL, 'window', 2, '${actor}', 'r1', 'restart', 'yes');
+      INSERT INTO activations (host, run_id, previous, next, started_at, deadline)
+        VALUES ('a', 'r1', '/nix/store/p', '/nix/store/n', 3, 4);`);
+    expect(() =>
+      db.exec(`INSERT INTO pending (host, toplevel, reason, since, requested_by, run_id, verb, restart)
+        VALUES ('b', NULL, 'window', 2, '${actor}', 'r1', 'reboot', 'yes')`),
+    ).toThrow(/CHECK/);
+    expect(migrate(db, MIGRATIONS.slice(0, 8))).toEqual({ ok: true, from: 7, to: 8 });
+    expect(db.prepare('SELECT host, verb FROM pending').all()).toEqual([{ host: 'a', verb: 'restart' }]);
+    db.exec(`INSERT INTO pending (host, toplevel, reason, since, requested_by, run_id, verb, restart)
+      VALUES ('b', NULL, 'window', 2, '${actor}', 'r1', 'reboot', 'ask')`);
+    // A pending reboot brings no system, as a restart does not.
+    expect(() =>
+      db.exec(`INSERT INTO pending (host, toplevel, reason, since, requested_by, run_id, verb, restart)
+        VALUES ('c', '/nix/store/x', 'window', 2, '${actor}', 'r1', 'reboot', 'ask')`),
+    ).toThrow(/CHECK/);
+    expect(db.prepare('SELECT host, kind FROM activations').all()).toEqual([{ host: 'a', kind: 'switch' }]);
+    expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+    db.close();
+  });
+
   it('all or nothing: a migration that fails leaves the file at its old version', () => {
     const db = new DatabaseSync(join(dirs.make(), 'm.db'));
     migrate(db, [v1]);

@@ -6,6 +6,7 @@ import type { Actor } from '../../src/core/events.ts';
 import { HEALTH_STATES } from '../../src/core/health.ts';
 import type { HealthWatch } from '../../src/core/health-watch.ts';
 import type {
+  ActivationKind,
   ActivationOutcome,
   ApprovalAction,
   ApprovalStatus,
@@ -53,10 +54,11 @@ const ACTIVATION_OUTCOMES = {
   unknown: true,
 } as const satisfies Record<ActivationOutcome, true>;
 const PENDING_REASONS = { unreachable: true, window: true } as const satisfies Record<PendingReason, true>;
-const PENDING_VERBS = { deploy: true, switch: true, restart: true } as const satisfies Record<
+const PENDING_VERBS = { deploy: true, switch: true, restart: true, reboot: true } as const satisfies Record<
   PendingVerb,
   true
 >;
+const ACTIVATION_KINDS = { switch: true, boot: true } as const satisfies Record<ActivationKind, true>;
 const PENDING_RESTARTS = { ask: true, yes: true, no: true } as const satisfies Record<PendingRestart, true>;
 const DECISIONS = { approved: true, denied: true } as const satisfies Record<Decision, true>;
 const ACTORS: Record<Actor['kind'], Actor> = {
@@ -86,6 +88,19 @@ describe('every value of the state types is stored and read back', () => {
     const open = begin('open');
     expect(store.activationsOf(run.id).map((a) => a.outcome)).toEqual([...keys(ACTIVATION_OUTCOMES), null]);
     expect(store.openActivations().map((a) => a.id)).toEqual([open.id]);
+    expect(open.kind).toBe('switch');
+    for (const kind of keys(ACTIVATION_KINDS)) {
+      const a = store.beginActivation({
+        kind,
+        host: 'lobby',
+        runId: run.id,
+        previous: null,
+        next: `/nix/store/${'c'.repeat(32)}-${kind}`,
+        startedAt: now,
+        deadline: now,
+      });
+      expect(store.openActivations().find((x) => x.id === a.id)?.kind).toBe(kind);
+    }
     close();
   });
 
@@ -161,8 +176,11 @@ describe('every value of the state types is stored and read back', () => {
         for (const restart of keys(PENDING_RESTARTS)) {
           const work: PendingWork = {
             host: `host-${i}`,
-            // A pending restart brings no system.
-            toplevel: verb === 'restart' ? null : `/nix/store/${'a'.repeat(32)}-nixos-system-${i}`,
+            // A pending restart or reboot brings no system.
+            toplevel:
+              verb === 'restart' || verb === 'reboot'
+                ? null
+                : `/nix/store/${'a'.repeat(32)}-nixos-system-${i}`,
             revision: null,
             reason,
             since: new Date(now.getTime() + i * 1000),

@@ -1,12 +1,18 @@
 // Activations in flight: written before a host's revert is armed and ended when the bot knows how it ended,
 // so that after a crash the next process to start finds what was left open and asks the host.
 import type { DatabaseSync } from 'node:sqlite';
-import type { ActivationOutcome, ActivationRecord, ActivationsPort } from '../../core/ports/state.ts';
+import type {
+  ActivationKind,
+  ActivationOutcome,
+  ActivationRecord,
+  ActivationsPort,
+} from '../../core/ports/state.ts';
 import { dateOf, dateOrNull, ms, num, type Row, str, strOrNull } from './sql.ts';
 
 function activationOf(row: Row): ActivationRecord {
   return {
     id: num(row.id),
+    kind: str(row.kind) as ActivationKind,
     host: str(row.host),
     runId: str(row.run_id),
     previous: strOrNull(row.previous),
@@ -21,7 +27,7 @@ function activationOf(row: Row): ActivationRecord {
 
 export function activationsPort(db: DatabaseSync): ActivationsPort {
   const insert = db.prepare(
-    'INSERT INTO activations (host, run_id, previous, next, started_at, deadline) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+    'INSERT INTO activations (kind, host, run_id, previous, next, started_at, deadline) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
   );
   const end = db.prepare(
     'UPDATE activations SET outcome = ?, detail = ?, settled_at = ? WHERE id = ? AND outcome IS NULL',
@@ -30,7 +36,15 @@ export function activationsPort(db: DatabaseSync): ActivationsPort {
   const ofRun = db.prepare('SELECT * FROM activations WHERE run_id = ? ORDER BY started_at, id');
   return {
     beginActivation(a) {
-      const row = insert.get(a.host, a.runId, a.previous, a.next, ms(a.startedAt), ms(a.deadline)) as Row;
+      const row = insert.get(
+        a.kind ?? 'switch',
+        a.host,
+        a.runId,
+        a.previous,
+        a.next,
+        ms(a.startedAt),
+        ms(a.deadline),
+      ) as Row;
       return activationOf(row);
     },
     endActivation(id, outcome, detail, now) {

@@ -266,6 +266,34 @@ CREATE TABLE approval_votes (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 8,
+    description:
+      'reboots at the next window (pending verb reboot); reboots recorded beside activations (kind boot)',
+    // SQLite cannot change a CHECK list in place: the pending table is made anew with the wider one. A
+    // pending reboot, like a pending restart, brings no system of its own.
+    sql: `
+CREATE TABLE pending_v8 (
+  host TEXT PRIMARY KEY,
+  toplevel TEXT,
+  revision TEXT,
+  reason TEXT NOT NULL CHECK (reason IN ('unreachable', 'window')),
+  since INTEGER NOT NULL,
+  opens_at INTEGER,
+  requested_by TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  verb TEXT NOT NULL CHECK (verb IN ('deploy', 'switch', 'restart', 'reboot')),
+  restart TEXT NOT NULL CHECK (restart IN ('ask', 'yes', 'no')),
+  CHECK ((verb IN ('restart', 'reboot')) = (toplevel IS NULL))
+) STRICT;
+INSERT INTO pending_v8 (host, toplevel, revision, reason, since, opens_at, requested_by, run_id, verb, restart)
+  SELECT host, toplevel, revision, reason, since, opens_at, requested_by, run_id, verb, restart FROM pending;
+DROP TABLE pending;
+ALTER TABLE pending_v8 RENAME TO pending;
+
+ALTER TABLE activations ADD COLUMN kind TEXT NOT NULL DEFAULT 'switch' CHECK (kind IN ('switch', 'boot'));
+`,
+  },
 ];
 
 /** The version this code writes and understands. */

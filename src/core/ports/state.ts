@@ -166,7 +166,15 @@ export interface DeploymentsPort {
  */
 export type ActivationOutcome = 'confirmed' | 'reverted' | 'reverted-by-host' | 'unchanged' | 'unknown';
 
+/**
+ * `switch`: a system activated with `test` behind the revert timer; `boot`: a reboot (into a system staged
+ * for the next boot behind the boot guard, or into what the host boots), recorded before the reboot.
+ */
+export type ActivationKind = 'switch' | 'boot';
+
 export interface NewActivation {
+  /** Absent: `switch`. */
+  readonly kind?: ActivationKind;
   readonly host: string;
   readonly runId: string;
   /** What ran before, and what the revert brings back; null on a host that had no system. */
@@ -179,6 +187,7 @@ export interface NewActivation {
 
 export interface ActivationRecord extends NewActivation {
   readonly id: number;
+  readonly kind: ActivationKind;
   /** null while open: the process activating it has not said how it ended. */
   readonly outcome: ActivationOutcome | null;
   readonly settledAt: Date | null;
@@ -377,16 +386,17 @@ export interface AuditPort {
 export type PendingReason = 'unreachable' | 'window';
 /**
  * What the pending work does once due: switch only, switch and then the restart question, or (an approver's
- * "at the next window" answer to a restart question) restart the display manager, with no system to bring.
+ * "at the next window" answer to a restart or reboot question, or the `reboot` verb outside the window)
+ * restart the display manager or reboot the host, with no system to bring.
  */
-export type PendingVerb = 'deploy' | 'switch' | 'restart';
+export type PendingVerb = 'deploy' | 'switch' | 'restart' | 'reboot';
 export type PendingRestart = 'ask' | 'yes' | 'no';
 
 export interface PendingWork {
   readonly host: string;
   /**
    * The system to bring the host to (the builder keeps it from its garbage collector meanwhile); null exactly
-   * for a pending restart, which brings no system.
+   * for a pending restart or reboot, which brings no system.
    */
   readonly toplevel: string | null;
   readonly revision: Revision | null;

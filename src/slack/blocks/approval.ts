@@ -112,18 +112,21 @@ export function approvalQuestionMessage(q: ApprovalQuestion): SlackMessage {
   ]);
 }
 
-/** "At the next window", for a host with a maintenance window; confirmed like "Restart now". */
+/** "At the next window", for a host with a maintenance window; confirmed like "Restart now" ("Reboot now"). */
 export function nextWindowButtons(q: ApprovalQuestion): ReturnType<typeof button>[] {
   if (q.nextWindow === undefined) return [];
+  const reboot = q.action === 'reboot';
   return [
     button({
       text: 'At the next window',
       actionId: NEXT_WINDOW_ACTION_ID,
       value: q.approvalId,
       confirm: {
-        title: `Restart ${truncate(q.host, 60)} later?`,
+        title: `${reboot ? 'Reboot' : 'Restart'} ${truncate(q.host, 60)} later?`,
         text: truncate(
-          `The display manager on ${q.host} restarts at its next maintenance window: ${q.nextWindow}.`,
+          reboot
+            ? `${q.host} reboots at its next maintenance window: ${q.nextWindow}. The bot then waits for it and checks it.`
+            : `The display manager on ${q.host} restarts at its next maintenance window: ${q.nextWindow}.`,
           300,
         ),
         confirm: 'At the next window',
@@ -135,6 +138,8 @@ export function nextWindowButtons(q: ApprovalQuestion): ReturnType<typeof button
 
 export interface ApprovalDeferred {
   readonly host: string;
+  /** What was deferred: a restart (the default) or a reboot. */
+  readonly action?: 'restart' | 'reboot';
   readonly question: string;
   /** "Mon-Fri 22:00-06:00, next opening Mon 22:00 Europe/Oslo". */
   readonly nextWindow: string;
@@ -146,9 +151,10 @@ export interface ApprovalDeferred {
 /** The question once an approver chose "At the next window": when it will happen and who said so. */
 export function approvalDeferredMessage(d: ApprovalDeferred): SlackMessage {
   const who = `<@${escapeMrkdwn(d.userId)}>`;
-  return message(`Restart of ${d.host} at the next window, ${d.nextWindow} — approved by <@${d.userId}>`, [
+  const title = ACTION_WORDS[d.action ?? 'restart'].title;
+  return message(`${title} of ${d.host} at the next window, ${d.nextWindow} — approved by <@${d.userId}>`, [
     section(
-      `🕙 *Restart of ${escapeMrkdwn(d.host)} at the next window*, ${escapeMrkdwn(d.nextWindow)} — approved by ${who} at ${slackDate(d.at)}.`,
+      `🕙 *${title} of ${escapeMrkdwn(d.host)} at the next window*, ${escapeMrkdwn(d.nextWindow)} — approved by ${who} at ${slackDate(d.at)}.`,
     ),
     context(
       `Asked: ${escapeMrkdwn(truncate(d.question, QUESTION_CHARS))} · \`/signage pending\` lists it; a newer deploy of ${escapeMrkdwn(d.host)} replaces it.`,

@@ -4,7 +4,7 @@
 // blocks: a big fleet is summarised (hosts that need a look keep their own block; the rest are counted).
 import { formatBytes } from '../../core/bytes.ts';
 import { actorName } from '../../engine/run-scope.ts';
-import type { HostStatusRow } from '../../engine/status.ts';
+import { bootStaged, type HostStatusRow } from '../../engine/status.ts';
 import {
   type Block,
   button,
@@ -52,6 +52,7 @@ type State =
   | 'unreachable'
   | 'unconfirmed'
   | 'reboot pending'
+  | 'staged for next boot'
   | 'never deployed'
   | 'no system';
 
@@ -62,6 +63,7 @@ const MARK: Record<State, string> = {
   unreachable: ':red_circle:',
   unconfirmed: ':large_yellow_circle:',
   'reboot pending': ':large_blue_circle:',
+  'staged for next boot': ':large_blue_circle:',
   'never deployed': ':white_circle:',
   'no system': ':white_circle:',
 };
@@ -74,7 +76,7 @@ export function stateOf(row: HostStatusRow): State {
     case 'reboot-pending':
       return 'reboot pending';
     case 'unconfirmed':
-      return 'unconfirmed';
+      return bootStaged(row) ? 'staged for next boot' : 'unconfirmed';
     case 'behind':
       return 'behind';
     case 'drifted':
