@@ -320,18 +320,34 @@ export class CopyLogReader {
 export interface CopyLineReport {
   readonly started?: StorePath;
   readonly done?: StorePath;
+  /** Paths finished since the last count, from a count on the copyPaths activity (a filtered peer copy's log). */
+  readonly copied?: number;
   readonly error?: string;
 }
 
 /**
  * A line-at-a-time reader for one copy, for callers that only want "path done" and errors: remembers which
  * activity copies which path (at most `maxActivities`, oldest forgotten first) and reports each stop as done.
+ * A copy whose log names no path (peer-log-filter.ts) reports counts instead: progress results on the
+ * `copying N paths` activity, read as the paths finished since the last one.
  */
 export function copyLineReader(maxActivities = 20_000): (line: string) => CopyLineReport | null {
   const activities = new Map<number, StorePath>();
+  const counted = new Map<number, number>();
   return (line) => {
     const d = decodeLogLine(line);
     if (d === null) return null;
+    if (d.kind === 'start' && d.type === ACTIVITY.copyPaths && COPYING_PATHS.test(d.text)) {
+      counted.set(d.id, 0);
+      return null;
+    }
+    if (d.kind === 'result' && d.type === RESULT.progress && counted.has(d.id)) {
+      const done = d.fields[0];
+      const before = counted.get(d.id)!;
+      if (typeof done !== 'number' || !Number.isSafeInteger(done) || done <= before) return null;
+      counted.set(d.id, done);
+      return { copied: done - before };
+    }
     if (d.kind === 'start' && d.type === ACTIVITY.copyPath) {
       const path = d.fields[0];
       if (typeof path !== 'string' || !isStorePath(path)) return null;
