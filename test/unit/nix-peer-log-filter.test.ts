@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseCopyFailure } from '../../src/adapters/nix/copy-failure.ts';
 import { PEER_LOG_FILTER } from '../../src/adapters/nix/peer-log-filter.ts';
 import { nixKnowledge } from '../../src/adapters/nix/port.ts';
+import { CopyLogReader } from '../../src/adapters/nix/progress.ts';
 
 const AWKS = ['/usr/bin/mawk', '/usr/bin/nawk', '/usr/bin/gawk', '/usr/bin/original-awk'].filter((a) =>
   existsSync(a),
@@ -73,6 +74,9 @@ describe('the peer copy log filter', () => {
           const out = await filtered(awk, log);
           const full = read(log);
           expect(read(out)).toEqual({ copied: announced(log), named: 0, errors: full.errors });
+          const reader = new CopyLogReader();
+          for (const line of out.split('\n')) reader.feed(line);
+          expect(reader.snapshot()).toMatchObject({ pathsDone: announced(log), pathsTotal: announced(log) });
           expect(out.split('\n').length).toBeLessThanOrEqual(23);
           expect(out.length).toBeLessThan(log.length / 4);
         });

@@ -226,6 +226,8 @@ export class CopyLogReader {
   private doneBytes = 0;
   private pathsTotal: number | null = null;
   private announcedBytes: number | null = null;
+  /** Paths done by Nix's own count on the copyPaths activity (all a filtered peer copy's log says). */
+  private counted = 0;
 
   constructor(opts: CopyLogReaderOptions = {}) {
     this.sizes = opts.sizes ?? new Map();
@@ -263,7 +265,7 @@ export class CopyLogReader {
     let running = 0;
     for (const bytes of this.inFlight.values()) running += bytes;
     return {
-      pathsDone: this.done.size,
+      pathsDone: Math.max(this.done.size, this.counted),
       pathsTotal: this.pathsTotal,
       bytesDone: this.doneBytes + running,
       bytesTotal: this.givenTotal ?? this.announcedBytes,
@@ -301,6 +303,11 @@ export class CopyLogReader {
   }
 
   private onResult(id: number, type: number, fields: readonly (string | number | null)[]): CopyEvent[] {
+    if (type === RESULT.progress && this.copyPathsIds.has(id)) {
+      const [done] = fields;
+      if (typeof done === 'number' && Number.isSafeInteger(done)) this.counted = Math.max(this.counted, done);
+      return [];
+    }
     if (type === RESULT.progress) {
       const path = this.activities.get(id);
       const [done, expected] = fields;
