@@ -1,7 +1,8 @@
 // Reading Nix's `--log-format internal-json` stderr: each line is `@nix {json}` (activities that start, stop
 // and report results, and messages), or plain text from something else that writes to the same stderr (ssh,
 // or a Nix on the other end of an ssh store). Used for the builder's own copies and builds, and for peer copies
-// that run on a target, whose stderr streams back through SSH unchanged. Pure: no I/O.
+// that run on a target, whose stderr streams back through SSH filtered down to messages and path counts
+// (peer-log-filter.ts). Pure: no I/O.
 //
 // The format has been stable since Nix 2.0 (CppNix and Lix alike): `start` carries `id`, `type`, `text`,
 // `fields` (and `parent` in newer versions); `stop` only the `id`; `result` an `id`, a `type` and `fields`;
