@@ -1,8 +1,9 @@
 // What a deploy changes on a host, worked out in the plan stage before anything is copied, so a person sees
-// it before approving: the system the host runs (one probe), that system's closure (from the builder when it
+// it before approving: the system the host runs (one probe, or the rollout snapshot's), that system's closure (from the builder when it
 // holds it, else from the host in one query) against the new build's. Never fails the deploy: when the old
 // closure cannot be had, the diff says why.
 import { type DiffOutcome, diffClosures } from '../core/closure-diff.ts';
+import type { HostFacts } from '../core/host-facts.ts';
 import type { Plan } from '../core/planner.ts';
 import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
 import type { Built } from './build.ts';
@@ -17,12 +18,14 @@ export async function diffHost(
   scope: RunScope,
   host: HostSpec,
   built: Built,
+  probed?: HostFacts,
 ): Promise<DiffOutcome> {
   const to = built.toplevel;
   let from: StorePath | null = null;
   let outcome: DiffOutcome;
   try {
-    from = (await scope.probe(host)).currentSystem;
+    // A rollout's snapshot probed the host moments ago: its running system is that probe's.
+    from = (probed ?? (await scope.probe(host))).currentSystem;
     const before = from === null ? [] : await closureOf(deps, scope, host, from, built);
     outcome = { known: true, diff: diffClosures(before, built.closure, { from, to }) };
   } catch (e) {
@@ -57,8 +60,9 @@ export async function planWithDiff(
   host: HostSpec,
   built: Built,
   planned?: () => Promise<Plan>,
+  probed?: HostFacts,
 ): Promise<{ readonly plan: Plan; readonly diff: DiffOutcome }> {
-  const diffing = diffHost(deps, scope, host, built);
+  const diffing = diffHost(deps, scope, host, built, probed);
   try {
     const plan = await planHost(deps, scope, host, built, planned);
     const diff = await diffing;

@@ -11,6 +11,7 @@ import type { Plan, PlanStep } from '../core/planner.ts';
 import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { Built } from './build.ts';
+import { missingFrom } from './closure-held.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
@@ -103,8 +104,7 @@ async function executePlan(
     add('builder', await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes));
   }
 
-  const held = await scope.validPaths(target, [...sizes.keys()]);
-  const stillMissing = built.closure.filter((i) => !held.has(i.path));
+  const stillMissing = await missingFrom(scope, target, built.closure);
   if (stillMissing.length > 0) {
     throw new EngineError(
       `${target.name} still lacks ${stillMissing.length} of ${built.closure.length} paths after copying ` +
@@ -171,6 +171,8 @@ function tracker(
 ) {
   const total = planned.reduce((s, path) => s + (sizes.get(path) ?? 0), 0);
   const done = new Set<StorePath>();
+  let namedBytes = 0;
+  let counted = 0;
   let doneBytes = 0;
   const errors: string[] = [];
   const emit = () =>
@@ -191,7 +193,15 @@ function tracker(
       if (p.done && !done.has(p.done)) {
         done.add(p.done);
         // Counted for every path this source really moved, planned or not: the figure is what crossed.
-        doneBytes += sizes.get(p.done) ?? 0;
+        namedBytes += sizes.get(p.done) ?? 0;
+      }
+      // A log that only counts its paths (a peer copy's): each at the step's mean planned size.
+      if (p.copied) counted += p.copied;
+      const byCount =
+        planned.length === 0 ? 0 : Math.min(total, Math.round((total * counted) / planned.length));
+      const now = Math.max(namedBytes, byCount);
+      if (now !== doneBytes) {
+        doneBytes = now;
         emit();
       }
     },

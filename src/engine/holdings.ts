@@ -82,6 +82,8 @@ export class SiteHoldings {
   readonly #hosts: readonly HostSpec[];
   readonly #doubtful = new Set<string>();
   readonly #askedAgain = new Map<string, Promise<void>>();
+  /** Per host, the systems its store confirmed in the snapshot, with what of the union each implies. */
+  readonly #confirmed: ReadonlyMap<string, ReadonlyMap<StorePath, ReadonlySet<StorePath>>>;
 
   constructor(
     scope: RunScope,
@@ -89,7 +91,9 @@ export class SiteHoldings {
     snapshot: HoldingsSnapshot,
     facts: ReadonlyMap<string, HostFacts>,
     unreachable: ReadonlyMap<string, unknown>,
+    confirmed: ReadonlyMap<string, ReadonlyMap<StorePath, ReadonlySet<StorePath>>> = new Map(),
   ) {
+    this.#confirmed = confirmed;
     this.#scope = scope;
     this.#hosts = hosts;
     this.snapshot = snapshot;
@@ -112,6 +116,32 @@ export class SiteHoldings {
   async askAgain(target: HostSpec, closure: readonly StorePath[]): Promise<ReadonlySet<StorePath>> {
     const held = await this.#scope.validPaths(target, closure);
     this.snapshot.answeredAbout(target.name, closure, held);
+    return held;
+  }
+
+  /**
+   * A target's check right before its copy, when it waited for others: whether it still holds what the
+   * snapshot says it holds of its closure. What it may have lost behind the bot's back (a garbage collection)
+   * would be missing from its plan; what it may have gained costs nothing, as a copy skips what the
+   * destination holds. So it is asked only about the paths the snapshot says it holds, and of those implied
+   * by a system its store confirmed, only about that system (a store holds a valid path with its closure).
+   * A target the snapshot says holds nothing of its closure is not asked at all. After a failed copy, whose
+   * half-done work is unknown, the whole closure is asked (askAgain).
+   */
+  async recheck(target: HostSpec, closure: readonly StorePath[]): Promise<ReadonlySet<StorePath>> {
+    const before = this.snapshot.heldBy(target.name);
+    const claimed = before ? closure.filter((p) => before.has(p)) : [];
+    // Systems outside the union (what it ran before this rollout) still imply what they share with it.
+    const systems = this.#confirmed.get(target.name) ?? new Map<StorePath, ReadonlySet<StorePath>>();
+    const question = claimed.length === 0 ? [] : questionFor(claimed, systems);
+    if (question.length === 0) return new Set(claimed);
+    const answer = await this.#scope.validPaths(target, question);
+    const read = readAnswer(this.snapshot.universe, systems, answer);
+    const wanted = new Set(claimed);
+    const unknown = read.unknown.filter((p) => wanted.has(p));
+    if (unknown.length > 0) for (const p of await this.#scope.validPaths(target, unknown)) read.held.add(p);
+    const held = new Set(claimed.filter((p) => read.held.has(p)));
+    this.snapshot.answeredAbout(target.name, claimed, held);
     return held;
   }
 
@@ -164,21 +194,26 @@ export class SiteHoldings {
 /**
  * The snapshot: every host probed once and asked once what it holds of `union`, less the closures of the
  * systems it runs, has as profile or booted that the builder holds (read from the builder's own store, once
- * per system), and less what every target needing it holds that way (`closures`: each target's closure). A
- * host whose store does not confirm such a system is asked once more about what that system would have
- * implied. All hosts at once; none must answer.
+ * per system, or known from this run's builds, `built`), and less what every target needing it holds that way
+ * (`closures`: each target's closure). A host whose store does not confirm such a system is asked once more
+ * about what that system would have implied. All hosts at once; none must answer.
  */
 export async function takeSnapshot(
   deps: EngineDeps,
   scope: RunScope,
   hosts: readonly HostSpec[],
   closures: ReadonlyMap<string, readonly StorePath[]>,
+  built: readonly Built[] = [],
 ): Promise<SiteHoldings> {
   const snapshot = new HoldingsSnapshot([...closures.values()].flat());
   const { universe } = snapshot;
   const facts = new Map<string, HostFacts>();
   const unreachable = new Map<string, unknown>();
-  const onBuilderCache = new Map<StorePath, Promise<ReadonlySet<StorePath> | null>>();
+  // The systems just built are known already: a host that runs one (a rollout with nothing to do) costs the
+  // builder no second reading of its closure.
+  const onBuilderCache = new Map<StorePath, Promise<ReadonlySet<StorePath> | null>>(
+    built.map((b) => [b.toplevel, Promise.resolve(new Set(b.closure.map((i) => i.path)))]),
+  );
   // A system the builder does not hold (or cannot describe) implies nothing.
   const onBuilder = (system: StorePath) => {
     let c = onBuilderCache.get(system);
@@ -215,6 +250,7 @@ export async function takeSnapshot(
     new Set([...(implied.get(host)?.values() ?? [])].flatMap((c) => [...c]));
   const targetsImply = new Map([...closures.keys()].map((t) => [t, impliedFor(t)]));
   const needed = neededPaths(universe, closures, targetsImply);
+  const confirmed = new Map<string, Map<StorePath, ReadonlySet<StorePath>>>();
   await Promise.all(
     hosts
       .filter((h) => !unreachable.has(h.name))
@@ -228,6 +264,7 @@ export async function takeSnapshot(
         }
         try {
           const answer = await scope.validPaths(h, question);
+          confirmed.set(h.name, new Map([...mine].filter(([system]) => answer.has(system))));
           const read = readAnswer(universe, mine, answer);
           if (read.unknown.length > 0) {
             scope.log(`${h.name}'s store lacks a system it links to; asking about its paths`, h.name);
@@ -239,5 +276,5 @@ export async function takeSnapshot(
         }
       }),
   );
-  return new SiteHoldings(scope, hosts, snapshot, facts, unreachable);
+  return new SiteHoldings(scope, hosts, snapshot, facts, unreachable, confirmed);
 }

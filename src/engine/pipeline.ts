@@ -5,6 +5,7 @@ import { keepStagedCommand } from '../core/activation.ts';
 import type { BootTerminal, Terminal } from '../core/activation-sequence.ts';
 import type { DiffOutcome } from '../core/closure-diff.ts';
 import type { PlanSummary } from '../core/events.ts';
+import type { HostFacts } from '../core/host-facts.ts';
 import { summary } from '../core/planner.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { type Built, buildHost } from './build.ts';
@@ -83,13 +84,13 @@ export async function runPipeline(
     const built = opts.built ?? (await buildHost(deps, scope, host));
     out.toplevel = built.toplevel;
     const closures = new Map([[host.name, closurePaths(built)]]);
-    const known = await takeSnapshot(deps, scope, siteHosts(deps, host.site), closures);
+    const known = await takeSnapshot(deps, scope, siteHosts(deps, host.site), closures, [built]);
     const own = known.snapshot.heldBy(host.name);
     if (!own) throw known.unreachable.get(host.name) ?? new EngineError(`${host.name} did not answer`);
     // Nothing has happened since the snapshot: the target's answer in it is its check before the copy.
     await copyTarget(deps, scope, host, built, opts.until, known, async () => own, out);
     if (opts.until === 'plan' || opts.until === 'copy') return out;
-    return await activateTarget(deps, scope, host, built, opts, out, opts.until);
+    return await activateTarget(deps, scope, host, built, opts, out, opts.until, known.facts.get(host.name));
   } catch (e) {
     return { ...out, ...failedOutcome(host.name, e) };
   }
@@ -116,8 +117,13 @@ export async function copyTarget(
   out: MutableOutcome,
 ): Promise<void> {
   out.toplevel = built.toplevel;
-  const { plan: p, diff } = await planWithDiff(deps, scope, host, built, async () =>
-    known.planFor(deps, host, built, await own()),
+  const { plan: p, diff } = await planWithDiff(
+    deps,
+    scope,
+    host,
+    built,
+    async () => known.planFor(deps, host, built, await own()),
+    known.facts.get(host.name),
   );
   out.diff = diff;
   out.plan = summary(p);
@@ -150,6 +156,7 @@ export async function activateTarget(
   opts: Pick<PipelineOptions, 'restart' | 'ignoreWindow'>,
   base: HostOutcome,
   until: 'switch' | 'restart',
+  probed?: HostFacts,
 ): Promise<HostOutcome> {
   const out: MutableOutcome = { ...base };
   const restart = opts.restart;
@@ -157,7 +164,7 @@ export async function activateTarget(
     // Outside the host's maintenance window the copy stands and the activation waits as pending work.
     const deferred = await gateActivation(deps, scope, host, built, { ...opts, until });
     if (deferred) return { ...out, ...deferred };
-    const switched = await switchHost(deps, scope, host, built.toplevel);
+    const switched = await switchHost(deps, scope, host, built.toplevel, probed);
     // Switched: a stop request now ends the run before the restart question, the host left running its new system.
     out.switched = { previous: switched.previous, changed: switched.changed };
     if (switched.reboot) out.reboot = { reasons: switched.reboot.reasons, end: 'boot-pending' };

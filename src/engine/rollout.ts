@@ -86,7 +86,7 @@ async function rolloutSite(
   // Phase: snapshot. Every host of the site is asked, those outside the rollout too: they may hold what the
   // targets need.
   const closures = new Map([...builds].map(([name, b]) => [name, closurePaths(b)]));
-  const known = await takeSnapshot(deps, scope, siteHosts(deps, site), closures);
+  const known = await takeSnapshot(deps, scope, siteHosts(deps, site), closures, [...builds.values()]);
   for (const [name, e] of known.unreachable) {
     const toplevel = builds.get(name)?.toplevel;
     // Kept with its system, so the host is brought to it once it answers (pending work, src/engine/pending.ts).
@@ -204,10 +204,11 @@ async function walkSite(
     const built = builds.get(name)!;
     const out = outcomes.get(name)!;
     // A target whose copy starts with the snapshot relies on its answer there; one that waited is asked
-    // again right before its copy: its store may have changed meanwhile.
+    // again right before its copy whether it still holds what the snapshot says: its store may have changed
+    // meanwhile.
     const own = fresh
       ? async () => known.snapshot.heldBy(name)!
-      : () => known.askAgain(host, paths.get(name)!);
+      : () => known.recheck(host, paths.get(name)!);
     try {
       await copyTarget(deps, scope, host, built, opts.until, known, own, out);
       push({ kind: 'copy', name, ok: true });
@@ -226,6 +227,7 @@ async function walkSite(
       opts,
       outcomes.get(name)!,
       until,
+      known.facts.get(name),
     );
     outcomes.set(name, { ...done });
     const end: ActivationEnd =

@@ -4,6 +4,7 @@
 // deployment is recorded and the builder keeps a GC root for the system.
 import { dropStagedCommand } from '../core/activation.ts';
 import type { Terminal } from '../core/activation-sequence.ts';
+import type { HostFacts } from '../core/host-facts.ts';
 import { describeRebootNeed } from '../core/reboot-need.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import { type ActivationResult, activate, activationTarget } from './activate.ts';
@@ -61,11 +62,15 @@ export function switchHost(
   scope: RunScope,
   host: HostSpec,
   toplevel: StorePath,
+  probed?: HostFacts,
 ): Promise<Switched> {
   return scope.stage<Switched>(host.name, 'switch', async () => {
-    const before = await scope.probe(host);
+    // A rollout's snapshot that saw the host run this system as running and profile system confirms it (its
+    // store confirmed the system in the same round trip): no second probe. Anything else is probed afresh,
+    // as an activation needs the host as it is now.
+    const before = probed && runsAlready(probed, toplevel) ? probed : await scope.probe(host);
     const previous = before.currentSystem;
-    if (previous === toplevel && before.profileSystem === toplevel) {
+    if (runsAlready(before, toplevel)) {
       await keepBuilderRoot(deps, scope, host, toplevel);
       deps.store.recordDeployment({ host: host.name, toplevel, runId: scope.runId, at: deps.now() });
       return {
@@ -94,6 +99,10 @@ export function switchHost(
       detail: `confirmed; generation ${after.currentGeneration ?? '?'}${previous ? `, was ${previous}` : ''}`,
     };
   });
+}
+
+function runsAlready(facts: HostFacts, toplevel: StorePath): boolean {
+  return facts.currentSystem === toplevel && facts.profileSystem === toplevel;
 }
 
 /**

@@ -90,7 +90,7 @@ describe.skipIf(unavailable !== null)('one holdings snapshot per rollout', () =>
     }
   }, 900_000);
 
-  it('a rollout with nothing to do asks each host once, and a screen running its system only about that system', async () => {
+  it('a rollout with nothing to do asks each host once and probes it once, and a screen running its system only about that system', async () => {
     expect(rev1, 'the first rollout ran').toBeDefined();
     const bot = await officeEngine(office, { tags: (h) => (h === BYSTANDER ? [] : ['screens']) });
     try {
@@ -119,6 +119,17 @@ describe.skipIf(unavailable !== null)('one holdings snapshot per rollout', () =>
           .auditLog({ runId: result.runId, host: s, limit: 100 })
           .find((e) => e.argv.includes('--check-validity'))!;
         expect(q.argv.at(-1), s).toMatch(/^\([123] path hashes on stdin\)$/);
+        // And that is all it is sent: the snapshot's probe serves the closure diff and confirms the switch,
+        // with nothing to copy, stage or activate.
+        const sent = bot.store
+          .auditLog({ runId: result.runId, host: s, limit: 100 })
+          .map((e) => e.argv[0])
+          // Recorded for the host, run on the builder: which revision it was built from.
+          .filter((a) => a !== '(fleet revision)');
+        expect(sent.sort(), s).toEqual([
+          '(probe: current and booted system, generations, free space)',
+          'nix-store',
+        ]);
       }
       expect(asked.get(BYSTANDER) ?? 0).toBe(0);
     } finally {

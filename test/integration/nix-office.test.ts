@@ -147,8 +147,8 @@ describe.skipIf(unavailable !== null)('the Nix adapter on the simulated office',
     expect(check.exitCode).toBe(0);
 
     const crossed = after.tx - before.tx + (after.rx - before.rx);
-    // What crosses is the SSH session to B (key exchange, the bot's login, packet headers)
-    // and the copy log streaming back (about 15 KB here, measured about 42 KB in all), against the closure's
+    // What crosses is the SSH session to B (key exchange, the bot's login, packet headers) and the copy's
+    // filtered log streaming back (counts of the paths done, not Nix's 4 kB a path), against the closure's
     // 7.6 MB that went from A to B on the LAN.
     expect(sumBytes(closure)).toBeGreaterThan(5_000_000);
     expect(crossed).toBeLessThan(Buffer.byteLength(r.stderr) + 48 * 1024);

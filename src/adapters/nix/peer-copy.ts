@@ -44,6 +44,7 @@
 import { PEER_SERVE_USER } from '../../core/endpoint.ts';
 import type { StorePath } from '../../core/types.ts';
 import { checkSshEndpoint, checkStorePaths, HOST_FEATURES, strictSshOptions } from './inputs.ts';
+import { PEER_LOG_FILTER } from './peer-log-filter.ts';
 
 /**
  * ssh offers the peer only the key named in the store URL: no agent (even one found in the environment), no
@@ -87,13 +88,15 @@ export const PEER_COPY_SCRIPT = [
   'case $1 in ssh) url="$url&log-fd=3" ;; esac',
   'port=$4',
   'shift 5',
-  // ssh's stderr is a pipe of its own (fd 3), which cat passes on to the session's stderr; the exit status of
-  // nix comes back on fd 5 to the command substitution, as a POSIX sh has no pipefail.
+  // Nix's stderr goes through the fixed log filter (peer-log-filter.ts) to the session's stderr; ssh's is a
+  // pipe of its own (fd 3, by way of fd 6), which cat passes on unchanged. The exit status of nix comes back on
+  // fd 5 to the command substitution, as a POSIX sh has no pipefail.
   'exec 4>&1',
-  'rc=$( { { \\',
+  'rc=$( { { { \\',
   `  NIX_SSHOPTS="${[...strictSshOptions('$f', PEER_CONNECT_TIMEOUT_S), ...CLIENT_KEY_ONLY].join(' ')} -p $port" \\`,
   `  nix ${HOST_FEATURES[0]} '${HOST_FEATURES[1]}' copy --from "$url" --log-format internal-json -- "$@" \\`,
-  '    3>&1 1>&4 4>&- 5>&-; echo $? >&5; } | cat >&2 4>&- 5>&-; } 5>&1 )',
+  '    2>&1 1>&4 3>&6 4>&- 5>&- 6>&-; echo $? >&5; } \\',
+  `  | awk '${PEER_LOG_FILTER}' >&2 4>&- 5>&- 6>&-; } 6>&1 | cat >&2 4>&- 5>&-; } 5>&1 )`,
   // No status at all: the subshell was killed before it could say.
   '[ -n "$rc" ] || rc=1',
   'exit "$rc"',

@@ -106,8 +106,13 @@ export function nixKnowledge(opts: { readonly protocol?: CopyProtocol } = {}): N
       const read = copyLineReader();
       return (line) => {
         const r = read(line);
-        if (r === null || (r.done === undefined && r.error === undefined)) return null;
-        return { ...(r.done ? { done: r.done } : {}), ...(r.error ? { error: r.error } : {}) };
+        if (r === null || (r.done === undefined && r.error === undefined && r.copied === undefined))
+          return null;
+        return {
+          ...(r.done ? { done: r.done } : {}),
+          ...(r.copied ? { copied: r.copied } : {}),
+          ...(r.error ? { error: r.error } : {}),
+        };
       };
     },
     diagnoseCopyFailure: (lines, endpoint) => diagnoseCopyFailure(lines, endpoint),

@@ -1,7 +1,8 @@
 // Reading Nix's `--log-format internal-json` stderr: each line is `@nix {json}` (activities that start, stop
 // and report results, and messages), or plain text from something else that writes to the same stderr (ssh,
 // or a Nix on the other end of an ssh store). Used for the builder's own copies and builds, and for peer copies
-// that run on a target, whose stderr streams back through SSH unchanged. Pure: no I/O.
+// that run on a target, whose stderr streams back through SSH filtered down to messages and path counts
+// (peer-log-filter.ts). Pure: no I/O.
 //
 // The format has been stable since Nix 2.0 (CppNix and Lix alike): `start` carries `id`, `type`, `text`,
 // `fields` (and `parent` in newer versions); `stop` only the `id`; `result` an `id`, a `type` and `fields`;
@@ -226,6 +227,8 @@ export class CopyLogReader {
   private doneBytes = 0;
   private pathsTotal: number | null = null;
   private announcedBytes: number | null = null;
+  /** Paths done by Nix's own count on the copyPaths activity (all a filtered peer copy's log says). */
+  private counted = 0;
 
   constructor(opts: CopyLogReaderOptions = {}) {
     this.sizes = opts.sizes ?? new Map();
@@ -263,7 +266,7 @@ export class CopyLogReader {
     let running = 0;
     for (const bytes of this.inFlight.values()) running += bytes;
     return {
-      pathsDone: this.done.size,
+      pathsDone: Math.max(this.done.size, this.counted),
       pathsTotal: this.pathsTotal,
       bytesDone: this.doneBytes + running,
       bytesTotal: this.givenTotal ?? this.announcedBytes,
@@ -301,6 +304,11 @@ export class CopyLogReader {
   }
 
   private onResult(id: number, type: number, fields: readonly (string | number | null)[]): CopyEvent[] {
+    if (type === RESULT.progress && this.copyPathsIds.has(id)) {
+      const [done] = fields;
+      if (typeof done === 'number' && Number.isSafeInteger(done)) this.counted = Math.max(this.counted, done);
+      return [];
+    }
     if (type === RESULT.progress) {
       const path = this.activities.get(id);
       const [done, expected] = fields;
@@ -320,18 +328,34 @@ export class CopyLogReader {
 export interface CopyLineReport {
   readonly started?: StorePath;
   readonly done?: StorePath;
+  /** Paths finished since the last count, from a count on the copyPaths activity (a filtered peer copy's log). */
+  readonly copied?: number;
   readonly error?: string;
 }
 
 /**
  * A line-at-a-time reader for one copy, for callers that only want "path done" and errors: remembers which
  * activity copies which path (at most `maxActivities`, oldest forgotten first) and reports each stop as done.
+ * A copy whose log names no path (peer-log-filter.ts) reports counts instead: progress results on the
+ * `copying N paths` activity, read as the paths finished since the last one.
  */
 export function copyLineReader(maxActivities = 20_000): (line: string) => CopyLineReport | null {
   const activities = new Map<number, StorePath>();
+  const counted = new Map<number, number>();
   return (line) => {
     const d = decodeLogLine(line);
     if (d === null) return null;
+    if (d.kind === 'start' && d.type === ACTIVITY.copyPaths && COPYING_PATHS.test(d.text)) {
+      counted.set(d.id, 0);
+      return null;
+    }
+    if (d.kind === 'result' && d.type === RESULT.progress && counted.has(d.id)) {
+      const done = d.fields[0];
+      const before = counted.get(d.id)!;
+      if (typeof done !== 'number' || !Number.isSafeInteger(done) || done <= before) return null;
+      counted.set(d.id, done);
+      return { copied: done - before };
+    }
     if (d.kind === 'start' && d.type === ACTIVITY.copyPath) {
       const path = d.fields[0];
       if (typeof path !== 'string' || !isStorePath(path)) return null;

@@ -8,6 +8,11 @@ import type { HostSpec, PathInfo, StorePath } from '../types.ts';
 export interface CopyProgress {
   /** A path finished copying (the copy log says so); the engine adds its narSize to the bytes done. */
   readonly done?: StorePath;
+  /**
+   * Paths finished since the last report, counted but not named (a peer copy's filtered log): the engine
+   * counts them at the step's mean planned size.
+   */
+  readonly copied?: number;
   /** An error line from Nix, kept for the failure message. */
   readonly error?: string;
 }
