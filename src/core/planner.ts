@@ -469,9 +469,10 @@ function placePeerSteps(
 
   const roots: number[][] = peers.map(() => []);
   for (const t of maximalIndices(graph, peerHeld)) roots[cover.find((c) => held.holds(c, t))!]!.push(t);
-  // The biggest share first: it starts first and, in a wave that is full, never waits.
+  // The biggest share first: it starts first and, in a wave that is full, never waits. (One peer: no order
+  // to choose, and no walk to make for it.)
   const share = new Float64Array(peers.length);
-  for (const p of cover) share[p] = lacking(roots[p]!, 1);
+  if (cover.length > 1) for (const p of cover) share[p] = lacking(roots[p]!, 1);
   let waiting = cover.filter((p) => roots[p]!.length > 0).sort((a, b) => share[b]! - share[a]! || a - b);
 
   let wave = 0;
