@@ -20,8 +20,8 @@ export interface PlanInput {
   /** Hosts the target may copy from (reachable, same LAN). */
   readonly peers: readonly string[];
   /**
-   * At most this many peers have steps in one wave (a root no peer of a full wave holds waits for the next
-   * wave): the target runs that many copy sessions at once. Unset: no limit beyond the covering peers.
+   * At most this many peers have steps in one wave (a peer beyond a full wave waits for the next wave): the
+   * target runs that many copy sessions at once. Unset: no limit beyond the covering peers.
    */
   readonly maxPeersPerWave?: number;
 }
