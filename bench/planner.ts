@@ -5,6 +5,7 @@
 // them, as input-addressed paths do. Seeded, so every run plans the same case.
 //
 // `node bench/planner.ts` prints a short table; bench/run.ts calls benchPlanner().
+import { availableParallelism, loadavg } from 'node:os';
 import { formatBytes } from '../src/core/bytes.ts';
 import { HeldPaths, PathUniverse } from '../src/core/held-paths.ts';
 import { type PlanInput, plan } from '../src/core/planner.ts';
@@ -20,6 +21,11 @@ export interface PlannerBench {
   readonly runs: number;
   readonly medianMs: number;
   readonly p95Ms: number;
+  /**
+   * The process's CPU time a plan takes (median): on a shared machine, wall time also counts the time other
+   * processes held the cores, this does not.
+   */
+  readonly cpuMedianMs: number;
   /** The plan's peer steps (copy sessions) and the peers they use. */
   readonly sessions: number;
   readonly peers: number;
@@ -37,14 +43,19 @@ export async function benchPlanner(
   const warmup = Math.max(1, Math.min(5, Math.floor(runs / 4)));
   for (let i = 0; i < warmup; i++) plan(input);
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     plan(input);
     times.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
     // Yield between runs so a caller's timers and output are not starved.
     await new Promise((resolve) => setImmediate(resolve));
   }
   times.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const peerSteps = plan(input).steps.flatMap((st) => (st.source.kind === 'peer' ? [st.source.host] : []));
   return {
     paths: input.closure.length,
@@ -53,6 +64,7 @@ export async function benchPlanner(
     runs,
     medianMs: times[Math.floor(times.length / 2)]!,
     p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
+    cpuMedianMs: cpu[Math.floor(cpu.length / 2)]!,
     sessions: peerSteps.length,
     peers: new Set(peerSteps).size,
   };
@@ -169,21 +181,42 @@ export function syntheticOffice(
   return { target: 'baard-entrance', closure, holdings, peers, maxPeersPerWave: 3 };
 }
 
+/** The load on the machine while a bench ran: timings on a shared machine mean little without it. */
+export interface MachineLoad {
+  readonly before: number;
+  readonly after: number;
+  readonly cores: number;
+}
+
 /** The cases `npm run bench` reports: the usual office, and a big one in both forms of holdings. */
-export async function benchPlannerCases(): Promise<PlannerBench[]> {
-  return [
+export async function benchPlannerCases(): Promise<{ cases: PlannerBench[]; load: MachineLoad }> {
+  const before = loadavg()[0]!;
+  const cases = [
     await benchPlanner(),
     await benchPlanner({ paths: 60_000, hosts: 200, runs: 7 }),
     await benchPlanner({ paths: 60_000, hosts: 200, runs: 7, sets: true }),
   ];
+  return { cases, load: { before, after: loadavg()[0]!, cores: availableParallelism() } };
 }
 
-export function plannerRows(cases: readonly PlannerBench[]): string[][] {
+export function plannerRows({
+  cases,
+  load,
+}: {
+  cases: readonly PlannerBench[];
+  load: MachineLoad;
+}): string[][] {
   const ms = (n: number) => `${n.toFixed(0)} ms`;
-  return cases.map((r) => [
-    `${r.paths.toLocaleString('en')} paths × ${r.hosts} hosts (${r.holdings})`,
-    `median ${ms(r.medianMs)}, p95 ${ms(r.p95Ms)} (${r.runs} runs); ${r.sessions} copy session${r.sessions === 1 ? '' : 's'} from ${r.peers} peer${r.peers === 1 ? '' : 's'}`,
-  ]);
+  return [
+    ...cases.map((r) => [
+      `${r.paths.toLocaleString('en')} paths × ${r.hosts} hosts (${r.holdings})`,
+      `median ${ms(r.medianMs)}, p95 ${ms(r.p95Ms)}, CPU median ${ms(r.cpuMedianMs)} (${r.runs} runs); ${r.sessions} copy session${r.sessions === 1 ? '' : 's'} from ${r.peers} peer${r.peers === 1 ? '' : 's'}`,
+    ]),
+    [
+      'machine load',
+      `1-minute load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${load.cores} cores`,
+    ],
+  ];
 }
 
 async function main(): Promise<void> {

@@ -61,6 +61,13 @@ export function parseStorePath(s: unknown): ParsedStorePath {
   return { ok: true, path: s, hash, name };
 }
 
+/** What is wrong with a store path, or null when nothing is: the check alone, for many paths at once. */
+export function storePathProblem(s: unknown): string | null {
+  if (typeof s === 'string' && VALID_RE.test(s)) return null;
+  const parsed = parseStorePath(s);
+  return parsed.ok ? null : parsed.error;
+}
+
 export function isStorePath(s: unknown): s is StorePath {
   return parseStorePath(s).ok;
 }

@@ -11,6 +11,7 @@ import {
 } from '../../src/core/planner.ts';
 import type { PathInfo, StorePath } from '../../src/core/types.ts';
 import {
+  byCodeUnit,
   familyPlanInputArbitrary,
   naiveMaximal,
   naiveRequisites,
@@ -111,6 +112,34 @@ function sameSet(a: Iterable<StorePath>, b: Iterable<StorePath>): boolean {
   const sa = new Set(a);
   const sb = new Set(b);
   return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+/**
+ * The obvious greedy set cover of what the target lacks and some peer holds: again and again the peer holding
+ * most of what is left (then most bytes of it, then the first name), until nothing is left. Its peers, in
+ * choice order.
+ */
+function greedyCover(input: PlanInput): string[] {
+  const sizes = new Map(input.closure.map((i) => [i.path, i.narSize]));
+  const holds = (host: string, x: StorePath) => input.holdings.get(host)!.has(x);
+  const left = new Set(
+    [...sizes.keys()].filter((x) => !holds(input.target, x) && input.peers.some((peer) => holds(peer, x))),
+  );
+  const open = [...input.peers].sort(byCodeUnit);
+  const chosen: string[] = [];
+  while (left.size > 0) {
+    const gain = (peer: string) => {
+      const mine = [...left].filter((x) => holds(peer, x));
+      return { peer, paths: mine.length, bytes: mine.reduce((s, x) => s + sizes.get(x)!, 0) };
+    };
+    const best = open
+      .map(gain)
+      .reduce((a, b) => (b.paths > a.paths || (b.paths === a.paths && b.bytes > a.bytes) ? b : a));
+    chosen.push(best.peer);
+    open.splice(open.indexOf(best.peer), 1);
+    for (const x of [...left]) if (holds(best.peer, x)) left.delete(x);
+  }
+  return chosen;
 }
 
 const anyInput = fc.oneof(planInputArbitrary({ maxPaths: 40 }), familyPlanInputArbitrary());
@@ -238,15 +267,15 @@ describe('plan: worked examples', () => {
       { wave: 2, from: 'builder', roots: ['top'], paths: ['top'] },
     ]);
     const capped = plan({ ...input(infos, holdings), maxPeersPerWave: 1 });
-    // The biggest root first: video, which only pi-a holds; the rest waits for the next wave.
+    // The biggest share first: pi-d's three (240 bytes); pi-a's video waits for the next wave.
     expect(stepsOf(capped).map((s) => ({ ...s, roots: s.roots.sort() }))).toEqual([
-      { wave: 1, from: 'pi-a', roots: ['video'], paths: ['video'] },
       {
-        wave: 2,
+        wave: 1,
         from: 'pi-d',
         roots: ['firmware', 'fonts', 'kernel'],
         paths: ['firmware', 'fonts', 'kernel'],
       },
+      { wave: 2, from: 'pi-a', roots: ['video'], paths: ['video'] },
       { wave: 3, from: 'builder', roots: ['top'], paths: ['top'] },
     ]);
     expect(capped.totals).toEqual(pl.totals);
@@ -302,6 +331,31 @@ describe('plan: worked examples', () => {
     const pl = plan(input(infos, { target: [other], 'pi-a': [other], 'pi-far': [p('glibc')] }, ['pi-a']));
     expect(stepsOf(pl).map((s) => s.from)).toEqual(['builder']);
     expect(pl.totals.presentPaths).toBe(0);
+  });
+
+  it('keeps apart the holdings of more peers than one word of bits holds', () => {
+    // 70 peers, peer k holding lib k and the base: the bits of peers 31, 32 and 63, 64 must not mix.
+    const names = Array.from({ length: 70 }, (_, k) => `lib${k}`);
+    const { infos, p } = closureOf({
+      base: [5, []],
+      ...Object.fromEntries(names.map((name, k) => [name, [k + 1, ['base']] as [number, string[]]])),
+      top: [1, names],
+    });
+    const holdings: Record<string, StorePath[]> = { target: [p('base')] };
+    names.forEach((name, k) => {
+      holdings[`pi-${String(k).padStart(2, '0')}`] = [p('base'), p(name)];
+    });
+    const inp = input(infos, holdings);
+    const pl = plan(inp);
+    expect(planViolations(inp, pl)).toEqual([]);
+    expect(stepsOf(pl).filter((s) => s.from !== 'builder')).toEqual(
+      names.map((name, k) => ({
+        wave: 1,
+        from: `pi-${String(k).padStart(2, '0')}`,
+        roots: [name],
+        paths: [name],
+      })),
+    );
   });
 
   it('orders the summary by bytes, then by name, with the builder last', () => {
@@ -427,6 +481,21 @@ describe('plan: properties', () => {
           );
           expect(coveredWithout).toBe(false);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('makes one copy session per peer, never more sessions than a greedy cover has peers', () => {
+    const manyPeers = fc.oneof(planInputArbitrary({ maxPaths: 40, maxPeers: 8 }), anyInput);
+    fc.assert(
+      fc.property(manyPeers, fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }), (inp, cap) => {
+        const capped = { ...inp, maxPeersPerWave: cap };
+        const pl = plan(capped);
+        expect(planViolations(capped, pl)).toEqual([]);
+        const sessions = pl.steps.flatMap((s) => (s.source.kind === 'peer' ? [s.source.host] : []));
+        expect(new Set(sessions).size).toBe(sessions.length);
+        expect(sessions.length).toBeLessThanOrEqual(greedyCover(inp).length);
       }),
       { numRuns: 300 },
     );
