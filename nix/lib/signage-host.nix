@@ -53,6 +53,22 @@ let
   exact = words: { inherit words; };
   regex = re: { inherit re; };
 
+  # A rule for one of the waited-for host-side units of src/core/activation-sequence.ts: systemd-run starts
+  # a fixed script (`sh -c SCRIPT NAME PARAMS...`) in the transient unit of a fixed name. `name` is the
+  # script's $0, the unit's name unless given; `params` matches its parameters.
+  hostUnit =
+    {
+      why,
+      unit,
+      name ? unit,
+      params,
+    }:
+    {
+      inherit why;
+      program = "systemd-run";
+      args = regex "--unit=${unit} ${transientOptions} sh -c .+ ${name} ${params}";
+    };
+
   # The commands the bot runs under sudo when its SSH user is not root, in one list that is easy to adjust.
   # Each matches the argv built in src/core/activation.ts and src/core/activation-sequence.ts (the tests
   # check every builder there against these rules with the real sudo). The fixed scripts (`sh -c SCRIPT`)
@@ -85,16 +101,17 @@ let
         program = "sh";
         args = regex "-c .+ signage-arm [0-9]+ (${storePathRegex})? ${storePathRegex} .+";
       }
-      {
+      (hostUnit {
         why = "confirm: one host-side unit that disarms the revert, sets the system profile and makes the system the boot default (confirmCommand)";
-        program = "systemd-run";
-        args = regex "--unit=${units.confirm} ${transientOptions} sh -c .+ ${units.confirm} ${storePathRegex}( [0-9]+)?";
-      }
-      {
+        unit = units.confirm;
+        params = "${storePathRegex}( [0-9]+)?";
+      })
+      (hostUnit {
         why = "revert at once, in a unit of its own, when a check fails and the host can still be reached (revertCommand)";
-        program = "systemd-run";
-        args = regex "--unit=${units.revert}-now ${transientOptions} sh -c .+ ${units.revert} ${storePathRegex}( force)?";
-      }
+        unit = "${units.revert}-now";
+        name = units.revert;
+        params = "${storePathRegex}( force)?";
+      })
       {
         why = "disarm the revert timer once the bot's own revert is done (disarmCommand)";
         program = "systemctl";
@@ -103,21 +120,21 @@ let
           "${units.revert}.timer"
         ];
       }
-      {
+      (hostUnit {
         why = "stage a system that needs a reboot: one host-side unit that writes the boot guard's marker, then sets the profile and the boot default (stageCommand)";
-        program = "systemd-run";
-        args = regex "--unit=${units.stage} ${transientOptions} sh -c .+ ${units.stage} (${storePathRegex})? ${storePathRegex} [0-9]+";
-      }
-      {
+        unit = units.stage;
+        params = "(${storePathRegex})? ${storePathRegex} [0-9]+";
+      })
+      (hostUnit {
         why = "after the reboot, the checks passed: take the marker from the boot guard (releaseCommand)";
-        program = "systemd-run";
-        args = regex "--unit=${units.release} ${transientOptions} sh -c .+ ${units.release} ${storePathRegex}";
-      }
-      {
+        unit = units.release;
+        params = storePathRegex;
+      })
+      (hostUnit {
         why = "after the reboot, a check failed: the boot guard's revert at once, previous system as profile and boot default (unstageCommand)";
-        program = "systemd-run";
-        args = regex "--unit=${units.bootGuard}-now ${transientOptions} sh -c .+ ${units.bootGuard}-now now";
-      }
+        unit = "${units.bootGuard}-now";
+        params = "now";
+      })
       {
         why = "reboot once an approver said yes: a token in /run, then systemctl reboot two seconds later (rebootCommand)";
         program = "sh";

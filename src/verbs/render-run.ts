@@ -156,10 +156,19 @@ function mention(who: string): string {
   return /^<@[A-Z0-9]+>$/.test(who) ? who : escapeMrkdwn(who);
 }
 
-/** Exit status for scripts: 0 done, 1 a host failed, 4 a restart still waits for an answer, 6 cancelled. */
+/**
+ * Exit status for scripts: 0 done, 1 a host failed, 4 a restart still waits for an answer, 6 cancelled. An
+ * interrupted run is not done: a terminal stopped by a signal exits 128 + that signal (see src/cli), and a
+ * result recorded as interrupted without one gives 130, an interrupt's status, never 0.
+ */
+const RUN_EXIT_CODES: Readonly<Record<RunResult['status'], number>> = {
+  ok: 0,
+  failed: 1,
+  'awaiting-approval': 4,
+  cancelled: 6,
+  interrupted: 130,
+};
+
 export function runExitCode(r: RunResult): number {
-  if (r.status === 'cancelled') return 6;
-  if (r.status === 'failed') return 1;
-  if (r.status === 'awaiting-approval') return 4;
-  return 0;
+  return RUN_EXIT_CODES[r.status];
 }

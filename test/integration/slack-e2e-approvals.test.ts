@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WARN_EXPIRING_JOB } from '../../src/main/start-bot.ts';
 import { EXPIRE_JOB } from '../../src/scheduler/jobs.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
@@ -14,10 +14,10 @@ import {
   blocksText,
   CAROL,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -45,18 +45,15 @@ describe.skipIf(unavailable !== null)('restart questions that expire, and that o
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, {
-      limits: { approvalTimeoutMinutes: 30 },
-      slack: { approvers: { users: [ALICE], usergroup: APPROVERS_GROUP, directMessage: true } },
-    });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: {
+        limits: { approvalTimeoutMinutes: 30 },
+        slack: { approvers: { users: [ALICE], usergroup: APPROVERS_GROUP, directMessage: true } },
+      },
+    }));
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('tells the approvers: mentions, a direct message, a confirmation dialog, a warning before it expires', async () => {
     const question = await ask(`restart ${B}`, B);

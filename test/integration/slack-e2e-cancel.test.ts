@@ -8,19 +8,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { lineFrom, rawState, signage, systemOf } from '../faults/support.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import { expectExit, expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   BOB,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   type SlackOffice,
   type SlackOfficeConfig,
   slackOfficeConfig,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -67,22 +67,21 @@ describe.skipIf(unavailable !== null)('cancelling runs, and the next steps of a 
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.05, uplinkKbit: SLOW_UPLINK_KBIT });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    config = slackOfficeConfig(office, fake);
-    // B's display manager cannot be restarted: its restart fails after a good switch.
-    const file = parse(readFileSync(config.file, 'utf8')) as {
-      hosts: Record<string, Record<string, unknown>>;
-    };
-    file.hosts[B] = { ...file.hosts[B], restartCommand: ['false'] };
-    writeFileSync(config.file, stringify(file));
-    bot = await startSlackOffice(office, fake, { config });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.05, uplinkKbit: SLOW_UPLINK_KBIT },
+      bot: (o, f) => {
+        config = slackOfficeConfig(o, f);
+        // B's display manager cannot be restarted: its restart fails after a good switch.
+        const file = parse(readFileSync(config.file, 'utf8')) as {
+          hosts: Record<string, Record<string, unknown>>;
+        };
+        file.hosts[B] = { ...file.hosts[B], restartCommand: ['false'] };
+        writeFileSync(config.file, stringify(file));
+        return { config };
+      },
+    }));
   }, 300_000);
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('a Cancel click stops a Slack deploy mid-copy: not for viewers, cancelled not ok, host unchanged, Retry offered', async () => {
     await newRevision();

@@ -7,19 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageId } from '../../src/core/package-name.ts';
 import { storePathName } from '../../src/core/storepath.ts';
 import { type GitFleet, makeGitFleet } from '../office/git-fleet.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
 import { run } from '../office/run.ts';
 import { messageProblems } from '../support/fake-slack/block-limits.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -35,16 +35,15 @@ describe.skipIf(unavailable !== null)('what a deploy changes, in Slack', () => {
     paths.map((p) => packageId(storePathName(p))).find((id) => id.name === 'chromium')?.version;
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A], scale: 0.05 });
-    fleet = await makeGitFleet(office.fleet, 'Fleet for the office');
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { flake: fleet.url });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A], scale: 0.05 },
+      bot: async (o) => {
+        fleet = await makeGitFleet(o.fleet, 'Fleet for the office');
+        return { flake: fleet.url };
+      },
+    }));
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('shows the changes in the run, its thread and the restart question before anyone approves', async () => {
     await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `deploy ${A} --no-restart` });

@@ -4,15 +4,16 @@
 // When Slack starts refusing the bot's messages while a run goes (the bot was removed from the channel), the
 // requester is told, and nothing says the run went well.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   APPROVERS_GROUP,
   CAROL,
   CHANNEL,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -27,19 +28,16 @@ describe.skipIf(unavailable !== null)('requests from where the bot cannot speak'
   let bot: SlackOffice;
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A], scale: 0.1 });
-    fake = await FakeSlack.start({
-      usergroups: { [APPROVERS_GROUP]: [CAROL] },
-      chatWritePublic: false,
-      channels: { [LOBBY]: { private: false, botMember: false } },
-    });
-    bot = await startSlackOffice(office, fake);
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A], scale: 0.1 },
+      fake: {
+        usergroups: { [APPROVERS_GROUP]: [CAROL] },
+        chatWritePublic: false,
+        channels: { [LOBBY]: { private: false, botMember: false } },
+      },
+    }));
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   const posted = () => fake.calls('chat.postMessage').filter((c) => c.response.ok === true).length;
 

@@ -3,8 +3,8 @@
 // people see (the channel message, the thread, the question and its buttons, private replies) and what the
 // screens went through (the office's own systemctl log, read without the bot).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
@@ -13,10 +13,10 @@ import {
   blocksText,
   CAROL,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -43,15 +43,12 @@ describe.skipIf(unavailable !== null)('/signage deploy through Slack on the simu
   const threadOf = (ts: string) => fake.messages(CHANNEL).filter((m) => m.threadTs === ts);
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake);
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+    }));
   });
   afterAll(async () => {
-    // The bot goes before the fake: a fake that disappears under a connected client makes it reconnect.
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
+    await stopSlackOfficeSet({ bot, fake, office });
     if (ackLatencies.length > 0) {
       const worst = Math.max(...ackLatencies);
       process.stderr.write(`slash command acks: ${ackLatencies.length}, worst ${worst.toFixed(1)} ms\n`);

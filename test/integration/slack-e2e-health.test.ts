@@ -3,16 +3,16 @@
 // the bot (what the checks saw is kept in the state database).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_JOB } from '../../src/scheduler/jobs.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
 import { setVcgencmd } from '../office/vcgencmd.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import {
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   NEVER,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -40,15 +40,12 @@ describe.skipIf(unavailable !== null)('screen health in Slack', () => {
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [{ name: PI }, { name: PC, vcgencmd: false }], scale: 0.05 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { schedule: { status: NEVER } });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [{ name: PI }, { name: PC, vcgencmd: false }], scale: 0.05 },
+      bot: { schedule: { status: NEVER } },
+    }));
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('answers @signage status with each screen health', async () => {
     await setPower('throttled=0x50005');

@@ -9,14 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequestText } from '../../src/slack/text-input.ts';
 import { parseCommand, tokenize } from '../../src/verbs/parse.ts';
 import { verbs } from '../../src/verbs/registry.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, messageProblems } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import { type FakeSlack, messageProblems } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   CHANNEL,
-  FAKE_DIRECTORY,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -137,16 +137,13 @@ describe.skipIf(unavailable !== null)('hostile /signage texts', () => {
     Promise.all([A, B].flatMap((h) => [office.systemctlLog(h), office.switchLog(h)]));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { tags: () => ['lobby'] });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: { tags: () => ['lobby'] },
+    }));
     logsBefore = await hostLogs();
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('refuses every hostile text privately in the acknowledgement', async () => {
     await fc.assert(

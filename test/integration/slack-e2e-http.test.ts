@@ -3,15 +3,15 @@
 // byte (a replay), gets 401 and reaches no host; a properly signed one is answered within Slack's three
 // seconds and then runs, once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FAKE_TOKENS, FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import { FAKE_TOKENS, type FakeSlack } from '../support/fake-slack/index.ts';
 import { expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
   CHANNEL,
-  FAKE_DIRECTORY,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -33,17 +33,14 @@ describe.skipIf(unavailable !== null)('the bot in HTTP mode', () => {
   };
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { mode: 'http' });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A], scale: 0.1 },
+      bot: { mode: 'http' },
+    }));
     expect(bot.bot.port).toBeGreaterThan(0);
     url = `http://127.0.0.1:${bot.bot.port}/slack/events`;
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('refuses a request signed with another secret with 401, and runs nothing', async () => {
     const body = fake.slashCommandBody({ user: ALICE, channel: CHANNEL, text: `restart ${A} --yes` });

@@ -4,18 +4,18 @@
 // own systemctl log) and tells the channel. The bot runs against the fake Slack on the simulated office; its
 // clock is moved forward to the window instead of waiting an hour.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   BOB,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   NEVER,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -65,20 +65,17 @@ describe.skipIf(unavailable !== null)('restart at the next maintenance window', 
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, {
-      tags: (h) => (h === A ? ['shop'] : ['cafe']),
-      // Pending work is looked at every two seconds (six fields: seconds first).
-      schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
-      sections: { tags: { shop: { timezone: 'UTC', windows: [windowText] } } },
-    });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: {
+        tags: (h) => (h === A ? ['shop'] : ['cafe']),
+        // Pending work is looked at every two seconds (six fields: seconds first).
+        schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
+        sections: { tags: { shop: { timezone: 'UTC', windows: [windowText] } } },
+      },
+    }));
   }, 300_000);
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('offers "At the next window" only for a host with a window', async () => {
     const b = await ask(`restart ${B}`, B);

@@ -3,18 +3,18 @@
 // for and confirmed, checked on the host. The whole bot runs as `npm start` runs it, against the fake Slack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RebootWatcher, watchReboots } from '../office/boot-guard.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import { explain } from '../support/outcome.ts';
 import {
   ALICE,
   BOB,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -31,23 +31,24 @@ describe.skipIf(unavailable !== null)('a reboot asked for and approved in Slack'
     fake.messages(CHANNEL).find((m) => m.broadcast && hasButtons(m) && m.text.includes(`Reboot ${A}?`));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [{ name: A, systemd: true }], scale: 0.05 });
-    watcher = watchReboots(office.hosts);
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, {
-      activation: {
-        revertSeconds: 60,
-        rebootSeconds: 60,
-        settleSeconds: 0,
-        checks: [
-          {
-            name: 'display manager active',
-            argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
-            timeoutSeconds: 5,
-          },
-        ],
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [{ name: A, systemd: true }], scale: 0.05 },
+      bot: {
+        activation: {
+          revertSeconds: 60,
+          rebootSeconds: 60,
+          settleSeconds: 0,
+          checks: [
+            {
+              name: 'display manager active',
+              argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
+              timeoutSeconds: 5,
+            },
+          ],
+        },
       },
-    });
+    }));
+    watcher = watchReboots(office.hosts);
     const first = await bot.bot.composed.engine.deploy(
       [A],
       { until: 'switch', restart: 'no' },
@@ -57,9 +58,7 @@ describe.skipIf(unavailable !== null)('a reboot asked for and approved in Slack'
   });
   afterAll(async () => {
     await watcher?.stop();
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
+    await stopSlackOfficeSet({ bot, fake, office });
   });
 
   it('asks with its own buttons, refuses a non-approver, reboots on an approval and confirms the new system', async () => {

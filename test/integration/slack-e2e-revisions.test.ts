@@ -4,17 +4,17 @@
 // the system of that commit (built independently, checked on the host itself).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitFleet, makeGitFleet } from '../office/git-fleet.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   BOB,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -32,17 +32,16 @@ describe.skipIf(unavailable !== null)('/signage deploy --ref through Slack', () 
     fake.messages(CHANNEL).find((m) => m.broadcast && hasButtons(m) && m.text.includes(host));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fleet = await makeGitFleet(office.fleet);
-    branch = await fleet.commit('my-branch', 201, 'Try a darker theme');
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { flake: fleet.url, refs: { nonDefault: 'approvers' } });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: async (o) => {
+        fleet = await makeGitFleet(o.fleet);
+        branch = await fleet.commit('my-branch', 201, 'Try a darker theme');
+        return { flake: fleet.url, refs: { nonDefault: 'approvers' } };
+      },
+    }));
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('refuses a deployer who is not an approver a branch, naming the rule, and runs nothing', async () => {
     const ack = await fake.sendSlashCommand({

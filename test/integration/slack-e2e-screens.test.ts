@@ -11,10 +11,10 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHOW_SCREEN_ACTION } from '../../src/slack/home/view.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
 import { decodePng, readText } from '../office/png.ts';
 import { SCREENSHOT_COMMAND } from '../office/screenshot.ts';
-import { type FakeFile, FakeSlack } from '../support/fake-slack/index.ts';
+import type { FakeFile, FakeSlack } from '../support/fake-slack/index.ts';
 import { officeConfig } from '../support/office-bot.ts';
 import { expectExit } from '../support/outcome.ts';
 import {
@@ -23,7 +23,8 @@ import {
   FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -55,24 +56,21 @@ describe.skipIf(unavailable !== null)('screenshots and the Home tab', () => {
     fake.messages(CHANNEL).find((m) => m.broadcast && hasButtons(m) && m.text.includes(host));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B, C], scale: 0.1 });
-    fake = await FakeSlack.start({
-      ...FAKE_DIRECTORY,
-      channels: { [PRIVATE]: { private: true, botMember: false } },
-    });
-    bot = await startSlackOffice(office, fake, {
-      // Generous: the office's command starts a Node process on a loaded machine.
-      screenshot: { command: [SCREENSHOT_COMMAND], settleSeconds: 0, timeoutSeconds: 60 },
-      // Prints an error message instead of an image, as grim does without a display.
-      hostScreenshot: (h) =>
-        h === C ? ['echo', 'grim: failed to connect to the Wayland display'] : undefined,
-    });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B, C], scale: 0.1 },
+      fake: { ...FAKE_DIRECTORY, channels: { [PRIVATE]: { private: true, botMember: false } } },
+      bot: {
+        // Generous: the office's command starts a Node process on a loaded machine.
+        screenshot: { command: [SCREENSHOT_COMMAND], settleSeconds: 0, timeoutSeconds: 60 },
+        // Prints an error message instead of an image, as grim does without a display.
+        hostScreenshot: (h) =>
+          h === C ? ['echo', 'grim: failed to connect to the Wayland display'] : undefined,
+      },
+    }));
     scratch = mkdtempSync(join(tmpdir(), 'signage-screens-'));
   });
   afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
+    await stopSlackOfficeSet({ bot, fake, office });
     if (scratch?.startsWith(join(tmpdir(), 'signage-screens-')))
       rmSync(scratch, { recursive: true, force: true });
   });

@@ -3,16 +3,16 @@
 // first check and afterwards only when a host changed (here: its sshd crashed, then came back).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_JOB } from '../../src/scheduler/jobs.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   NEVER,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
   VICTOR,
 } from '../support/slack-office.ts';
 
@@ -39,19 +39,16 @@ describe.skipIf(unavailable !== null)('status questions and the fleet report', (
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, { schedule: { status: NEVER } });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: { schedule: { status: NEVER } },
+    }));
     // A runs what the bot deployed; B has never been deployed.
     await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `switch ${A}` });
     await fake.until(() => bot.bot.composed.store.lastDeployment(A) !== undefined, { timeoutMs: 120_000 });
     await bot.bot.slack.settled();
   });
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('answers @signage status in the thread, naming each host and its state', async () => {
     const [reply, ...more] = await mention(VICTOR, 'status');

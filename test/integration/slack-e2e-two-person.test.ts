@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { signage } from '../faults/support.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import { expectExit, expectStoredRun } from '../support/outcome.ts';
 import {
   ALICE,
@@ -17,12 +17,12 @@ import {
   blocksText,
   CAROL,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   type SlackOffice,
   type SlackOfficeConfig,
   slackOfficeConfig,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -48,22 +48,21 @@ describe.skipIf(unavailable !== null)('restart questions under the two-person ru
   }
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.05 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    // ALICE and BOB are named approvers, CAROL one through the user group.
-    config = slackOfficeConfig(office, fake, {
-      slack: { approvers: { users: [ALICE, BOB], usergroup: APPROVERS_GROUP } },
-    });
-    const file = parse(readFileSync(config.file, 'utf8')) as Record<string, unknown>;
-    file.sites = { baard: { approvals: { count: 2, requesterMayApprove: false } } };
-    writeFileSync(config.file, stringify(file));
-    bot = await startSlackOffice(office, fake, { config });
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.05 },
+      bot: (o, f) => {
+        // ALICE and BOB are named approvers, CAROL one through the user group.
+        config = slackOfficeConfig(o, f, {
+          slack: { approvers: { users: [ALICE, BOB], usergroup: APPROVERS_GROUP } },
+        });
+        const file = parse(readFileSync(config.file, 'utf8')) as Record<string, unknown>;
+        file.sites = { baard: { approvals: { count: 2, requesterMayApprove: false } } };
+        writeFileSync(config.file, stringify(file));
+        return { config };
+      },
+    }));
   }, 300_000);
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('needs two approvers other than the requester, each counted once and audited', async () => {
     await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `restart ${A}` });

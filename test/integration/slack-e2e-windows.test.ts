@@ -8,18 +8,18 @@ import statusVerb from '../../commands/status.ts';
 import { STATUS_JOB } from '../../src/scheduler/jobs.ts';
 import { statusText } from '../../src/verbs/render-status.ts';
 import { systemOf } from '../faults/support.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import {
   ALICE,
   BOB,
   blocksText,
   CHANNEL,
-  FAKE_DIRECTORY,
   hasButtons,
   NEVER,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
@@ -77,25 +77,22 @@ describe.skipIf(unavailable !== null)('maintenance windows, catch-up and off hou
     fake.messages(CHANNEL).some((m) => m.text.includes(text) || blocksText(m).includes(text));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [A, B], scale: 0.1 });
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, {
-      tags: (h) => (h === A ? ['shop'] : ['cafe']),
-      // Pending work is looked at every two seconds, as a real tick would (six fields: seconds first).
-      schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
-      sections: {
-        tags: {
-          shop: { timezone: 'UTC', windows: [`${hms(opensAt)}-${hms(closesAt)}`] },
-          cafe: { timezone: 'UTC', offHours: ['00:00-24:00'] },
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [A, B], scale: 0.1 },
+      bot: {
+        tags: (h) => (h === A ? ['shop'] : ['cafe']),
+        // Pending work is looked at every two seconds, as a real tick would (six fields: seconds first).
+        schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
+        sections: {
+          tags: {
+            shop: { timezone: 'UTC', windows: [`${hms(opensAt)}-${hms(closesAt)}`] },
+            cafe: { timezone: 'UTC', offHours: ['00:00-24:00'] },
+          },
         },
       },
-    });
+    }));
   }, 300_000);
-  afterAll(async () => {
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
-  });
+  afterAll(() => stopSlackOfficeSet({ bot, fake, office }));
 
   it('a host down in its off hours is "off (on schedule)" in status and the report, not a failure', async () => {
     await office.stopHost(B);

@@ -10,12 +10,13 @@ import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { type RunningBot, startBot } from '../../src/main/start-bot.ts';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval.ts';
-import type { Office } from '../office/index.ts';
+import { type Office, type OfficeOptions, startOffice } from '../office/index.ts';
 import {
   type CapturedLog,
   captureLog,
   FAKE_TOKENS,
-  type FakeSlack,
+  FakeSlack,
+  type FakeSlackOptions,
   type StoredMessage,
 } from './fake-slack/index.ts';
 import { officeConfig } from './office-bot.ts';
@@ -166,6 +167,52 @@ export async function startSlackOffice(
       cfg.cleanup();
     },
   };
+}
+
+/** What most Slack test files share: a simulated office, the fake Slack and the whole bot on them. */
+export interface SlackOfficeSet {
+  readonly office: Office;
+  readonly fake: FakeSlack;
+  readonly bot: SlackOffice;
+}
+
+type BotOptions = SlackOfficeOptions & { readonly config?: SlackOfficeConfig };
+
+export interface SlackOfficeSetup {
+  /** The office, as startOffice takes it. */
+  readonly office: OfficeOptions;
+  /** The fake Slack's directory and channels; FAKE_DIRECTORY when not given. */
+  readonly fake?: FakeSlackOptions;
+  /**
+   * The bot's options, or a step that makes them once the office and the fake are up (a git fleet of the
+   * office's, a configuration file edited by hand).
+   */
+  readonly bot?: BotOptions | ((office: Office, fake: FakeSlack) => BotOptions | Promise<BotOptions>);
+}
+
+/**
+ * Starts the office, the fake Slack and the bot, in that order. When a part fails to start, the parts
+ * already started are stopped before the error is thrown, so a test file's afterAll never sees half a set.
+ */
+export async function startSlackOfficeSet(setup: SlackOfficeSetup): Promise<SlackOfficeSet> {
+  const office = await startOffice(setup.office);
+  let fake: FakeSlack | undefined;
+  try {
+    fake = await FakeSlack.start(setup.fake ?? FAKE_DIRECTORY);
+    const options = typeof setup.bot === 'function' ? await setup.bot(office, fake) : setup.bot;
+    const bot = await startSlackOffice(office, fake, options);
+    return { office, fake, bot };
+  } catch (e) {
+    await stopSlackOfficeSet({ fake, office });
+    throw e;
+  }
+}
+
+/** Stops whatever of a set started: the bot before the fake (a fake that disappears under a connected client makes it reconnect), then the office. */
+export async function stopSlackOfficeSet(set: Partial<SlackOfficeSet>): Promise<void> {
+  await set.bot?.stop();
+  await set.fake?.stop();
+  await set.office?.close();
 }
 
 /** The bot in a process of its own (Socket Mode), so that a test can kill it as a crash would. */

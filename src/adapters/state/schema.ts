@@ -14,6 +14,34 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * The statements that make `table` anew, SQLite's only way to change a column's constraint: create the new
+ * table under another name, copy the rows of the columns both have, drop the old one, rename the new one
+ * and make its indexes again (dropping a table drops them). A released migration's text never changes, so
+ * the layout of the copied column lists is the caller's: one line each, continued `indented` by four
+ * spaces or `aligned` under the first column.
+ */
+function remakeTable(t: {
+  readonly table: string;
+  readonly as: string;
+  readonly columns: string;
+  readonly copied: readonly string[];
+  readonly continuation: 'indented' | 'aligned';
+  readonly indexes: string;
+}): string {
+  const insert = `INSERT INTO ${t.as} (`;
+  const select = '  SELECT ';
+  const indent = (head: string) => (t.continuation === 'aligned' ? ' '.repeat(head.length) : '    ');
+  return [
+    `CREATE TABLE ${t.as} (${t.columns}) STRICT;`,
+    `${insert}${t.copied.join(`,\n${indent(insert)}`)})`,
+    `${select}${t.copied.join(`,\n${indent(select)}`)} FROM ${t.table};`,
+    `DROP TABLE ${t.table};`,
+    `ALTER TABLE ${t.as} RENAME TO ${t.table};`,
+    t.indexes,
+  ].join('\n');
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -172,7 +200,10 @@ CREATE TABLE health_watch (
     description: 'reboots: a reboot stage and a reboot question beside the restart ones',
     // SQLite cannot change a CHECK constraint in place: each table is made anew with the wider one.
     sql: `
-CREATE TABLE stages_new (
+${remakeTable({
+  table: 'stages',
+  as: 'stages_new',
+  columns: `
   id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL REFERENCES runs (id),
   host TEXT NOT NULL,
@@ -182,14 +213,16 @@ CREATE TABLE stages_new (
   duration_ms INTEGER,
   bytes INTEGER,
   detail TEXT
-) STRICT;
-INSERT INTO stages_new (id, run_id, host, stage, status, started_at, duration_ms, bytes, detail)
-  SELECT id, run_id, host, stage, status, started_at, duration_ms, bytes, detail FROM stages;
-DROP TABLE stages;
-ALTER TABLE stages_new RENAME TO stages;
-CREATE INDEX stages_by_run ON stages (run_id, started_at);
+`,
+  copied: ['id, run_id, host, stage, status, started_at, duration_ms, bytes, detail'],
+  continuation: 'indented',
+  indexes: 'CREATE INDEX stages_by_run ON stages (run_id, started_at);',
+})}
 
-CREATE TABLE approvals_new (
+${remakeTable({
+  table: 'approvals',
+  as: 'approvals_new',
+  columns: `
   id TEXT PRIMARY KEY,
   run_id TEXT NOT NULL REFERENCES runs (id),
   host TEXT NOT NULL,
@@ -203,14 +236,14 @@ CREATE TABLE approvals_new (
   decided_at INTEGER,
   slack_channel TEXT,
   slack_ts TEXT
-) STRICT;
-INSERT INTO approvals_new (id, run_id, host, action, question, requested_by, created_at, expires_at, status,
-    decided_by, decided_at, slack_channel, slack_ts)
-  SELECT id, run_id, host, action, question, requested_by, created_at, expires_at, status,
-    decided_by, decided_at, slack_channel, slack_ts FROM approvals;
-DROP TABLE approvals;
-ALTER TABLE approvals_new RENAME TO approvals;
-CREATE INDEX approvals_by_status ON approvals (status, created_at);
+`,
+  copied: [
+    'id, run_id, host, action, question, requested_by, created_at, expires_at, status',
+    'decided_by, decided_at, slack_channel, slack_ts',
+  ],
+  continuation: 'indented',
+  indexes: 'CREATE INDEX approvals_by_status ON approvals (status, created_at);',
+})}
 `,
   },
   {
@@ -220,7 +253,10 @@ CREATE INDEX approvals_by_status ON approvals (status, created_at);
     // SQLite cannot change a CHECK list in place: the runs table is made anew (see `migrate`, which turns
     // foreign keys off around it and checks them before committing).
     sql: `
-CREATE TABLE runs_v4 (
+${remakeTable({
+  table: 'runs',
+  as: 'runs_v4',
+  columns: `
   id TEXT PRIMARY KEY,
   verb TEXT NOT NULL,
   hosts TEXT NOT NULL,
@@ -239,14 +275,14 @@ CREATE TABLE runs_v4 (
   options TEXT,
   cancel_requested_by TEXT,
   cancel_requested_at INTEGER
-) STRICT;
-INSERT INTO runs_v4 (id, verb, hosts, actor, started_at, finished_at, status, summary, slack_channel, slack_ts,
-                     owner_boot_id, owner_pid, owner_start_time, revision)
-  SELECT id, verb, hosts, actor, started_at, finished_at, status, summary, slack_channel, slack_ts,
-         owner_boot_id, owner_pid, owner_start_time, revision FROM runs;
-DROP TABLE runs;
-ALTER TABLE runs_v4 RENAME TO runs;
-CREATE INDEX runs_by_status ON runs (status);
+`,
+  copied: [
+    'id, verb, hosts, actor, started_at, finished_at, status, summary, slack_channel, slack_ts',
+    'owner_boot_id, owner_pid, owner_start_time, revision',
+  ],
+  continuation: 'aligned',
+  indexes: 'CREATE INDEX runs_by_status ON runs (status);',
+})}
 
 -- A question that needs more than one approver, or not its requester's: absent, one approver decides.
 CREATE TABLE approval_rules (
