@@ -4,6 +4,7 @@
 // kernel's network stack. Only systemd is absent; the hosts record what they are asked of it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { applyOfficeDelays } from './delay.ts';
 import { type Fleet, type FleetHost, makeFleet } from './fleet.ts';
 import {
   crashSshd,
@@ -52,6 +53,15 @@ export interface OfficeOptions {
   readonly smallPaths?: number;
   /** Uplink rate limit in kbit/s (tbf), or none. */
   readonly uplinkKbit?: number | null;
+  /**
+   * Round-trip time added to every TCP connection over the uplink, either way, in ms (0 or absent: none).
+   * A real signage uplink (LTE, shop DSL, a VPN relay) has 30 to 100 ms. See delay.ts.
+   */
+  readonly uplinkRttMs?: number;
+  /** Each host's LAN port rate limit in kbit/s (tbf, both directions), or none. */
+  readonly lanKbit?: number | null;
+  /** Round-trip time added to connections between hosts, in ms (a WiFi mesh: a few ms); 0 or absent: none. */
+  readonly lanRttMs?: number;
   /** The builder's Nix (the bot's builder.nixBinDir); 2.24 by default, see nix-versions.ts. */
   readonly builderNix?: NixRelease;
 }
@@ -158,6 +168,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
     const knownHostsFile = join(record.dir, 'known_hosts');
     await writeFile(knownHostsFile, `${(await Promise.all(hosts.map(knownHostsLine))).join('\n')}\n`);
     if (opts.uplinkKbit) await setUplinkRate(net, opts.uplinkKbit);
+    await applyOfficeDelays(net, hosts, record, opts);
     console.log(describeOfficeNix(record.id, nix.builder, hosts));
 
     const fleet = await makeFleet(
