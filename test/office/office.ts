@@ -30,6 +30,7 @@ import {
 } from './net.ts';
 import { authorizeHostKeys, daemonPidFile } from './nix-serve.ts';
 import { chooseNix, describeOfficeNix, NIX_BIN_DIRS, type NixRelease } from './nix-versions.ts';
+import type { RealContent } from './real-content.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
 import { bootDefault, rebootHost } from './systemd.ts';
@@ -51,6 +52,8 @@ export interface OfficeOptions {
   readonly revision?: number;
   /** Extra small store paths in every host's system (test/fleet/packages.nix), for closures of real size. */
   readonly smallPaths?: number;
+  /** The realistic fleet: real Debian packages' files in revisions (real-content.ts) instead of random bytes. */
+  readonly realContent?: RealContent;
   /** Uplink rate limit in kbit/s (tbf), or none. */
   readonly uplinkKbit?: number | null;
   /**
@@ -183,6 +186,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         scale: opts.scale ?? 0.1,
         revision: opts.revision ?? 1,
         ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
+        ...(opts.realContent ? { real: opts.realContent } : {}),
       },
     );
 
