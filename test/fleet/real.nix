@@ -42,7 +42,8 @@ let
               chmod -R u+w "$out"
               if [ -n "$deps" ]; then
                 while IFS= read -r f || [ -n "$f" ]; do
-                  [ -n "$f" ] && printf '\0NIX_RUNPATH=%s\0' "$deps" >> "$out/$f"
+                  # Regular files only: never through a link, which may point outside the output.
+                  if [ -f "$out/$f" ] && [ ! -L "$out/$f" ]; then printf '\0NIX_RUNPATH=%s\0' "$deps" >> "$out/$f"; fi
                 done < "$elfsPath"
                 mkdir -p "$out/nix-support"
                 for d in $deps; do echo "$d"; done > "$out/nix-support/runtime-deps"

@@ -10,7 +10,7 @@
 //   revision 2: openssl and libssl3 3.0.22 (point releases) and the rebuilds they cause
 //   revision 3: revision 2 with Chromium 156 (the major-version jump), when `chromium`
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const DEBIAN_CACHE = process.env.SIGNAGE_DEBIAN_CACHE ?? '/var/cache/signage-bot/debian';
@@ -97,7 +97,8 @@ async function filesUnder(root: string, rel = ''): Promise<string[]> {
 }
 
 async function isElf(file: string): Promise<boolean> {
-  const s = await stat(file).catch(() => null);
+  // lstat: a link is not an ELF file of the package, whatever it points to on this machine.
+  const s = await lstat(file).catch(() => null);
   if (s === null || !s.isFile() || s.size < 4) return false;
   const h = await open(file, 'r');
   try {
