@@ -1,7 +1,9 @@
 // `npm run bench [-- --only deploy,planner,ssh,slack,slack-updates,activation,control] [--hosts 4 --scale 0.5
 // --uplink-kbit 16000 --reps 1] [--ssh-runs 3 --ssh-paths 1000 --ssh-rtt 10] [--control-hosts 10,30
 // --control-paths 2000 --control-scale 0.05]`: the benchmarks side by side, then one summary table. A quick
-// look at control traffic: `--only control --control-hosts 3,6 --control-paths 200`.
+// look at control traffic: `--only control --control-hosts 3,6 --control-paths 200`. The realistic office:
+// `--only realistic [--realistic hosts=5,uplink-kbit=8000,rtt=60,lan-kbit=100000,lan-rtt=4,parts=1200,kernel=1,
+// chromium=0]` (bench/realistic.ts; it fetches the Debian packages it needs first).
 // A benchmark, not a test: it prints what it measured; only a failure to measure makes it exit non-zero.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,14 +17,24 @@ import { benchActivation } from './activation.ts';
 import { benchControl, decimalBytes, formatControl } from './control.ts';
 import { benchDeployCompare, formatDeployComparison } from './deploy-compare.ts';
 import { benchPlannerCases, plannerRows } from './planner.ts';
+import { realistic } from './realistic-section.ts';
 import { benchSsh, formatSsh, type SshSection } from './run-ssh.ts';
 import { table } from './table.ts';
 import { wireSizes } from './wire-sizes.ts';
 
 const SLACK_ACK = new URL('./slack-ack.ts', import.meta.url).href;
-const SECTIONS = ['deploy', 'planner', 'ssh', 'slack', 'slack-updates', 'activation', 'control'] as const;
+const SECTIONS = [
+  'deploy',
+  'planner',
+  'ssh',
+  'slack',
+  'slack-updates',
+  'activation',
+  'control',
+  'realistic',
+] as const;
 type Section = (typeof SECTIONS)[number];
-const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation', 'control'];
+const NEEDS_OFFICE: readonly Section[] = ['deploy', 'ssh', 'slack', 'activation', 'control', 'realistic'];
 
 const flagsSchema = z.object({
   only: z
@@ -42,6 +54,7 @@ const flagsSchema = z.object({
     .pipe(z.array(z.number().int().min(2).max(60)).min(1).max(6)),
   'control-paths': z.coerce.number().int().min(0).max(5000),
   'control-scale': z.coerce.number().positive().max(2),
+  realistic: z.string(),
 });
 
 function flags(): z.infer<typeof flagsSchema> {
@@ -60,6 +73,7 @@ function flags(): z.infer<typeof flagsSchema> {
         'control-hosts': str('10,30'),
         'control-paths': str('2000'),
         'control-scale': str('0.05'),
+        realistic: str(''),
       },
       strict: true,
     });
@@ -220,6 +234,10 @@ async function main(): Promise<number> {
         ]),
       );
     },
+  );
+
+  await section('realistic', 'h. The realistic office: one change deployed five ways', () =>
+    realistic(f.realistic, summary),
   );
 
   heading('Summary');

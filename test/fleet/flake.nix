@@ -8,11 +8,16 @@
     { self }:
     let
       fleet = builtins.fromJSON (builtins.readFile ./fleet.json);
-      pkgs = import ./packages.nix {
-        inherit (fleet) system scale revision;
-        kernel = fleet.kernel or "6.6.51";
-        smallPaths = fleet.smallPaths or 0;
-      };
+      # `real`: the realistic fleet, real Debian packages' files (real.nix, real-content.json beside it).
+      pkgs =
+        if fleet.real or false then
+          import ./real.nix { inherit (fleet) system scale revision; }
+        else
+          import ./packages.nix {
+            inherit (fleet) system scale revision;
+            kernel = fleet.kernel or "6.6.51";
+            smallPaths = fleet.smallPaths or 0;
+          };
       mkHost = import ./host.nix {
         inherit (fleet) system scale revision;
         inherit pkgs;

@@ -2,6 +2,7 @@
 // directory (not a git checkout), so Nix sees every file, and a new revision is one rewrite of fleet.json.
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RealContent } from './real-content.ts';
 import { run } from './run.ts';
 
 const TEMPLATE = join(import.meta.dirname, '..', 'fleet');
@@ -37,12 +38,13 @@ export interface Fleet {
 export async function makeFleet(
   dir: string,
   hosts: readonly FleetHost[],
-  opts: { scale: number; revision: number; smallPaths?: number },
+  opts: { scale: number; revision: number; smallPaths?: number; real?: RealContent },
 ): Promise<Fleet> {
   await mkdir(dir, { recursive: true });
   for (const f of await readdir(TEMPLATE)) {
     if (f.endsWith('.nix')) await copyFile(join(TEMPLATE, f), join(dir, f));
   }
+  if (opts.real) await writeFile(join(dir, 'real-content.json'), JSON.stringify(opts.real));
   const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
   let revision = opts.revision;
   let kernel: string | null = null;
@@ -57,6 +59,7 @@ export async function makeFleet(
           revision,
           ...(kernel === null ? {} : { kernel }),
           ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
+          ...(opts.real ? { real: true } : {}),
           hosts: hosts.map((h) => {
             const own = { ...h.faults, ...faults.get(h.name) };
             return Object.keys(own).length > 0 ? { ...h, faults: own } : h;

@@ -4,6 +4,7 @@
 // kernel's network stack. Only systemd is absent; the hosts record what they are asked of it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { applyOfficeDelays } from './delay.ts';
 import { type Fleet, type FleetHost, makeFleet } from './fleet.ts';
 import {
   crashSshd,
@@ -29,6 +30,7 @@ import {
 } from './net.ts';
 import { authorizeHostKeys, daemonPidFile } from './nix-serve.ts';
 import { chooseNix, describeOfficeNix, NIX_BIN_DIRS, type NixRelease } from './nix-versions.ts';
+import type { RealContent } from './real-content.ts';
 import { allocate, save, teardown } from './registry.ts';
 import type { RunResult } from './run.ts';
 import { bootDefault, rebootHost } from './systemd.ts';
@@ -50,8 +52,19 @@ export interface OfficeOptions {
   readonly revision?: number;
   /** Extra small store paths in every host's system (test/fleet/packages.nix), for closures of real size. */
   readonly smallPaths?: number;
+  /** The realistic fleet: real Debian packages' files in revisions (real-content.ts) instead of random bytes. */
+  readonly realContent?: RealContent;
   /** Uplink rate limit in kbit/s (tbf), or none. */
   readonly uplinkKbit?: number | null;
+  /**
+   * Round-trip time added to every TCP connection over the uplink, either way, in ms (0 or absent: none).
+   * A real signage uplink (LTE, shop DSL, a VPN relay) has 30 to 100 ms. See delay.ts.
+   */
+  readonly uplinkRttMs?: number;
+  /** Each host's LAN port rate limit in kbit/s (tbf, both directions), or none. */
+  readonly lanKbit?: number | null;
+  /** Round-trip time added to connections between hosts, in ms (a WiFi mesh: a few ms); 0 or absent: none. */
+  readonly lanRttMs?: number;
   /** The builder's Nix (the bot's builder.nixBinDir); 2.24 by default, see nix-versions.ts. */
   readonly builderNix?: NixRelease;
 }
@@ -158,6 +171,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
     const knownHostsFile = join(record.dir, 'known_hosts');
     await writeFile(knownHostsFile, `${(await Promise.all(hosts.map(knownHostsLine))).join('\n')}\n`);
     if (opts.uplinkKbit) await setUplinkRate(net, opts.uplinkKbit);
+    await applyOfficeDelays(net, hosts, record, opts);
     console.log(describeOfficeNix(record.id, nix.builder, hosts));
 
     const fleet = await makeFleet(
@@ -172,6 +186,7 @@ export async function startOffice(opts: OfficeOptions = {}): Promise<Office> {
         scale: opts.scale ?? 0.1,
         revision: opts.revision ?? 1,
         ...(opts.smallPaths ? { smallPaths: opts.smallPaths } : {}),
+        ...(opts.realContent ? { real: opts.realContent } : {}),
       },
     );
 

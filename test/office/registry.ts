@@ -74,7 +74,9 @@ export async function teardown(record: OfficeRecord): Promise<void> {
     else await endDaemon(file, record.dir);
   }
   for (const pid of record.pids) {
-    if (isOfficeProcess(pid, 'ssh-agent', record.dir)) await endProcess(pid);
+    // The agent, and the delay relays (test/office/delay.ts), whose ready files are under the office's dir.
+    if (isOfficeProcess(pid, 'ssh-agent', record.dir) || isOfficeProcess(pid, 'node', record.dir))
+      await endProcess(pid);
   }
   for (const ns of record.netns) {
     if (ns.startsWith(netnsName(record.id, ''))) await removeNetns(ns);
