@@ -3,7 +3,8 @@
 // files (compressible, as real store paths are) and one of many small paths (where per-path round trips
 // show), at the bare uplink and through a relay on the builder that delays every chunk by half the given
 // round-trip time (the office has no netem). The host's store is emptied between runs.
-// Run: `node bench/uplink-stream.ts [--rtt 60] [--uplink-kbit 16000] [--paths 1000] [--level 3]`.
+// Run: `node bench/uplink-stream.ts [--rtt 60] [--uplink-kbit 16000] [--paths 1000] [--level 3]
+// [--only real-files,many-paths]`.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -140,6 +141,7 @@ export async function benchUplinkStream(args: readonly string[]): Promise<void> 
       'uplink-kbit': { type: 'string', default: '16000' },
       paths: { type: 'string', default: '1000' },
       level: { type: 'string', default: '3' },
+      only: { type: 'string', default: 'real-files,many-paths' },
     },
   });
   const rtt = Number(values.rtt);
@@ -150,16 +152,32 @@ export async function benchUplinkStream(args: readonly string[]): Promise<void> 
   try {
     await office.setUplinkRate(Number(values['uplink-kbit']));
     const py = (await execa('sh', ['-c', 'ls -d /usr/lib/python3.1*'])).stdout.split('\n')[0]!;
+    const only = values.only.split(',');
     const subjects = [
-      await build(office, 'real-files', REAL_FILES, ['--arg', 'src', py, '--argstr', 'nonce', 'uplink-1']),
-      await build(office, 'many-paths', MANY_PATHS, [
-        '--arg',
-        'n',
-        values.paths,
-        '--argstr',
-        'nonce',
-        'uplink-1',
-      ]),
+      ...(only.includes('real-files')
+        ? [
+            await build(office, 'real-files', REAL_FILES, [
+              '--arg',
+              'src',
+              py,
+              '--argstr',
+              'nonce',
+              'uplink-1',
+            ]),
+          ]
+        : []),
+      ...(only.includes('many-paths')
+        ? [
+            await build(office, 'many-paths', MANY_PATHS, [
+              '--arg',
+              'n',
+              values.paths,
+              '--argstr',
+              'nonce',
+              'uplink-1',
+            ]),
+          ]
+        : []),
     ];
     relay = await startRelay(office, rtt / 2);
     // The relay's address must be in the bot's known_hosts for strict checking: the host's own key.
