@@ -12,17 +12,23 @@ import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
 import type { Built } from './build.ts';
 import { missingFrom } from './closure-held.ts';
-import type { EngineDeps } from './deps.ts';
+import { DEFAULT_UPLINK, type EngineDeps } from './deps.ts';
 import { EngineError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
 import { planFromHoldings } from './plan-host.ts';
 import type { RunScope } from './run-scope.ts';
+import { StreamFailed, streamFromBuilder } from './uplink-stream.ts';
 
 export interface CopyResult {
   /** Bytes each source delivered, by `peer:<host>` or `builder`. */
   readonly bySource: Readonly<Record<string, number>>;
   readonly lanBytes: number;
   readonly uplinkBytes: number;
+  /**
+   * Bytes the builder's copy really sent over the uplink: the compressed stream (narinfos, archives and all),
+   * or the NARs as they are with `nix copy --to ssh://`. `uplinkBytes` counts the paths' NAR bytes.
+   */
+  readonly uplinkSentBytes: number;
   /** Peers that failed, and the builder sent their share instead. */
   readonly fellBack: readonly string[];
 }
@@ -42,7 +48,7 @@ export function copyPlan(
     if (p.steps.length === 0) {
       return {
         outcome: 'noop',
-        value: { bySource: {}, lanBytes: 0, uplinkBytes: 0, fellBack: [] },
+        value: { bySource: {}, lanBytes: 0, uplinkBytes: 0, uplinkSentBytes: 0, fellBack: [] },
         detail: 'the target already holds the whole closure',
       };
     }
@@ -53,6 +59,9 @@ export function copyPlan(
       bytes: result.lanBytes + result.uplinkBytes,
       detail:
         `${formatBytes(result.lanBytes)} from peers, ${formatBytes(result.uplinkBytes)} over the uplink` +
+        (result.uplinkSentBytes !== result.uplinkBytes
+          ? ` (${formatBytes(result.uplinkSentBytes)} compressed)`
+          : '') +
         (result.fellBack.length > 0 ? `; the builder stood in for ${result.fellBack.join(', ')}` : ''),
     };
   });
@@ -91,6 +100,7 @@ async function executePlan(
   }
 
   let builderStep = p.steps.find((s) => s.source.kind === 'builder');
+  let uplinkSent = 0;
   if (!peersDone) {
     // Peers kept failing: the builder sends whatever the target still lacks.
     const held = await scope.validPaths(target, [...sizes.keys()]);
@@ -101,7 +111,15 @@ async function executePlan(
   }
   if (builderStep && builderStep.roots.length > 0) {
     scope.checkpoint(`the builder's copy to ${target.name}`);
-    add('builder', await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes));
+    if ((deps.uplink ?? DEFAULT_UPLINK).transport === 'stream') {
+      const streamed = await streamRemainder(deps, scope, target, built, builderStep.paths);
+      add('builder', streamed.narBytes);
+      uplinkSent = streamed.sent;
+    } else {
+      const bytes = await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes);
+      add('builder', bytes);
+      uplinkSent = bytes;
+    }
   }
 
   const stillMissing = await missingFrom(scope, target, built.closure);
@@ -115,7 +133,13 @@ async function executePlan(
   const lanBytes = Object.entries(bySource)
     .filter(([k]) => k.startsWith('peer:'))
     .reduce((s, [, v]) => s + v, 0);
-  return { bySource, lanBytes, uplinkBytes: bySource.builder ?? 0, fellBack: [...failed] };
+  return {
+    bySource,
+    lanBytes,
+    uplinkBytes: bySource.builder ?? 0,
+    uplinkSentBytes: uplinkSent,
+    fellBack: [...failed],
+  };
 }
 
 /**
@@ -278,6 +302,43 @@ async function copyFromBuilder(
     () => deps.builder.copyTo(target, roots, { signal: scope.signal, onProgress: track.onProgress }),
   );
   return track.bytes();
+}
+
+/**
+ * The builder's share as one stream (uplink-stream.ts): the step's paths, which the plan (or the question asked
+ * after failed peers) found missing. A stream that fails once it started (a damaged archive, a NAR Nix
+ * refused) is followed by a second one for what the target, asked again, still lacks; a second failure, or a
+ * host without the space, ends the copy with its message.
+ */
+async function streamRemainder(
+  deps: EngineDeps,
+  scope: RunScope,
+  target: HostSpec,
+  built: Built,
+  paths: readonly StorePath[],
+): Promise<{ narBytes: number; sent: number }> {
+  let sent = 0;
+  let narBytes = 0;
+  let missing = paths;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await streamFromBuilder(deps, scope, target, built, missing);
+      return { narBytes: narBytes + r.narBytes, sent: sent + r.bytes };
+    } catch (e) {
+      if (!(e instanceof StreamFailed) || attempt >= 2) throw e;
+      // What crossed before the failure crossed the uplink all the same.
+      sent += e.sent;
+      narBytes += e.importedNarBytes;
+      scope.log(`${e.message}; sending what ${target.name} still lacks in a second stream`, target.name);
+      scope.checkpoint(`the second stream to ${target.name}`);
+      const held = await scope.validPaths(
+        target,
+        built.closure.map((i) => i.path),
+      );
+      missing = built.closure.filter((i) => !held.has(i.path)).map((i) => i.path);
+      if (missing.length === 0) return { narBytes, sent };
+    }
+  }
 }
 
 function lastLine(text: string): string {

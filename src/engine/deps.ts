@@ -17,6 +17,22 @@ export interface EngineLimits {
   readonly approvalTimeoutMs: number;
 }
 
+/** How the builder's share of a copy crosses the uplink (the configuration's `uplink` section). */
+export interface UplinkSettings {
+  readonly transport: 'stream' | 'nix-copy';
+  readonly deltas: boolean;
+  readonly compressionLevel: number;
+  /** The most a host holds unpacked at once while importing the stream. */
+  readonly tempSpaceBytes: number;
+}
+
+export const DEFAULT_UPLINK: UplinkSettings = {
+  transport: 'stream',
+  deltas: true,
+  compressionLevel: 9,
+  tempSpaceBytes: 512 * 1024 * 1024,
+};
+
 export interface EngineDeps {
   readonly hosts: readonly HostSpec[];
   readonly builder: BuilderPort;
@@ -25,6 +41,8 @@ export interface EngineDeps {
   readonly store: StateStore;
   readonly now: () => Date;
   readonly limits: EngineLimits;
+  /** DEFAULT_UPLINK when absent. */
+  readonly uplink?: UplinkSettings;
   /** known_hosts lines that let a target check `peer`'s key at its LAN address: the bot's own trust. */
   readonly peerKnownHosts: (peer: HostSpec) => string;
   /** Whether this actor may decide a restart question (approvers in Slack; the shell user at a terminal). */

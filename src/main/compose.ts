@@ -159,6 +159,12 @@ export async function composeFromConfig(
       store: opened.state.store,
       now,
       limits,
+      uplink: {
+        transport: config.uplink.transport,
+        deltas: config.uplink.deltas,
+        compressionLevel: config.uplink.compressionLevel,
+        tempSpaceBytes: config.uplink.tempSpaceMiB * 1024 * 1024,
+      },
       peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,
       refRules: { nonDefault: config.refs.nonDefault, hostsTagged: config.refs.hostsTagged },

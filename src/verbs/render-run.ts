@@ -40,7 +40,10 @@ export function hostLine(h: HostOutcome): string {
   }
   if (h.copy && (h.copy.lanBytes > 0 || h.copy.uplinkBytes > 0)) {
     parts.push(
-      `copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink`,
+      `copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink` +
+        (h.copy.uplinkSentBytes !== h.copy.uplinkBytes
+          ? ` (${formatBytes(h.copy.uplinkSentBytes)} compressed)`
+          : ''),
     );
   }
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);

@@ -24,6 +24,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RESTART_COMMAND } from '../../src/adapters/config/schema.ts';
+import { uplinkImportCommand } from '../../src/adapters/nix/uplink-import.ts';
 import * as activation from '../../src/core/activation.ts';
 import type { StorePath } from '../../src/core/types.ts';
 
@@ -287,6 +288,20 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
     const refused: string[] = [];
     for (const argv of argvs) if (!(await allowed(sudoers, argv))) refused.push(argv.join(' '));
     expect(refused).toEqual([]);
+  });
+
+  it("allows the uplink stream's importer as the bot runs it, and nothing else under its name", async () => {
+    const argv = underSudo(uplinkImportCommand(target, 536_870_912, 1_234_567_890));
+    expect(await allowed(sudoers, argv)).toBe(true);
+    const script = argv[2]!;
+    for (const wrong of [
+      ['sh', '-c', script, 'signage-import', '1', '2', '3'],
+      ['sh', '-c', script, 'signage-import', '-1', '2'],
+      ['sh', '-c', script, 'signage-import', '1'],
+      ['sh', '-c', script, 'signage-import', '1', '2;reboot'],
+    ]) {
+      expect(await allowed(sudoers, wrong), wrong.slice(3).join(' ')).toBe(false);
+    }
   });
 
   it('refuses what the bot does not run: other paths, other units, extra arguments', async () => {

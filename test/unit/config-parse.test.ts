@@ -49,6 +49,11 @@ limits:
   parallelHosts: 8
   parallelPeerCopies: 2
   approvalTimeoutMinutes: 45
+uplink:
+  transport: nix-copy
+  deltas: false
+  compressionLevel: 19
+  tempSpaceMiB: 256
 activation:
   revertSeconds: 240
   checks:
@@ -147,6 +152,7 @@ describe('a valid configuration', () => {
       },
       hosts: {},
       limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
+      uplink: { transport: 'stream', deltas: true, compressionLevel: 9, tempSpaceMiB: 512 },
       activation: {
         revertSeconds: 300,
         settleSeconds: 10,
@@ -212,6 +218,7 @@ describe('a valid configuration', () => {
         },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
+      uplink: { transport: 'nix-copy', deltas: false, compressionLevel: 19, tempSpaceMiB: 256 },
       activation: {
         revertSeconds: 240,
         settleSeconds: 10,
@@ -336,7 +343,7 @@ describe('a bad configuration', () => {
       'an unknown top-level field',
       `${MINIMAL}verbose: true\n`,
       [
-        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, activation, health, screenshot, slack, schedule, refs, sites, tags)',
+        '8: verbose: unknown field (known fields here: flake, stateDir, builder, ssh, defaults, hosts, limits, uplink, activation, health, screenshot, slack, schedule, refs, sites, tags)',
       ],
     ],
     [

@@ -177,6 +177,18 @@ const limits = strict({
   approvalTimeoutMinutes: intIn(1, 10_080).default(30),
 });
 
+/**
+ * How the builder's share of a copy crosses the uplink (src/engine/uplink-stream.ts): one compressed, signed
+ * stream into a fixed importer on the host, or Nix's own `nix copy --to ssh://` (one round trip a path, nothing
+ * compressed). The temporary space bounds what the host holds unpacked at once before importing it.
+ */
+const uplink = strict({
+  transport: z.enum(['stream', 'nix-copy']).default('stream'),
+  deltas: z.boolean().default(true),
+  compressionLevel: intIn(1, 19).default(9),
+  tempSpaceMiB: intIn(16, 1_048_576).default(512),
+});
+
 const slack = strict({
   mode: z.enum(['socket', 'http']).default('socket'),
   port: port.default(3000),
@@ -278,6 +290,7 @@ export const configSchema = strict({
   defaults: section(defaults),
   hosts: section(hosts),
   limits: section(limits),
+  uplink: section(uplink),
   activation: section(activation),
   health: section(health),
   screenshot: section(screenshot),

@@ -15,6 +15,8 @@ import { commitsBehind, resolveRevision } from './revision.ts';
 import { invalidInput } from './run.ts';
 import { signClosure } from './sign.ts';
 import { systemBoot } from './system-boot.ts';
+import { END_FRAME, NO_SPACE_EXIT, readImporterLine, uplinkImportCommand } from './uplink-import.ts';
+import { stageForUplink } from './uplink-stage.ts';
 
 export interface NixBuilderConfig {
   readonly flakeRef: string;
@@ -82,6 +84,18 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
         ...(config.copyTimeoutMs ? { timeoutMs: config.copyTimeoutMs } : {}),
       });
     },
+    async stageForUplink(missing, closure, opts) {
+      const staged = await stageForUplink(missing, closure, {
+        ...bin,
+        compressionLevel: opts.compressionLevel,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return {
+        bytes: new Map([...staged.paths].map(([p, s]) => [p, s.bytes])),
+        frame: (batch) => staged.frame(batch),
+        cleanup: () => staged.cleanup(),
+      };
+    },
     async keepRoot(host, toplevel) {
       await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel, bin);
     },
@@ -118,5 +132,11 @@ export function nixKnowledge(opts: { readonly protocol?: CopyProtocol } = {}): N
     diagnoseCopyFailure: (lines, endpoint) => diagnoseCopyFailure(lines, endpoint),
     closureQuery: (path) => closureQueryArgv(path),
     parsePathInfo: (stdout) => parsePathInfo(stdout),
+    uplinkImporter: {
+      command: uplinkImportCommand,
+      readLine: readImporterLine,
+      end: END_FRAME,
+      noSpaceExit: NO_SPACE_EXIT,
+    },
   };
 }

@@ -53,7 +53,12 @@ function buildCommand(host: HostSpec, argv: readonly string[], opts: ExecOptions
   if (!Array.isArray(argv) || argv.some((w) => typeof w !== 'string')) {
     throw invalidRequest(host, 'a command must be an array of strings', 'fix the caller');
   }
-  if (opts.stdin !== undefined && typeof opts.stdin !== 'string' && !(opts.stdin instanceof Uint8Array)) {
+  if (
+    opts.stdin !== undefined &&
+    typeof opts.stdin !== 'string' &&
+    !(opts.stdin instanceof Uint8Array) &&
+    !(Symbol.asyncIterator in Object(opts.stdin))
+  ) {
     throw invalidRequest(host, 'stdin must be a string or bytes', 'fix the caller');
   }
   try {
@@ -288,11 +293,43 @@ function runOnChannel(
         // Reported through 'close' and the connection's loss.
       });
       if (opts.stdin === undefined) ch.end();
-      else ch.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
+      else if (typeof opts.stdin === 'string') ch.end(Buffer.from(opts.stdin, 'utf8'));
+      else if (opts.stdin instanceof Uint8Array) ch.end(Buffer.from(opts.stdin));
+      else void pump(ch, opts.stdin, () => closed);
       noteChannel(ch);
     };
     open();
   });
+}
+
+/**
+ * Writes a stream to the channel as fast as the channel drains, then ends it. Stops when the command's session
+ * closed (it wants no more); a stream that throws closes the channel, so the command sees its input cut.
+ */
+async function pump(
+  ch: ClientChannel,
+  input: AsyncIterable<Uint8Array>,
+  isClosed: () => boolean,
+): Promise<void> {
+  try {
+    for await (const chunk of input) {
+      if (isClosed()) return;
+      if (!ch.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            ch.off('drain', done);
+            ch.off('close', done);
+            resolve();
+          };
+          ch.on('drain', done);
+          ch.on('close', done);
+        });
+      }
+    }
+    if (!isClosed()) ch.end();
+  } catch {
+    if (!isClosed()) ch.close();
+  }
 }
 
 function commandFailure(

@@ -44,12 +44,57 @@ export interface BuilderPort {
     roots: readonly StorePath[],
     opts: { signal?: AbortSignal; onProgress?: (p: CopyProgress) => void },
   ) => Promise<void>;
+  /**
+   * Stages `missing` (dependencies first) for the uplink stream: each path's compressed NAR and narinfo with
+   * the builder's signatures. `closure` describes every path they reference. The caller cleans up.
+   */
+  readonly stageForUplink: (
+    missing: readonly StorePath[],
+    closure: readonly PathInfo[],
+    opts: { compressionLevel: number; signal?: AbortSignal },
+  ) => Promise<UplinkStage>;
   /** A built system's boot links and switch inhibitors: whether it needs a reboot (reboot-need.ts). */
   readonly systemBoot: (toplevel: StorePath) => Promise<SystemBoot>;
   /** Keeps what a host was switched to from the builder's garbage collector (one root per host). */
   readonly keepRoot: (host: string, toplevel: StorePath) => Promise<void>;
   /** Keeps (or, with null, releases) the system a host is still to be brought to: its pending work. */
   readonly keepPendingRoot: (host: string, toplevel: StorePath | null) => Promise<void>;
+}
+
+/** Paths staged for the uplink stream on the builder. */
+export interface UplinkStage {
+  /** What each staged path takes on the uplink and in the host's temporary space (narinfo and compressed NAR). */
+  readonly bytes: ReadonlyMap<StorePath, number>;
+  /** The importer's input for one batch (its frame), in chunks. */
+  frame(batch: readonly StorePath[]): AsyncIterable<Uint8Array>;
+  cleanup(): Promise<void>;
+}
+
+/** A line the host's importer prints on stdout. */
+export type UplinkImporterLine =
+  | {
+      readonly kind: 'free';
+      readonly tempKiB: number;
+      readonly storeKiB: number;
+      readonly sameFileSystem: boolean;
+    }
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'imported'; readonly batch: number }
+  | { readonly kind: 'done' };
+
+/** The host's side of the uplink stream: the fixed importer's command and its answers. */
+export interface UplinkImporter {
+  /** The command, for the largest batch's bytes and the new paths' NAR bytes (its free-space check). */
+  readonly command: (
+    target: { readonly sudo: boolean },
+    tempBytes: number,
+    storeBytes: number,
+  ) => readonly string[];
+  readonly readLine: (line: string) => UplinkImporterLine | null;
+  /** The stream's last frame. */
+  readonly end: Uint8Array;
+  /** Its exit status when the host lacks the space (nothing read, nothing imported). */
+  readonly noSpaceExit: number;
 }
 
 /** A command for a target to run, with what to feed its standard input. */
@@ -82,4 +127,5 @@ export interface NixKnowledge {
   /** The command a host runs to describe a path's closure, and the parser of its output. */
   readonly closureQuery: (path: StorePath) => readonly string[];
   readonly parsePathInfo: (stdout: string) => readonly PathInfo[];
+  readonly uplinkImporter: UplinkImporter;
 }

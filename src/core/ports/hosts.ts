@@ -8,8 +8,11 @@ import type { HostSpec, StorePath } from '../types.ts';
 export interface ExecOptions {
   /** Passed as a leading `env -- K=V ...`; names must match `^[A-Z_][A-Z0-9_]*$`. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Written to the command's stdin, which is then closed; without it the command reads end-of-file. */
-  readonly stdin?: string | Uint8Array;
+  /**
+   * Written to the command's stdin, which is then closed; without it the command reads end-of-file. A stream
+   * is written as it comes, at the pace the channel takes it; if it throws, the channel is closed.
+   */
+  readonly stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
   /** Overrides the adapter's default command timeout; 0 for none. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
