@@ -269,13 +269,36 @@ async function copyFromPeer(
       const error = why
         ? new EngineError(why.message, why.kind === 'auth-failed' ? peerAuthHint(peer, target) : why.hint)
         : new EngineError(`exit ${result.exitCode}: ${track.errors.at(-1) ?? lastLine(result.stderr)}`);
-      return { bytes: track.bytes(), error };
+      return { bytes: await deliveredBeforeFailure(scope, target, step, sizes, track.bytes()), error };
     }
     return { bytes: track.bytes() };
   } catch (e) {
     // The target itself failed (connection lost, timed out), or the step could not be put into commands: the
     // bytes already delivered still count.
-    return { bytes: track.bytes(), error: e instanceof Error ? e : new Error(String(e)) };
+    const bytes = await deliveredBeforeFailure(scope, target, step, sizes, track.bytes());
+    return { bytes, error: e instanceof Error ? e : new Error(String(e)) };
+  }
+}
+
+/**
+ * What a failed peer step delivered: the peer's log only counts paths now and then, so the last ones before the
+ * failure may not be counted. The step's paths were missing when it started and no other step of its wave
+ * brings them, so those the target holds now came from this peer; asking costs one question, and only after a
+ * failure. A target that cannot be asked keeps the log's count.
+ */
+async function deliveredBeforeFailure(
+  scope: RunScope,
+  target: HostSpec,
+  step: PlanStep,
+  sizes: Map<StorePath, number>,
+  counted: number,
+): Promise<number> {
+  try {
+    const held = await scope.validPaths(target, step.paths);
+    const bytes = step.paths.filter((p) => held.has(p)).reduce((s, p) => s + (sizes.get(p) ?? 0), 0);
+    return Math.max(bytes, counted);
+  } catch {
+    return counted;
   }
 }
 
