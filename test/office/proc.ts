@@ -71,6 +71,21 @@ export function isOfficeProcess(pid: number, program: string, dir: string): bool
   return basename(first).replace(/:$/, '') === program && rest.some((w) => w.startsWith(`${dir}/`));
 }
 
+/**
+ * Whether `pid` is Node running the office's script `script` for the office in `dir`: stricter than
+ * isOfficeProcess, since any Node process may name an office's directory in its arguments.
+ */
+export function isOfficeScript(pid: number, script: string, dir: string): boolean {
+  let words: string[];
+  try {
+    words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return false;
+  }
+  const [first = '', second = '', ...rest] = words;
+  return basename(first) === 'node' && second === script && rest.some((w) => w.startsWith(`${dir}/`));
+}
+
 /** The mount namespace a process is in (as `mnt:[inode]`), or null when it has ended. */
 export function mountNamespace(pid: number | 'self'): string | null {
   try {

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { endHost, readPid } from './host.ts';
 import { netnsName, removeLink, removeNetns, uplinkName } from './net.ts';
 import { endDaemon } from './nix-serve.ts';
-import { alive, isOfficeProcess } from './proc.ts';
+import { alive, isOfficeProcess, isOfficeScript } from './proc.ts';
 import { endProcess, run } from './run.ts';
+
+/** The delay relays' script (test/office/delay.ts starts it): teardown ends only Node running it. */
+const DELAY_RELAY = join(import.meta.dirname, 'delay-relay.ts');
 
 const REGISTRY = '/run/signage-office';
 /** Where offices keep their files; teardown refuses to remove anything outside it. */
@@ -75,7 +78,7 @@ export async function teardown(record: OfficeRecord): Promise<void> {
   }
   for (const pid of record.pids) {
     // The agent, and the delay relays (test/office/delay.ts), whose ready files are under the office's dir.
-    if (isOfficeProcess(pid, 'ssh-agent', record.dir) || isOfficeProcess(pid, 'node', record.dir))
+    if (isOfficeProcess(pid, 'ssh-agent', record.dir) || isOfficeScript(pid, DELAY_RELAY, record.dir))
       await endProcess(pid);
   }
   for (const ns of record.netns) {
