@@ -97,6 +97,8 @@ function runOnChannel(
   let exit: { code: number | null; signal: string | null } | null = null;
   let stopping: 'timeout' | 'abort' | null = null;
   const started = Date.now();
+  const streamedInput =
+    opts.stdin !== undefined && typeof opts.stdin !== 'string' && !(opts.stdin instanceof Uint8Array);
 
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
@@ -155,6 +157,20 @@ function runOnChannel(
       if (stopping || settled) return;
       stopping = why;
       const ch = await channelOpen;
+      if (why === 'abort' && streamedInput && ch && !closed) {
+        // A streamed input can fill the connection for seconds on a slow uplink (the host's SSH window is
+        // megabytes), and a signal or a close sent after it waits behind it all. Dropping the connection ends
+        // the session at once: sshd hangs up on the command, which stops at its next read or write.
+        lease.client.destroy();
+        settle({
+          error: failure(
+            'CommandAborted',
+            'was cancelled',
+            'the connection was dropped, so sshd ended the command on the host',
+          ),
+        });
+        return;
+      }
       // Whether the command is known to have ended on the host: its session closed after the signals.
       let ended = ch === null || closed;
       if (ch && !closed) {
