@@ -311,7 +311,7 @@ function runOnChannel(
       if (opts.stdin === undefined) ch.end();
       else if (typeof opts.stdin === 'string') ch.end(Buffer.from(opts.stdin, 'utf8'));
       else if (opts.stdin instanceof Uint8Array) ch.end(Buffer.from(opts.stdin));
-      else void pump(ch, opts.stdin, () => closed);
+      else void pump(ch, opts.stdin, () => closed, aliveWhileHostSends(lease));
       noteChannel(ch);
     };
     open();
@@ -322,11 +322,34 @@ function runOnChannel(
  * Writes a stream to the channel as fast as the channel drains, then ends it. Stops when the command's session
  * closed (it wants no more); a stream that throws closes the channel, so the command sees its input cut.
  */
+/**
+ * While a stream is written, anything the host sends (its SSH window growing as it takes the data) proves it
+ * alive, whatever its keepalive answers say: those queue behind the stream's data in flight, up to the host's
+ * SSH window (2 MiB for OpenSSH), which a slow uplink takes seconds to carry (11 s at 1.5 Mbit/s, beyond three
+ * keepalives of 2 s). ssh2 counts unanswered keepalives in a private counter, reset here as its own answers
+ * reset it; returns the listener's removal.
+ */
+function aliveWhileHostSends(lease: Lease): () => void {
+  const client = lease.client as unknown as {
+    _resetKA?: () => void;
+    _sock?: { on(e: 'data', f: () => void): void; off(e: 'data', f: () => void): void };
+  };
+  const sock = client._sock;
+  if (typeof client._resetKA !== 'function' || !sock) return () => {};
+  const reset = () => client._resetKA?.();
+  sock.on('data', reset);
+  return () => sock.off('data', reset);
+}
+
 async function pump(
   ch: ClientChannel,
   input: AsyncIterable<Uint8Array>,
   isClosed: () => boolean,
+  stopWatching: () => void,
 ): Promise<void> {
+  // Until the channel closes: what was written is still crossing after the input ends.
+  ch.once('close', stopWatching);
+  if (isClosed()) stopWatching();
   try {
     for await (const chunk of input) {
       if (isClosed()) return;
