@@ -1,5 +1,6 @@
-// Released migrations are never edited: files out there already ran them. Those written with a helper (a
-// table made anew), or to be, must give the very text those files ran, kept here as it was released.
+// Released migrations are never edited: files out there already ran them. Migrations 6, 7 and 8 are written
+// with a helper (a table made anew); the statements it gives must be the very text those files ran, kept
+// here as it was released.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
