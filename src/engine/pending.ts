@@ -93,6 +93,37 @@ export async function pendUnreachable(
   );
 }
 
+/**
+ * Runs a host's pending restart or reboot, its window open. A host that did not answer (`notDone` says which
+ * failures leave it so) keeps its pending work, done in its window when it answers again; any other end, done
+ * or failed, ends it.
+ */
+export async function runPendingAction(
+  deps: EngineDeps,
+  host: HostSpec,
+  done: 'restarted' | 'rebooted',
+  action: () => Promise<unknown>,
+  notDone: (e: unknown) => boolean,
+): Promise<HostOutcome> {
+  try {
+    await action();
+  } catch (e) {
+    if (notDone(e)) {
+      return {
+        host: host.name,
+        status: 'failed',
+        error: messageOf(e),
+        unreachable: true,
+        deferred: `pending: ${done} in its window when it answers again`,
+      };
+    }
+    deps.store.dropPending(host.name);
+    throw e;
+  }
+  deps.store.dropPending(host.name);
+  return { host: host.name, status: 'ok', restarted: true };
+}
+
 /** What `status`, `pending` and the App Home say of a host's pending work. */
 export function describePending(w: PendingWork, host?: HostSpec): string {
   const what =

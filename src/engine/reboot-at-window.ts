@@ -9,7 +9,7 @@ import type { WindowWait } from '../core/policy.ts';
 import type { PendingWork } from '../core/ports/state.ts';
 import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
-import { messageOf } from './errors.ts';
+import { runPendingAction } from './pending.ts';
 import type { HostOutcome, RestartPolicy } from './pipeline.ts';
 import { askReboot, RebootFailed, rebootNow } from './reboot.ts';
 import { actorName, type RunScope } from './run-scope.ts';
@@ -93,22 +93,11 @@ export async function rebootWhenDue(
     const approval = askReboot(deps, scope, host);
     return { host: host.name, status: 'awaiting-approval', approvalId: approval.id };
   }
-  try {
-    await rebootNow(deps, scope, host, work.requestedBy);
-  } catch (e) {
-    const notRebooted = isUnreachable(e) || (e instanceof RebootFailed && e.end === 'boot-pending');
-    if (notRebooted) {
-      return {
-        host: host.name,
-        status: 'failed',
-        error: messageOf(e),
-        unreachable: true,
-        deferred: 'pending: rebooted in its window when it answers again',
-      };
-    }
-    deps.store.dropPending(host.name);
-    throw e;
-  }
-  deps.store.dropPending(host.name);
-  return { host: host.name, status: 'ok', restarted: true };
+  return runPendingAction(
+    deps,
+    host,
+    'rebooted',
+    () => rebootNow(deps, scope, host, work.requestedBy),
+    (e) => isUnreachable(e) || (e instanceof RebootFailed && e.end === 'boot-pending'),
+  );
 }

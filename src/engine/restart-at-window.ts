@@ -9,7 +9,8 @@ import type { DecideResult, PendingWork } from '../core/ports/state.ts';
 import { nextWindowText } from '../core/restart-window.ts';
 import type { HostSpec } from '../core/types.ts';
 import type { EngineDeps } from './deps.ts';
-import { EngineError, messageOf, NotApprover } from './errors.ts';
+import { EngineError, NotApprover } from './errors.ts';
+import { runPendingAction } from './pending.ts';
 import type { HostOutcome } from './pipeline.ts';
 import { restartNow, settleRun } from './restart.ts';
 import { actorName, joinRun, type RunScope } from './run-scope.ts';
@@ -112,21 +113,11 @@ export async function restartWhenDue(
   host: HostSpec,
   work: PendingWork,
 ): Promise<HostOutcome> {
-  try {
-    await restartNow(scope, host, work.requestedBy);
-  } catch (e) {
-    if (isUnreachable(e)) {
-      return {
-        host: host.name,
-        status: 'failed',
-        error: messageOf(e),
-        unreachable: true,
-        deferred: 'pending: restarted in its window when it answers again',
-      };
-    }
-    deps.store.dropPending(host.name);
-    throw e;
-  }
-  deps.store.dropPending(host.name);
-  return { host: host.name, status: 'ok', restarted: true };
+  return runPendingAction(
+    deps,
+    host,
+    'restarted',
+    () => restartNow(scope, host, work.requestedBy),
+    isUnreachable,
+  );
 }

@@ -43,14 +43,24 @@ describe.skipIf(unavailable !== null)('signage cancel from another terminal', ()
   let office: Office;
   let config: ReturnType<typeof officeConfig>;
   let revision = 1;
+  /** Changes the configuration file the terminals read (each reads it when it starts). */
+  function editConfig(
+    edit: (file: { ssh: Record<string, unknown>; activation: Record<string, unknown> }) => void,
+  ) {
+    const file = parse(readFileSync(config.file, 'utf8')) as {
+      ssh: Record<string, unknown>;
+      activation: Record<string, unknown>;
+    };
+    edit(file);
+    writeFileSync(config.file, stringify(file));
+  }
   beforeAll(async () => {
     office = await startOffice({ hosts: [A, B], scale: 0.05, uplinkKbit: 1200 });
-    // A second look of several seconds after the checks: an activation long enough to cancel in. New
-    // connections get more time than the office's default, as the machine may be busy.
-    config = officeConfig(office, { activation: { settleSeconds: 30 } });
-    const file = parse(readFileSync(config.file, 'utf8')) as { ssh: Record<string, unknown> };
-    file.ssh.connectTimeoutSeconds = 10;
-    writeFileSync(config.file, stringify(file));
+    // New connections get more time than the office's default, as the machine may be busy.
+    config = officeConfig(office);
+    editConfig((file) => {
+      file.ssh.connectTimeoutSeconds = 10;
+    });
   }, 300_000);
   afterAll(async () => {
     config?.cleanup();
@@ -91,6 +101,10 @@ describe.skipIf(unavailable !== null)('signage cancel from another terminal', ()
       revision += 1;
       await office.fleet.setRevision(revision);
       const before = await systemOf(office, B);
+      // A second look of several seconds after the checks: an activation long enough to cancel in.
+      editConfig((file) => {
+        file.activation.settleSeconds = 30;
+      });
       const deploy = signage(['--config', config.file, 'deploy', B, '--no-restart']);
       await until(
         () => stagesOfLastRun(config.stateDir).some((s) => s.stage === 'switch' && s.status === 'running'),
@@ -110,6 +124,9 @@ describe.skipIf(unavailable !== null)('signage cancel from another terminal', ()
       expect(rawState(config.stateDir).runs.at(-1)?.status).toBe('cancelled');
       expect(cancel.stdout).toMatch(new RegExp(`${B}\\s+done: build, plan, copy, switch`));
     } finally {
+      editConfig((file) => {
+        file.activation.settleSeconds = 0;
+      });
       await office.setUplinkRate(1200);
     }
   }, 400_000);

@@ -19,7 +19,7 @@ const unavailable = officeUnavailable();
 const A = 'baard-entrance';
 const HOUR = 3_600_000;
 /** Short, so a reboot nobody confirms is reverted by the guard within a test. */
-const GUARD_SECONDS = 60;
+const GUARD_SECONDS = 30;
 const DM_ACTIVE = {
   name: 'display manager active',
   argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],

@@ -8,33 +8,32 @@ import { type Office, officeUnavailable } from '../office/index.ts';
 import type { FakeSlack, StoredMessage } from '../support/fake-slack/index.ts';
 import {
   ALICE,
+  actionIds,
+  answerAtNextWindow,
+  askInChannel,
   BOB,
-  blocksText,
   CHANNEL,
+  channelSays,
   hasButtons,
+  hms,
   NEVER,
   type SlackOffice,
   startSlackOfficeSet,
   stopSlackOfficeSet,
+  windowInAnHour,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
 const A = 'baard-entrance';
 const B = 'baard-kitchen';
-const HOUR = 3_600_000;
 const RESTART = 'restart display-manager.service';
-
-/** "HH:MM:SS" of an instant in UTC. */
-const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 describe.skipIf(unavailable !== null)('restart at the next maintenance window', () => {
   let office: Office;
   let fake: FakeSlack;
   let bot: SlackOffice;
   // A's window: ten minutes, an hour from now (the bot's clock is moved to it). B has none.
-  const opensAt = Math.ceil((Date.now() + HOUR) / 1000) * 1000;
-  const closesAt = opensAt + 10 * 60_000;
-  const windowText = `${hms(opensAt)}-${hms(closesAt)}`;
+  const { opensAt, text: windowText } = windowInAnHour();
   const store = () => bot.bot.composed.store;
   const pendingOf = (host: string) =>
     store()
@@ -46,23 +45,8 @@ describe.skipIf(unavailable !== null)('restart at the next maintenance window', 
     fake
       .messages(CHANNEL)
       .find((m) => m.broadcast && m.text.startsWith(`Restart the display manager on ${host}`));
-  const actionIds = (m: StoredMessage) =>
-    ((m.blocks ?? []) as { type: string; elements?: { action_id: string }[] }[])
-      .filter((b) => b.type === 'actions')
-      .flatMap((b) => b.elements ?? [])
-      .map((e) => e.action_id);
-  const channelSays = (text: string) =>
-    fake.messages(CHANNEL).some((m) => m.text.includes(text) || blocksText(m).includes(text));
-
-  async function ask(text: string, host: string): Promise<StoredMessage> {
-    await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text });
-    await fake.until(() => questionFor(host) !== undefined, {
-      timeoutMs: 120_000,
-      what: `a question about ${host}`,
-    });
-    await bot.bot.slack.settled();
-    return questionFor(host)!;
-  }
+  const ask = (text: string, host: string): Promise<StoredMessage> =>
+    askInChannel({ fake, bot }, text, () => questionFor(host), `a question about ${host}`);
 
   beforeAll(async () => {
     ({ office, fake, bot } = await startSlackOfficeSet({
@@ -110,16 +94,9 @@ describe.skipIf(unavailable !== null)('restart at the next maintenance window', 
     expect(pendingOf(A)).toBeUndefined();
     expect(hasButtons(fake.messages(CHANNEL).find((m) => m.ts === question.ts)!)).toBe(true);
 
-    await fake.clickButton({
-      user: ALICE,
-      channel: CHANNEL,
-      ts: question.ts,
-      actionId: 'restart_next_window',
-    });
-    const answered = () => fake.messages(CHANNEL).find((m) => m.ts === question.ts)!;
-    await fake.until(() => !hasButtons(answered()), { timeoutMs: 60_000, what: 'the question answered' });
+    const answered = await answerAtNextWindow(fake, question);
     const opening = hms(opensAt).slice(0, 5);
-    expect(answered().text).toMatch(
+    expect(answered.text).toMatch(
       new RegExp(
         `^Restart of ${A} at the next window, ${windowText}, next opening \\w{3} ${opening}(:\\d\\d)? UTC — approved by <@${ALICE}>$`,
       ),
@@ -153,10 +130,13 @@ describe.skipIf(unavailable !== null)('restart at the next maintenance window', 
     }
     expect(seenAt, 'the display manager was never restarted').not.toBeNull();
     expect(seenAt!).toBeGreaterThanOrEqual(opensAt);
-    await fake.until(() => channelSays(`${A} reached its window and its display manager was restarted`), {
-      timeoutMs: 120_000,
-      what: 'the channel told of the restart',
-    });
+    await fake.until(
+      () => channelSays(fake, `${A} reached its window and its display manager was restarted`),
+      {
+        timeoutMs: 120_000,
+        what: 'the channel told of the restart',
+      },
+    );
     expect(pendingOf(A)).toBeUndefined();
     // Once, not at every tick of the open window.
     await new Promise((r) => setTimeout(r, 5000));

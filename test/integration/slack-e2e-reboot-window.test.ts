@@ -4,64 +4,58 @@
 // The bot's clock is moved forward to the window instead of waiting an hour.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RebootWatcher, watchReboots } from '../office/boot-guard.ts';
-import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
-import { FakeSlack, type StoredMessage } from '../support/fake-slack/index.ts';
+import { type Office, officeUnavailable } from '../office/index.ts';
+import type { FakeSlack } from '../support/fake-slack/index.ts';
 import { explain } from '../support/outcome.ts';
 import {
   ALICE,
-  blocksText,
+  actionIds,
+  answerAtNextWindow,
+  askInChannel,
   CHANNEL,
-  FAKE_DIRECTORY,
-  hasButtons,
+  channelSays,
   NEVER,
   type SlackOffice,
-  startSlackOffice,
+  startSlackOfficeSet,
+  stopSlackOfficeSet,
+  windowInAnHour,
 } from '../support/slack-office.ts';
 
 const unavailable = officeUnavailable();
 const A = 'baard-entrance';
-const HOUR = 3_600_000;
-const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 describe.skipIf(unavailable !== null)('a reboot at the next window, from Slack', () => {
   let office: Office;
   let fake: FakeSlack;
   let bot: SlackOffice;
   let watcher: RebootWatcher;
-  const opensAt = Math.ceil((Date.now() + HOUR) / 1000) * 1000;
-  const windowText = `${hms(opensAt)}-${hms(opensAt + 10 * 60_000)}`;
+  const { opensAt, text: windowText } = windowInAnHour();
 
   const read = async (argv: string[]) => (await office.onHost(A, argv)).stdout.trim();
   const questionFor = () =>
     fake.messages(CHANNEL).find((m) => m.broadcast && m.text.includes(`Reboot ${A}?`));
-  const actionIds = (m: StoredMessage) =>
-    ((m.blocks ?? []) as { type: string; elements?: { action_id: string }[] }[])
-      .filter((b) => b.type === 'actions')
-      .flatMap((b) => b.elements ?? [])
-      .map((e) => e.action_id);
-  const channelSays = (text: string) =>
-    fake.messages(CHANNEL).some((m) => m.text.includes(text) || blocksText(m).includes(text));
 
   beforeAll(async () => {
-    office = await startOffice({ hosts: [{ name: A, systemd: true }], scale: 0.05 });
-    watcher = watchReboots(office.hosts);
-    fake = await FakeSlack.start(FAKE_DIRECTORY);
-    bot = await startSlackOffice(office, fake, {
-      schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
-      sections: { sites: { baard: { timezone: 'UTC', windows: [windowText] } } },
-      activation: {
-        revertSeconds: 60,
-        rebootSeconds: 90,
-        settleSeconds: 0,
-        checks: [
-          {
-            name: 'display manager active',
-            argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
-            timeoutSeconds: 5,
-          },
-        ],
+    ({ office, fake, bot } = await startSlackOfficeSet({
+      office: { hosts: [{ name: A, systemd: true }], scale: 0.05 },
+      bot: {
+        schedule: { status: NEVER, pendingWork: '*/2 * * * * *' },
+        sections: { sites: { baard: { timezone: 'UTC', windows: [windowText] } } },
+        activation: {
+          revertSeconds: 60,
+          rebootSeconds: 90,
+          settleSeconds: 0,
+          checks: [
+            {
+              name: 'display manager active',
+              argv: ['systemctl', 'is-active', '--quiet', 'display-manager.service'],
+              timeoutSeconds: 5,
+            },
+          ],
+        },
       },
-    });
+    }));
+    watcher = watchReboots(office.hosts);
     const first = await bot.bot.composed.engine.deploy(
       [A],
       { until: 'switch', restart: 'no', ignoreWindow: true },
@@ -71,9 +65,7 @@ describe.skipIf(unavailable !== null)('a reboot at the next window, from Slack',
   }, 300_000);
   afterAll(async () => {
     await watcher?.stop();
-    await bot?.stop();
-    await fake?.stop();
-    await office?.close();
+    await stopSlackOfficeSet({ bot, fake, office });
   });
 
   it('offers the window, waits for it, then reboots into the staged system and tells the channel', async () => {
@@ -82,22 +74,18 @@ describe.skipIf(unavailable !== null)('a reboot at the next window, from Slack',
     await office.fleet.setKernel('6.6.60');
     const next = await office.fleet.build(A);
 
-    await fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text: `deploy ${A} --now` });
-    await fake.until(() => questionFor() !== undefined, { timeoutMs: 180_000, what: 'the reboot question' });
-    await bot.bot.slack.settled();
-    const question = questionFor()!;
+    const question = await askInChannel(
+      { fake, bot },
+      `deploy ${A} --now`,
+      questionFor,
+      'the reboot question',
+      180_000,
+    );
     expect(actionIds(question)).toEqual(['restart_approve', 'restart_next_window', 'restart_deny']);
     expect(await office.bootDefault(A)).toBe(next);
 
-    await fake.clickButton({
-      user: ALICE,
-      channel: CHANNEL,
-      ts: question.ts,
-      actionId: 'restart_next_window',
-    });
-    const answered = () => fake.messages(CHANNEL).find((m) => m.ts === question.ts)!;
-    await fake.until(() => !hasButtons(answered()), { timeoutMs: 60_000, what: 'the question answered' });
-    expect(answered().text).toMatch(
+    const answered = await answerAtNextWindow(fake, question);
+    expect(answered.text).toMatch(
       new RegExp(
         `^Reboot of ${A} at the next window, ${windowText}, next opening .* — approved by <@${ALICE}>$`,
       ),
@@ -111,7 +99,7 @@ describe.skipIf(unavailable !== null)('a reboot at the next window, from Slack',
     expect(await read(['readlink', '/run/current-system'])).toBe(previous);
 
     bot.advance(opensAt + 2000 - Date.now());
-    await fake.until(() => channelSays(`${A} reached its window and was rebooted`), {
+    await fake.until(() => channelSays(fake, `${A} reached its window and was rebooted`), {
       timeoutMs: 300_000,
       what: 'the channel told of the reboot',
     });

@@ -78,7 +78,6 @@ export interface SlackOffice {
   stop(): Promise<void>;
 }
 
-/** The fake's group of approvers, for FakeSlack.start. */
 /** A stored message's blocks as text, for asserting what a reader sees in them. */
 export const blocksText = (m: StoredMessage | undefined): string => JSON.stringify(m?.blocks ?? []);
 
@@ -86,6 +85,52 @@ export const blocksText = (m: StoredMessage | undefined): string => JSON.stringi
 export const hasButtons = (m: StoredMessage | undefined): boolean =>
   blocksText(m).includes(APPROVE_ACTION_ID);
 
+/** The action ids of a message's buttons, in order. */
+export const actionIds = (m: StoredMessage): string[] =>
+  ((m.blocks ?? []) as { type: string; elements?: { action_id: string }[] }[])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements ?? [])
+    .map((e) => e.action_id);
+
+/** Whether a message in the channel says `text`, in its text or its blocks. */
+export const channelSays = (fake: FakeSlack, text: string): boolean =>
+  fake.messages(CHANNEL).some((m) => m.text.includes(text) || blocksText(m).includes(text));
+
+/** "HH:MM:SS" of an instant in UTC, as a maintenance window is written. */
+export const hms = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+/** A maintenance window of ten minutes opening an hour from now: a test moves the bot's clock into it. */
+export function windowInAnHour(): { readonly opensAt: number; readonly text: string } {
+  const opensAt = Math.ceil((Date.now() + 3_600_000) / 1000) * 1000;
+  return { opensAt, text: `${hms(opensAt)}-${hms(opensAt + 10 * 60_000)}` };
+}
+
+/**
+ * ALICE's slash command, and the question it asks once posted (`find` picks it out of the channel), the bot
+ * settled after posting it.
+ */
+export async function askInChannel(
+  set: { readonly fake: FakeSlack; readonly bot: SlackOffice },
+  text: string,
+  find: () => StoredMessage | undefined,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<StoredMessage> {
+  await set.fake.sendSlashCommand({ user: ALICE, channel: CHANNEL, text });
+  await set.fake.until(() => find() !== undefined, { timeoutMs, what });
+  await set.bot.bot.slack.settled();
+  return find()!;
+}
+
+/** ALICE (an approver) presses "At the next window" on a question; the question as answered, its buttons gone. */
+export async function answerAtNextWindow(fake: FakeSlack, question: StoredMessage): Promise<StoredMessage> {
+  await fake.clickButton({ user: ALICE, channel: CHANNEL, ts: question.ts, actionId: 'restart_next_window' });
+  const answered = () => fake.messages(CHANNEL).find((m) => m.ts === question.ts)!;
+  await fake.until(() => !hasButtons(answered()), { timeoutMs: 60_000, what: 'the question answered' });
+  return answered();
+}
+
+/** The fake's group of approvers, for FakeSlack.start. */
 export const FAKE_DIRECTORY = { usergroups: { [APPROVERS_GROUP]: [CAROL] } };
 
 export function slackOfficeConfig(

@@ -29,6 +29,29 @@ function row(host: string, over: Partial<HostStatusRow> = {}): HostStatusRow {
   };
 }
 
+/** What a host's probe said: a host running no system of ours yet, changed by `over`. */
+function facts(over: Partial<HostFacts> = {}): HostFacts {
+  return {
+    currentSystem: null,
+    bootedSystem: null,
+    generations: [],
+    currentGeneration: 1,
+    profileSystem: null,
+    nixosVersion: null,
+    store: null,
+    systemd: true,
+    nixVersion: '2.8.0',
+    uptimeSeconds: 60,
+    currentKernel: null,
+    bootedKernel: null,
+    activationMarker: null,
+    power: { kind: 'off' },
+    temperature: { kind: 'off' },
+    notes: [],
+    ...over,
+  };
+}
+
 describe('fleetChanges', () => {
   const before = snapshotOf([row('a'), row('b'), row('c', { reachable: false, error: 'refused' })]);
 
@@ -87,24 +110,7 @@ describe('a new system staged for the next boot', () => {
   const staged = row('a', {
     sync: 'unconfirmed',
     stagedBoot: next,
-    facts: {
-      currentSystem: old,
-      bootedSystem: old,
-      generations: [],
-      currentGeneration: 1,
-      profileSystem: next,
-      nixosVersion: null,
-      store: null,
-      systemd: true,
-      nixVersion: '2.8.0',
-      uptimeSeconds: 60,
-      currentKernel: null,
-      bootedKernel: null,
-      activationMarker: null,
-      power: { kind: 'off' },
-      temperature: { kind: 'off' },
-      notes: [],
-    },
+    facts: facts({ currentSystem: old, bootedSystem: old, profileSystem: next }),
   });
 
   it('is reported as staged for the next boot, not unconfirmed, in the change and the host lines', () => {
@@ -130,27 +136,9 @@ describe('a new system staged for the next boot', () => {
 
 describe('healthChanges', () => {
   const ran = (output: string): CommandOutcome => ({ kind: 'ran', exitCode: 0, output });
-  const facts: HostFacts = {
-    currentSystem: null,
-    bootedSystem: null,
-    generations: [],
-    currentGeneration: 1,
-    profileSystem: null,
-    nixosVersion: null,
-    store: null,
-    systemd: true,
-    nixVersion: '2.8.0',
-    uptimeSeconds: 60,
-    currentKernel: null,
-    bootedKernel: null,
-    activationMarker: null,
-    power: { kind: 'off' },
-    temperature: { kind: 'off' },
-    notes: [],
-  };
   const withPower = (host: string, output: string, over: Partial<HostStatusRow> = {}) =>
     row(host, {
-      facts,
+      facts: facts(),
       health: hostHealth(
         { store: null, uptimeSeconds: 60, power: ran(output), temperature: { kind: 'missing' } },
         DEFAULT_HEALTH,

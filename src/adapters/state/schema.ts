@@ -27,7 +27,8 @@ function remakeTable(t: {
   readonly columns: string;
   readonly copied: readonly string[];
   readonly continuation: 'indented' | 'aligned';
-  readonly indexes: string;
+  /** Absent for a table without indexes. */
+  readonly indexes?: string;
 }): string {
   const insert = `INSERT INTO ${t.as} (`;
   const select = '  SELECT ';
@@ -38,7 +39,7 @@ function remakeTable(t: {
     `${select}${t.copied.join(`,\n${indent(select)}`)} FROM ${t.table};`,
     `DROP TABLE ${t.table};`,
     `ALTER TABLE ${t.as} RENAME TO ${t.table};`,
-    t.indexes,
+    ...(t.indexes === undefined ? [] : [t.indexes]),
   ].join('\n');
 }
 
@@ -309,7 +310,10 @@ CREATE TABLE approval_votes (
     // SQLite cannot change a CHECK list in place: the pending table is made anew with the wider one. A
     // pending reboot, like a pending restart, brings no system of its own.
     sql: `
-CREATE TABLE pending_v8 (
+${remakeTable({
+  table: 'pending',
+  as: 'pending_v8',
+  columns: `
   host TEXT PRIMARY KEY,
   toplevel TEXT,
   revision TEXT,
@@ -321,11 +325,10 @@ CREATE TABLE pending_v8 (
   verb TEXT NOT NULL CHECK (verb IN ('deploy', 'switch', 'restart', 'reboot')),
   restart TEXT NOT NULL CHECK (restart IN ('ask', 'yes', 'no')),
   CHECK ((verb IN ('restart', 'reboot')) = (toplevel IS NULL))
-) STRICT;
-INSERT INTO pending_v8 (host, toplevel, revision, reason, since, opens_at, requested_by, run_id, verb, restart)
-  SELECT host, toplevel, revision, reason, since, opens_at, requested_by, run_id, verb, restart FROM pending;
-DROP TABLE pending;
-ALTER TABLE pending_v8 RENAME TO pending;
+`,
+  copied: ['host, toplevel, revision, reason, since, opens_at, requested_by, run_id, verb, restart'],
+  continuation: 'indented',
+})}
 
 ALTER TABLE activations ADD COLUMN kind TEXT NOT NULL DEFAULT 'switch' CHECK (kind IN ('switch', 'boot'));
 `,
