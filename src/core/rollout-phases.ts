@@ -25,7 +25,9 @@ export const PHASES: readonly PhaseRule[] = [
   {
     phase: 'build',
     startsWhen: 'at once',
-    does: 'builds and signs every target on the builder, two at a time, and reads each closure',
+    does:
+      'builds every target on the builder at once (one evaluation, one build), signs them and reads their ' +
+      'closures in one call each; a target the batch could not build is built alone',
     onFailure: 'the target fails alone',
   },
   {
