@@ -178,6 +178,9 @@ async function walkSite(
     canary,
     until: opts.until === 'copy' ? 'copy' : 'activate',
     parallel: deps.limits.parallelHosts,
+    unchanged: ready
+      .filter((t) => !need(t.name).moves && known.runs(t.name, builds.get(t.name)!.toplevel))
+      .map((t) => t.name),
   });
 
   const outcomes = new Map<string, MutableOutcome>(
