@@ -2,8 +2,9 @@
 // paths it sends. Per office size, one office of N screens at one site with a closure of many small paths
 // (the fleet's `smallPaths`), and three `signage deploy all --no-restart` runs: the first rollout (hosts hold
 // nothing), a no-op one (nothing to do: every byte is control), and a rollout of a new revision (a quarter of
-// the small paths and the kiosk change). Both directions come from the uplink veth's kernel counters; the NAR
-// bytes the run reports as sent over the uplink are subtracted to leave the control traffic.
+// the small paths and the kiosk change). Both directions come from the uplink veth's kernel counters; the
+// bytes the builder's copies sent over the uplink as store paths (the stream: narinfos, compressed NARs and
+// its framing, as each host's copy reports them) are subtracted to leave the control traffic.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
@@ -33,9 +34,11 @@ export interface ControlRow {
   /** Builder to office and back, by the uplink's kernel counters. */
   readonly toOffice: number;
   readonly fromOffice: number;
-  /** NAR bytes the run says it sent over the uplink. */
+  /** NAR bytes of the paths the run says it sent over the uplink. */
   readonly narBytes: number;
-  /** toOffice + fromOffice - narBytes. */
+  /** What the builder's copies put on the uplink for those paths (the stream's bytes): the payload. */
+  readonly payloadBytes: number;
+  /** toOffice + fromOffice - payloadBytes. */
   readonly control: number;
   readonly wallMs: number;
 }
@@ -99,6 +102,11 @@ async function rollout(
     if (h.toplevel && running !== h.toplevel) throw new Error(`${h.host} runs ${running}, not ${h.toplevel}`);
   }
   const toplevel = run.hosts.find((h) => h.toplevel)?.toplevel;
+  // The stream's own bytes are payload, not control; a copy that reports none sent its NARs as they are.
+  const payloadBytes = run.hosts.reduce((sum, h) => {
+    const sent = (h.copy as { uplinkSentBytes?: unknown } | undefined)?.uplinkSentBytes;
+    return sum + (typeof sent === 'number' ? sent : (h.copy?.uplinkBytes ?? 0));
+  }, 0);
   const row: ControlRow = {
     screens,
     kind,
@@ -106,12 +114,14 @@ async function rollout(
     toOffice: after.tx - before.tx,
     fromOffice: after.rx - before.rx,
     narBytes: run.uplinkBytes,
-    control: after.tx - before.tx + (after.rx - before.rx) - run.uplinkBytes,
+    payloadBytes,
+    control: after.tx - before.tx + (after.rx - before.rx) - payloadBytes,
     wallMs: r.ms,
   };
   log(
     `  ${kind}: ${decimalBytes(row.toOffice)} to the office, ${decimalBytes(row.fromOffice)} back, ` +
-      `${decimalBytes(row.narBytes)} of NARs: control ${decimalBytes(row.control)} in ${formatDuration(row.wallMs)}`,
+      `${decimalBytes(row.narBytes)} of NARs sent as ${decimalBytes(row.payloadBytes)}: control ` +
+      `${decimalBytes(row.control)} in ${formatDuration(row.wallMs)}`,
   );
   return row;
 }
@@ -157,6 +167,7 @@ export function formatControl(c: ControlResult): string {
     decimalBytes(r.toOffice),
     decimalBytes(r.fromOffice),
     decimalBytes(r.narBytes),
+    decimalBytes(r.payloadBytes),
     decimalBytes(r.control),
     decimalBytes(r.control / r.screens),
     formatDuration(r.wallMs),
@@ -171,7 +182,8 @@ export function formatControl(c: ControlResult): string {
         'closure paths',
         'to office',
         'from office',
-        'NAR payload',
+        'NARs',
+        'payload sent',
         'control (both ways)',
         'control a screen',
         'wall time',
@@ -179,8 +191,8 @@ export function formatControl(c: ControlResult): string {
       rows,
     ),
     '',
-    'to office / from office: the uplink veth kernel counters; control = both directions minus the NAR bytes',
-    'the run reports sending over the uplink. Goals: a 30-screen rollout of 2,000-path closures at most 2 MB of',
-    'control, a no-op one under 1 MB and under 10 s.',
+    'to office / from office: the uplink veth kernel counters; control = both directions minus the payload the',
+    "builder's copies report sending (the stream's bytes: narinfos, compressed NARs, framing). Goals: a",
+    '30-screen rollout of 2,000-path closures at most 2 MB of control, a no-op one under 1 MB and under 10 s.',
   ].join('\n');
 }

@@ -3,7 +3,13 @@
 // measures the chosen one on the uplink.
 import { randomInt } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { PACKED_HASH_BYTES, packHashes, VALIDITY_SCRIPT } from '../src/adapters/ssh/validity-wire.ts';
+import {
+  PACKED_HASH_BYTES,
+  PREFIX_CHARS,
+  packedBytes,
+  packHashes,
+  VALIDITY_SCRIPT,
+} from '../src/adapters/ssh/validity-wire.ts';
 import { decimalBytes } from './control.ts';
 
 const NIX32 = '0123456789abcdfghijklmnpqrsvwxyz';
@@ -27,6 +33,7 @@ export function wireSizes(n: number): string[][] {
   const names = Buffer.from(`${paths.join('\n')}\n`);
   const text = Buffer.from(`${hashes.join('\n')}\n`);
   const packed = packHashes(hashes);
+  const prefixes = packHashes(hashes, PREFIX_CHARS);
   const answer = (bits: string) =>
     gzipSync(Buffer.from(bits), { level: 6 }).toString('base64').length + 65 + 1;
   const bits = (p: number) => Array.from({ length: n }, () => (Math.random() < p ? '1' : '0')).join('');
@@ -35,8 +42,13 @@ export function wireSizes(n: number): string[][] {
     ['question: path names, gzipped', decimalBytes(gzipSync(names).length)],
     ['question: hashes as text', decimalBytes(text.length)],
     ['question: hashes as text, gzipped', decimalBytes(gzipSync(text).length)],
-    [`question: hashes packed, ${PACKED_HASH_BYTES} bytes each (chosen)`, decimalBytes(packed.length)],
+    [`question: hashes packed, ${PACKED_HASH_BYTES} bytes each`, decimalBytes(packed.length)],
     ['question: hashes packed, gzipped', decimalBytes(gzipSync(packed).length)],
+    [
+      `question: ${PREFIX_CHARS}-digit prefixes packed, ${packedBytes(PREFIX_CHARS)} bytes each (chosen)`,
+      decimalBytes(prefixes.length),
+    ],
+    ['question: prefixes packed, gzipped', decimalBytes(gzipSync(prefixes).length)],
     ['question: the fixed host script, sent with each', decimalBytes(VALIDITY_SCRIPT.length)],
     ['answer before (the invalid names): none held', decimalBytes(names.length)],
     ['answer before: 3 % missing', decimalBytes(Math.round(names.length * 0.03))],

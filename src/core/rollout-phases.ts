@@ -25,7 +25,9 @@ export const PHASES: readonly PhaseRule[] = [
   {
     phase: 'build',
     startsWhen: 'at once',
-    does: 'builds and signs every target on the builder, two at a time, and reads each closure',
+    does:
+      'builds every target on the builder at once (one evaluation, one build), signs them and reads their ' +
+      'closures in one call each; a target the batch could not build is built alone',
     onFailure: 'the target fails alone',
   },
   {
@@ -101,6 +103,12 @@ export interface WalkSettings {
   readonly until: 'copy' | 'activate';
   /** At most this many copies that move something at once, and this many activations after the canary. */
   readonly parallel: number;
+  /**
+   * Targets the snapshot saw running their new system already (as running and profile system): their
+   * activation changes nothing on the host, so it does not count against `parallel` (a rollout with nothing
+   * to do is not queued three at a time).
+   */
+  readonly unchanged?: readonly string[];
 }
 
 export class RolloutWalkError extends Error {
@@ -122,6 +130,7 @@ export class SiteWalk {
   readonly until: 'copy' | 'activate';
   readonly parallel: number;
   readonly #order: readonly string[];
+  readonly #unchanged: ReadonlySet<string>;
   readonly #states = new Map<string, TargetState>();
   /** Copies under way, with the paths each pulls over the uplink. */
   readonly #pulling = new Map<string, ReadonlySet<StorePath>>();
@@ -132,6 +141,7 @@ export class SiteWalk {
 
   constructor(settings: WalkSettings) {
     const { targets, canary, until, parallel } = settings;
+    this.#unchanged = new Set(settings.unchanged ?? []);
     if (!Number.isSafeInteger(parallel) || parallel < 1)
       throw new RolloutWalkError(`parallel must be a whole number of at least 1, not ${parallel}`);
     if (new Set(targets).size !== targets.length) throw new RolloutWalkError('a target is listed twice');
@@ -201,7 +211,8 @@ export class SiteWalk {
 
   /**
    * The targets whose activation starts now (marked activating): the canary once copied; the others once
-   * copied and the canary confirmed, at most `parallel` at a time; none once the site has stopped.
+   * copied and the canary confirmed, at most `parallel` at a time (the unchanged ones not counted); none once
+   * the site has stopped.
    */
   activationsToStart(): string[] {
     if (this.until !== 'activate' || this.#stop !== null) return [];
@@ -211,15 +222,16 @@ export class SiteWalk {
     }
     if (!this.#canaryConfirmed) return [];
     let running = [...this.#states.entries()].filter(
-      ([t, s]) => s === 'activating' && t !== this.canary,
+      ([t, s]) => s === 'activating' && t !== this.canary && !this.#unchanged.has(t),
     ).length;
     const started: string[] = [];
     for (const t of this.#order) {
-      if (running >= this.parallel) break;
       if (this.#states.get(t) !== 'copied') continue;
+      const changes = !this.#unchanged.has(t);
+      if (changes && running >= this.parallel) continue;
       this.#states.set(t, 'activating');
       started.push(t);
-      running++;
+      if (changes) running++;
     }
     return started;
   }

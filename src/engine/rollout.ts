@@ -7,11 +7,10 @@
 import { chooseCanary } from '../core/fleet-order.ts';
 import { type ActivationEnd, type CopyNeed, SiteWalk } from '../core/rollout-phases.ts';
 import type { HostSpec, PathInfo, StageName } from '../core/types.ts';
-import { type Built, buildHost } from './build.ts';
+import { type Built, buildHosts } from './build.ts';
 import type { EngineDeps } from './deps.ts';
 import { EngineError, messageOf } from './errors.ts';
 import { type SiteHoldings, siteHosts, takeSnapshot } from './holdings.ts';
-import { limitConcurrency } from './limit.ts';
 import {
   activateTarget,
   closurePaths,
@@ -65,21 +64,13 @@ async function rolloutSite(
 ): Promise<RolloutResult> {
   const outcomes = new Map<string, HostOutcome>();
 
-  // Phase: build.
+  // Phase: build. All targets at once (one evaluation and one build on the builder); a failure fails its
+  // host alone.
   const builds = new Map<string, Built>();
-  // Builds share the builder: two at a time keeps evaluation and the store busy without thrashing.
-  const buildLimit = limitConcurrency(2);
-  await Promise.all(
-    targets.map((t) =>
-      buildLimit(async () => {
-        try {
-          builds.set(t.name, await buildHost(deps, scope, t));
-        } catch (e) {
-          outcomes.set(t.name, failedOutcome(t.name, e));
-        }
-      }),
-    ),
-  );
+  for (const [name, b] of await buildHosts(deps, scope, targets)) {
+    if (b.ok) builds.set(name, b.built);
+    else outcomes.set(name, failedOutcome(name, b.error));
+  }
   const result = () => ({ hosts: [...outcomes.values()], canaries: [] as string[] });
   if (builds.size === 0) return result();
 
@@ -187,6 +178,9 @@ async function walkSite(
     canary,
     until: opts.until === 'copy' ? 'copy' : 'activate',
     parallel: deps.limits.parallelHosts,
+    unchanged: ready
+      .filter((t) => !need(t.name).moves && known.runs(t.name, builds.get(t.name)!.toplevel))
+      .map((t) => t.name),
   });
 
   const outcomes = new Map<string, MutableOutcome>(

@@ -41,8 +41,12 @@ let
       sshd = "(setsid signage-office-host sshd-down </dev/null >/dev/null 2>&1 &); sleep 5";
       network = "(sleep 1; signage-office-host link-down) </dev/null >/dev/null 2>&1 &";
       hang = "sleep 100000";
+      # The system itself does not build, or does not evaluate: the bot never gets as far as the host.
+      build = "";
+      eval = "";
     }
     .${fault};
+  evaluated = if fault == "eval" then throw "${host.name}: kiosk.url is not a URL" else toplevel;
   toplevel = blob {
     name = "nixos-system-${host.name}-${version}${if fault == "none" then "" else "-${fault}"}";
     kib = 8;
@@ -55,6 +59,7 @@ let
       pkgs.kiosk
     ];
     script = ''
+      ${if fault == "build" then "echo 'kiosk.conf: no such option' >&2; exit 1" else ""}
       echo ${version} > "$out/nixos-version"
       ln -s ${systemPath} "$out/sw"
       ln -s ${etc} "$out/etc"
@@ -91,5 +96,5 @@ let
   };
 in
 {
-  config.system.build = { inherit toplevel; };
+  config.system.build.toplevel = evaluated;
 }

@@ -204,6 +204,42 @@ describe.skipIf(officeUnavailable() !== null)('probe and validPaths on real host
     });
   }
 
+  for (const host of ['deployed', 'old']) {
+    it(`asks ${host} once by 8-digit prefixes, and again by whole hashes when a held path shares a prefix`, async () => {
+      const closure = await closureOf(await office.fleet.build(host));
+      const held = closure.find((p) => p.includes('glibc'))!;
+      const hash = held.slice(11, 43);
+      const digits = '0123456789abcdfghijklmnpqrsvwxyz';
+      // The held path's first 8 digits, every later digit another: a path the host lacks, whose prefix
+      // names a path it holds.
+      const rest = [...hash.slice(8)].map((d) => digits[(digits.indexOf(d) + 1) % 32]).join('');
+      const twin = `/nix/store/${hash.slice(0, 8)}${rest}-never-built-twin`;
+      expect(await validOnHost(host, [held, twin])).toEqual([held]);
+      const connection = hosts.connection(hostSpec(office, host));
+
+      // No prefix shared: one question, 5 bytes a path.
+      const fakes = Array.from({ length: 50 }, (_, i) => fakeStorePath(i));
+      let before = hosts.stats();
+      const plain = await connection.validPaths([...fakes, ...closure]);
+      expect(hosts.stats().channelsOpened).toBe(before.channelsOpened + 1);
+      expect([...plain].sort()).toEqual((await validOnHost(host, [...fakes, ...closure])).sort());
+
+      // Asked about the twin and not the held path: the host lists the held path under the twin's prefix; the
+      // digest of names shows it, and the second question, by whole hashes, answers exactly: the twin is not
+      // held. (Asked about both, the bot sees the shared prefix itself and asks by whole hashes at once.)
+      before = hosts.stats();
+      const asked = [twin, ...fakes, ...closure.filter((p) => p !== held)];
+      const valid = await connection.validPaths(asked);
+      expect(hosts.stats().channelsOpened).toBe(before.channelsOpened + 2);
+      expect(valid.has(twin)).toBe(false);
+      expect([...valid].sort()).toEqual((await validOnHost(host, asked)).sort());
+      before = hosts.stats();
+      const both = await connection.validPaths([twin, held]);
+      expect(hosts.stats().channelsOpened).toBe(before.channelsOpened + 1);
+      expect([...both]).toEqual([held]);
+    });
+  }
+
   it('refuses, as a failure of the host, an answer for a held hash asked under another name', async () => {
     const held = (await closureOf(toplevel)).find((p) => p.includes('glibc'))!;
     const renamed = `${held.slice(0, 44)}not-its-name`;

@@ -16,7 +16,7 @@ export interface FleetHost {
   readonly faults?: Readonly<Record<string, Fault>>;
 }
 
-export type Fault = 'kiosk' | 'sshd' | 'network' | 'hang';
+export type Fault = 'kiosk' | 'sshd' | 'network' | 'hang' | 'build' | 'eval';
 
 export interface Fleet {
   readonly dir: string;

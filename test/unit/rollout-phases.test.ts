@@ -242,6 +242,29 @@ describe('the rollout phases', () => {
     expect(walk.activationsToStart()).toEqual(['c']);
   });
 
+  it('activates the targets already running their system all at once, the others within the limit', () => {
+    const targets = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const walk = new SiteWalk({
+      targets,
+      canary: 'a',
+      until: 'activate',
+      parallel: 1,
+      unchanged: ['c', 'd', 'e'],
+    });
+    const nothing: CopyNeed = { uplink: [], moves: false };
+    expect(walk.copiesToStart(() => nothing)).toEqual(targets);
+    for (const t of targets) walk.copyEnded(t, true);
+    expect(walk.activationsToStart()).toEqual(['a']);
+    walk.activationEnded('a', 'confirmed');
+    // One that changes (the limit is one), and every unchanged one beside it.
+    expect(walk.activationsToStart()).toEqual(['b', 'c', 'd', 'e']);
+    expect(walk.activationsToStart()).toEqual([]);
+    walk.activationEnded('c', 'confirmed');
+    expect(walk.activationsToStart()).toEqual([]);
+    walk.activationEnded('b', 'confirmed');
+    expect(walk.activationsToStart()).toEqual(['f']);
+  });
+
   it('refuses a canary outside the targets and a limit below one', () => {
     expect(() => new SiteWalk({ targets: ['a'], canary: 'b', until: 'copy', parallel: 1 })).toThrow(
       RolloutWalkError,

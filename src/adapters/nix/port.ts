@@ -2,12 +2,12 @@
 // uplink) and NixKnowledge (what hosts run and what their output means).
 import { readFile } from 'node:fs/promises';
 import type { BuilderPort, CopyLogReader, NixKnowledge } from '../../core/ports/builder.ts';
-import { buildToplevel } from './build.ts';
+import { buildToplevel, buildToplevels } from './build.ts';
 import { closureOf, closureQueryArgv, type NixVersion, nixVersion } from './closure.ts';
 import { diagnoseCopyFailure } from './copy-failure.ts';
 import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
-import { addGcRoot, removeGcRoot } from './gcroot.ts';
+import { addGcRoot, readGcRoot, removeGcRoot } from './gcroot.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocations } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
@@ -36,6 +36,8 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
   const bin = config.nixBinDir === undefined ? {} : { nixBinDir: config.nixBinDir };
   // Asked once, for the few commands whose flags differ between versions (path-info's JSON from 2.33).
   let version: Promise<NixVersion | null> | undefined;
+  // Each batch keeps its roots in a folder of its own while it builds: runs at once never share one.
+  let batches = 0;
   const builderVersion = () => {
     version ??= nixVersion(bin).catch(() => null);
     return version;
@@ -59,6 +61,14 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
       });
       return built.toplevel;
     },
+    buildMany: (hosts, opts) =>
+      buildToplevels(opts.flake ?? config.flakeRef, hosts, {
+        ...bin,
+        batchRootsDir: `${config.gcRootsDir}/building/${process.pid}-${++batches}`,
+        hostRootsDir: `${config.gcRootsDir}/built`,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(config.buildTimeoutMs ? { timeoutMs: config.buildTimeoutMs } : {}),
+      }),
     async signingKeyName() {
       // Only the name before the colon is read out of the file; the secret part is never kept or logged.
       const text = await readFile(config.signingKeyFile, 'utf8');
@@ -97,7 +107,10 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
       };
     },
     async keepRoot(host, toplevel) {
-      await addGcRoot(`${config.gcRootsDir}/deployed`, host, toplevel, bin);
+      const dir = `${config.gcRootsDir}/deployed`;
+      // A root that points there already (a rollout with nothing to do) needs no Nix call.
+      if ((await readGcRoot(dir, host).catch(() => null)) === toplevel) return;
+      await addGcRoot(dir, host, toplevel, bin);
     },
     async keepPendingRoot(host, toplevel) {
       const dir = `${config.gcRootsDir}/pending`;

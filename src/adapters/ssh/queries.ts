@@ -7,7 +7,16 @@ import { parseStorePath } from '../../core/storepath.ts';
 import type { StorePath } from '../../core/types.ts';
 import { about, HostError, invalidRequest } from './errors.ts';
 import { type ExecTarget, execOn } from './exec.ts';
-import { baseNameOf, decodeAnswer, hashOf, packHashes, VALIDITY_SCRIPT } from './validity-wire.ts';
+import {
+  baseNameOf,
+  decodeAnswer,
+  hashOf,
+  PREFIX_CHARS,
+  packHashes,
+  type QuestionDigits,
+  VALIDITY_SCRIPT,
+  WHOLE_HASH_CHARS,
+} from './validity-wire.ts';
 
 /** The probe's output is small; a generous limit of its own keeps a wedged host from holding a deploy. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -42,14 +51,17 @@ export async function probe(
 }
 
 /**
- * The subset of `paths` valid in the host's store, in one round trip: the paths' hashes go packed on stdin to
- * a fixed script, which answers with a bitmap in the order asked (see validity-wire.ts). An answer of the
- * wrong length, garbage, or one that does not match the names asked is a HostError, never "not held".
+ * The subset of `paths` valid in the host's store, in one round trip: the paths' hash prefixes go packed on
+ * stdin to a fixed script, which answers with a bitmap in the order asked and a digest of the held names (see
+ * validity-wire.ts). Where a prefix is shared (by two paths asked, or, as the digest shows, by a path the host
+ * holds), the question is asked once more with whole hashes: a prefix never makes a path count as held. An
+ * answer of the wrong length, garbage, or one that does not match the names asked is a HostError, never "not
+ * held".
  */
 export async function validPaths(
   target: ExecTarget,
   paths: Iterable<StorePath>,
-  opts: { readonly signal?: AbortSignal } = {},
+  opts: { readonly signal?: AbortSignal; readonly digits?: QuestionDigits } = {},
 ): Promise<Set<StorePath>> {
   const given = new Set<StorePath>();
   const byHash = new Map<string, StorePath>();
@@ -70,15 +82,42 @@ export async function validPaths(
   }
   if (given.size === 0) return new Set();
   const asked = [...given];
-  const argv = ['/bin/sh', '-c', VALIDITY_SCRIPT];
+  const hashes = asked.map(hashOf);
+  const prefixes = new Set(hashes.map((h) => h.slice(0, PREFIX_CHARS)));
+  const first = opts.digits ?? (prefixes.size === hashes.length ? PREFIX_CHARS : WHOLE_HASH_CHARS);
+  const once = await askValidity(target, asked, hashes, first, opts.signal);
+  if (once.ok) return once.held;
+  if (!once.digestMismatch || first === WHOLE_HASH_CHARS) throw once.error;
+  return unwrap(await askValidity(target, asked, hashes, WHOLE_HASH_CHARS, opts.signal));
+}
+
+type Asked =
+  | { readonly ok: true; readonly held: Set<StorePath> }
+  | { readonly ok: false; readonly error: HostError; readonly digestMismatch: boolean };
+
+function unwrap(a: Asked): Set<StorePath> {
+  if (!a.ok) throw a.error;
+  return a.held;
+}
+
+async function askValidity(
+  target: ExecTarget,
+  asked: readonly StorePath[],
+  hashes: readonly string[],
+  digits: QuestionDigits,
+  signal: AbortSignal | undefined,
+): Promise<Asked> {
+  const argv = ['/bin/sh', '-c', VALIDITY_SCRIPT, 'signage-valid', String(digits)];
   const result = await execOn(target, argv, {
-    stdin: packHashes(asked.map(hashOf)),
+    stdin: packHashes(hashes, digits),
     // The answer is a few bytes a path at worst; more than that is already wrong.
     keepStdoutBytes: 2 * asked.length + 4096,
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(signal ? { signal } : {}),
   });
-  const failed = (why: string) =>
-    new HostError({
+  const failed = (why: string, digestMismatch = false): Asked => ({
+    ok: false,
+    digestMismatch,
+    error: new HostError({
       kind: 'RemoteCommandFailed',
       ...about(target.host),
       command: `(which of ${asked.length} store paths are valid: their hashes on stdin, nix-store --check-validity)`,
@@ -87,15 +126,16 @@ export async function validPaths(
       exitCode: result.exitCode,
       message: `${target.host.name}: the store validity query ${why}`,
       hint: `run \`nix-store --check-validity\` on ${target.host.name} by hand to see why its store does not answer`,
-    });
+    }),
+  });
   if (result.exitCode !== 0) {
     const tail = result.stderr.trim().split('\n').slice(-2).join(' / ');
-    throw failed(
+    return failed(
       `failed (exit ${result.exitCode ?? `on signal ${result.signal}`})${tail ? `: ${tail}` : ''}`,
     );
   }
-  if (result.stdoutTruncated) throw failed('printed more than an answer can be');
+  if (result.stdoutTruncated) return failed('printed more than an answer can be');
   const decoded = decodeAnswer(result.stdout, asked.map(baseNameOf));
-  if (!decoded.ok) throw failed(`answered ${decoded.error}`);
-  return new Set(asked.filter((_, i) => decoded.held[i]));
+  if (!decoded.ok) return failed(`answered ${decoded.error}`, decoded.digestMismatch === true);
+  return { ok: true, held: new Set(asked.filter((_, i) => decoded.held[i])) };
 }

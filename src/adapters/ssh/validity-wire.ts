@@ -1,17 +1,23 @@
-// The validity question on the wire, both sides in one file: what the bot sends (store path hashes, packed),
-// the fixed script the host runs on it, and how the bot reads the answer (a bitmap in the order asked). Pure:
-// no I/O here, so every encoding and every way an answer can be wrong is unit-tested.
+// The validity question on the wire, both sides in one file: what the bot sends (store path hash prefixes,
+// packed), the fixed script the host runs on it, and how the bot reads the answer (a bitmap in the order
+// asked). Pure: no I/O here, so every encoding and every way an answer can be wrong is unit-tested.
 //
-// Question (stdin): each path's 32-character hash, its Nix base32 digits packed 5 bits each, 20 bytes a path,
-// in the order asked. That is a quarter of the path names (about 80 bytes each); measured for 2,000 paths:
-// names 141 KB (51 KB gzipped), hashes as text 66 KB (42 KB gzipped), packed 40 KB, and gzip cannot shrink
-// packed hashes any further (they are random), so the question is sent packed and not gzipped.
+// Question (stdin): each path's hash, or its first 8 digits, its Nix base32 digits packed 5 bits each, in the
+// order asked; the number of digits is the script's one parameter. 8 digits are 40 bits in 5 bytes, a
+// quarter of the whole hash's 20 and a sixteenth of the name's 80; measured for 2,000 paths: names 141 KB
+// (51 KB gzipped), whole hashes packed 40 KB, prefixes packed 10 KB. Packed hashes are random, so gzip
+// cannot shrink them: the question is sent packed and not gzipped.
 //
 // Answer (stdout), two lines: the SHA-256 (hex) of the held paths' names, one a line in the order asked, then
 // one '0' or '1' a path in the order asked, gzipped and in base64. A site holds most of a closure or little
 // of it, so runs dominate: 2,000 paths answer in 48 bytes when all or none are held, about 190 when 3 % are
 // missing, 520 at worst (half held at random). The digest makes the answer exact although the host was only
 // told hashes: a path is held only if the host holds it under the name asked.
+//
+// Prefixes and collisions: another path of the host's store may share a prefix asked (about 2,000 x 20,000
+// / 2^40, one question in 27,000, for a 2,000-path question to a store of 20,000 paths). The host then lists
+// the path it holds under that prefix, or both, and the names' digest is not the bot's: the bot asks the
+// same question again with whole hashes (digestMismatch), and a prefix never makes a path count as held.
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { STORE_DIR } from '../../core/storepath.ts';
@@ -22,27 +28,39 @@ const NIX32 = '0123456789abcdfghijklmnpqrsvwxyz';
 const RFC32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const HASH_CHARS = 32;
 export const PACKED_HASH_BYTES = 20;
+/** Digits of a hash the first question sends: 40 bits, whole bytes (5) and whole base32 digits. */
+export const PREFIX_CHARS = 8;
+/** The digits a question may send per path: a prefix, or the whole hash (the question asked again). */
+export type QuestionDigits = typeof PREFIX_CHARS | typeof HASH_CHARS;
+export const WHOLE_HASH_CHARS: QuestionDigits = HASH_CHARS;
+
+/** Bytes a path takes in a question of `digits` digits a hash. */
+export function packedBytes(digits: QuestionDigits): number {
+  return (digits * 5) / 8;
+}
 const PREFIX_LENGTH = STORE_DIR.length + 1;
 
 /**
- * Runs on the host with the packed hashes on stdin and no arguments: nothing from the question reaches a shell
- * as code. `base32` turns every 20 bytes back into 32 digits, which `tr` maps to Nix's alphabet; the store
- * directory's listing names the candidates for each hash, and `nix-store --check-validity` says which are valid
- * (a path on disk that Nix does not list as valid is not held); it runs even when no candidate is listed, so
- * a store Nix cannot open is an error, not "nothing held". Only POSIX sh, coreutils, gzip and nix-store, as
- * every NixOS host has. Numbers are zero-padded so that a plain sort orders them.
+ * Runs on the host with the packed hashes (or prefixes) on stdin and one argument, the digits a hash (8 or 32,
+ * checked here again): nothing from the question reaches a shell as code. `base32` turns every packed hash back
+ * into its digits, which `tr` maps to Nix's alphabet; the store directory's listing names the candidates for
+ * each (every name starting so), and `nix-store --check-validity` says which are valid (a path on disk that
+ * Nix does not list as valid is not held); it runs even when no candidate is listed, so a store Nix cannot
+ * open is an error, not "nothing held". Only POSIX sh, coreutils, gzip and nix-store, as every NixOS host
+ * has. Numbers are zero-padded so that a plain sort orders them.
  */
 export const VALIDITY_SCRIPT = `set -eu
 export LC_ALL=C
+case $1 in ${PREFIX_CHARS}|${HASH_CHARS}) d=$1 ;; *) echo "digits: $1" >&2; exit 2 ;; esac
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 trap 'exit 129' HUP INT TERM
 cd ${STORE_DIR}
-base32 -w ${HASH_CHARS} > "$t/b32"
+base32 -w "$d" > "$t/b32"
 tr ${RFC32} ${NIX32} < "$t/b32" > "$t/hashes"
 nl -ba -nrz -w9 -s' ' "$t/hashes" > "$t/asked"
 ls -A ${STORE_DIR} > "$t/ls"
-cut -c1-${HASH_CHARS} "$t/ls" > "$t/lsh"
+cut -c1-"$d" "$t/ls" > "$t/lsh"
 paste -d' ' "$t/lsh" "$t/ls" | sort -k1,1 > "$t/store"
 sort -k2,2 "$t/asked" > "$t/q"
 join -1 2 -2 1 -o 1.1,2.2 "$t/q" "$t/store" | sort -k2,2 > "$t/cand"
@@ -76,15 +94,19 @@ export function baseNameOf(path: string): string {
   return path.slice(PREFIX_LENGTH);
 }
 
-/** 32 Nix base32 digits as 20 bytes: digit i is bits 5i..5i+4, most significant first (as RFC 4648). */
-export function packHashes(hashes: readonly string[]): Uint8Array {
-  const out = new Uint8Array(hashes.length * PACKED_HASH_BYTES);
+/**
+ * Each hash's first `digits` Nix base32 digits (all 32 by default) as `digits * 5 / 8` bytes: digit i is bits
+ * 5i..5i+4, most significant first (as RFC 4648).
+ */
+export function packHashes(hashes: readonly string[], digits: QuestionDigits = HASH_CHARS): Uint8Array {
+  const size = packedBytes(digits);
+  const out = new Uint8Array(hashes.length * size);
   hashes.forEach((hash, n) => {
     if (hash.length !== HASH_CHARS) throw new RangeError(`${JSON.stringify(hash)} is not a 32-digit hash`);
     let acc = 0;
     let bits = 0;
-    let at = n * PACKED_HASH_BYTES;
-    for (const c of hash) {
+    let at = n * size;
+    for (const c of hash.slice(0, digits)) {
       const v = NIX32.indexOf(c);
       if (v < 0)
         throw new RangeError(`${JSON.stringify(hash)} has ${JSON.stringify(c)}, not a Nix base32 digit`);
@@ -96,20 +118,25 @@ export function packHashes(hashes: readonly string[]): Uint8Array {
         acc &= (1 << bits) - 1;
       }
     }
+    // The hash's later digits are checked too: only a whole Nix hash is ever sent in part.
+    for (const c of hash.slice(digits)) {
+      if (NIX32.indexOf(c) < 0)
+        throw new RangeError(`${JSON.stringify(hash)} has ${JSON.stringify(c)}, not a Nix base32 digit`);
+    }
   });
   return out;
 }
 
 /** The inverse of packHashes, as the host's `base32 | tr` computes it: for tests and the benchmark. */
-export function unpackHashes(bytes: Uint8Array): string[] {
-  if (bytes.length % PACKED_HASH_BYTES !== 0)
-    throw new RangeError(`${bytes.length} bytes is no whole hash count`);
+export function unpackHashes(bytes: Uint8Array, digits: QuestionDigits = HASH_CHARS): string[] {
+  const size = packedBytes(digits);
+  if (bytes.length % size !== 0) throw new RangeError(`${bytes.length} bytes is no whole hash count`);
   const hashes: string[] = [];
-  for (let at = 0; at < bytes.length; at += PACKED_HASH_BYTES) {
+  for (let at = 0; at < bytes.length; at += size) {
     let acc = 0;
     let bits = 0;
     let hash = '';
-    for (let i = at; i < at + PACKED_HASH_BYTES; i++) {
+    for (let i = at; i < at + size; i++) {
       acc = (acc << 8) | bytes[i]!;
       bits += 8;
       while (bits >= 5) {
@@ -132,7 +159,15 @@ export function namesDigest(baseNames: readonly string[]): string {
 
 export type DecodedAnswer =
   | { readonly ok: true; readonly held: readonly boolean[] }
-  | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /**
+       * A well-formed answer whose digest of the held names is not the bot's: with prefixes, another path
+       * shares one (ask again with whole hashes); with whole hashes, the host is wrong.
+       */
+      readonly digestMismatch?: true;
+    };
 
 /**
  * Reads the host's two lines against the question: `baseNames` in the order asked. Anything but exactly one
@@ -162,9 +197,11 @@ export function decodeAnswer(stdout: string, baseNames: readonly string[]): Deco
   const held = [...text].map((c) => c === '1');
   const heldNames = baseNames.filter((_, i) => held[i]);
   if (namesDigest(heldNames) !== digest) {
-    return fail(
-      `a digest of the held paths' names that is not the bot's: it holds a path under a hash asked but another name, or answered wrongly`,
-    );
+    return {
+      ok: false,
+      error: `a digest of the held paths' names that is not the bot's: it holds a path under a hash asked but another name, or answered wrongly`,
+      digestMismatch: true,
+    };
   }
   return { ok: true, held };
 }

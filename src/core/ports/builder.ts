@@ -32,6 +32,15 @@ export interface BuilderPort {
     host: string,
     opts: { signal?: AbortSignal; onLog?: (line: string) => void; flake?: string },
   ) => Promise<StorePath>;
+  /**
+   * Builds many hosts' toplevels at once (one evaluation, one build): the hosts that built, with their
+   * toplevels; a host left out is for the caller to build alone. Throws when the batch fails as a whole.
+   * Optional: without it every host is built alone.
+   */
+  readonly buildMany?: (
+    hosts: readonly string[],
+    opts: { signal?: AbortSignal; flake?: string },
+  ) => Promise<ReadonlyMap<string, StorePath>>;
   /** The name of the builder's signing key (`name` in `name:base64`), to check signatures by. */
   readonly signingKeyName: () => Promise<string>;
   /** Signs the paths' closures with the builder's key, so hosts (and peers) accept them. */
