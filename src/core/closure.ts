@@ -15,6 +15,8 @@ export interface ClosureGraph {
   readonly refTargets: Int32Array;
   /** Indices with every path after the paths it references. */
   readonly order: Int32Array;
+  /** Each path's position among the closure's paths as first listed (duplicates left out). */
+  readonly listed: Int32Array;
 }
 
 /** What is wrong with a closure, one problem per entry, each naming the paths involved. */
@@ -245,7 +247,8 @@ export function closureGraph(infos: readonly PathInfo[]): ClosureGraph {
   refStart[m] = e;
   const order = dependenciesFirst(m, refStart, refTargets);
   if (order.length < m) throw new ClosureError([describeCycle(paths, refStart, refTargets, order)]);
-  return { paths, index: new PathIndex(position, rank), sizes, infos: ordered, refStart, refTargets, order };
+  const index = new PathIndex(position, rank);
+  return { paths, index, sizes, infos: ordered, refStart, refTargets, order, listed: sorted };
 }
 
 /**

@@ -234,7 +234,13 @@ function universeMap(
   let map = onto.get(universe);
   if (map === undefined) {
     map = new Int32Array(graph.paths.length);
-    for (let i = 0; i < map.length; i++) map[i] = universe.indexOf(graph.paths[i]!);
+    // A question often lists the closure's paths in the closure's order: try that position first.
+    const { paths, listed } = graph;
+    const asked = universe.paths;
+    for (let i = 0; i < map.length; i++) {
+      const k = listed[i]!;
+      map[i] = asked[k] === paths[i] ? k : universe.indexOf(paths[i]!);
+    }
     onto.set(universe, map);
   }
   return map;
@@ -333,7 +339,7 @@ interface HolderGroups {
   readonly bytes: readonly number[];
 }
 
-function holderGroups(held: PeerHoldings, wanted: readonly number[], sizes: readonly number[]): HolderGroups {
+function holderGroups(held: PeerHoldings, wanted: Int32Array, sizes: readonly number[]): HolderGroups {
   const { rows, words } = held;
   let size = 16;
   while (size < wanted.length * 2) size *= 2;
@@ -483,42 +489,47 @@ function placePeerSteps(
   const { refStart, refTargets, sizes } = graph;
   const seen = new Int32Array(n);
   let stamp = 0;
-  const stack: number[] = [];
-  const fresh: number[] = [];
+  // A path enters the stack once a walk (`seen`), and `fresh` holds what the last walk found, its first
+  // `freshCount` entries.
+  const stack = new Int32Array(n);
+  const fresh = new Int32Array(n);
+  let freshCount = 0;
 
   // What the closures of `roots` lack before `wave` (into `fresh`, with their bytes); -1 when a step of
   // `wave` already delivers part of it. A path of an earlier wave has its missing closure delivered by then,
   // so the walk need not look below it.
   const lacking = (roots: readonly number[], wave: number): number => {
     stamp++;
-    fresh.length = 0;
-    stack.length = 0;
+    freshCount = 0;
+    let top = 0;
     let bytes = 0;
     for (const t of roots) {
       if (seen[t] === stamp) continue;
       seen[t] = stamp;
-      stack.push(t);
+      stack[top++] = t;
     }
-    while (stack.length > 0) {
-      const i = stack.pop()!;
+    while (top > 0) {
+      const i = stack[--top]!;
       const s = state[i]!;
       if (s === wave) return -1;
       if (s !== -1) continue;
-      fresh.push(i);
+      fresh[freshCount++] = i;
       bytes += sizes[i]!;
       for (let k = refStart[i]!; k < refStart[i + 1]!; k++) {
         const j = refTargets[k]!;
         if (seen[j] !== stamp) {
           seen[j] = stamp;
-          stack.push(j);
+          stack[top++] = j;
         }
       }
     }
     return bytes;
   };
 
-  const wanted: number[] = [];
-  for (let i = 0; i < n; i++) if (peerHeld[i]) wanted.push(i);
+  let wantedCount = 0;
+  for (let i = 0; i < n; i++) wantedCount += peerHeld[i]!;
+  const wanted = new Int32Array(wantedCount);
+  for (let i = 0, w = 0; i < n; i++) if (peerHeld[i]) wanted[w++] = i;
   const cover = coveringPeers(held, peers.length, holderGroups(held, wanted, sizes));
 
   const roots: number[][] = peers.map(() => []);
@@ -532,7 +543,7 @@ function placePeerSteps(
   let wave = 0;
   while (waiting.length > 0) {
     wave++;
-    const delivered: (number[] | undefined)[] = [];
+    const delivered: (Int32Array | undefined)[] = [];
     let inUse = 0;
     const later: number[] = [];
     for (const p of waiting) {
@@ -540,8 +551,8 @@ function placePeerSteps(
         later.push(p);
         continue;
       }
-      for (const i of fresh) state[i] = wave;
-      delivered[p] = [...fresh];
+      for (let f = 0; f < freshCount; f++) state[fresh[f]!] = wave;
+      delivered[p] = fresh.slice(0, freshCount);
       inUse++;
     }
     for (let p = 0; p < peers.length; p++) {
@@ -567,12 +578,15 @@ interface StepDraft {
  * is sorted order) gives every step its paths already sorted, where sorting each step's list would not.
  */
 function finishSteps(graph: ClosureGraph, drafts: readonly StepDraft[], stepOf: Int32Array): PlanStep[] {
-  const paths: StorePath[][] = drafts.map(() => []);
+  const counts = new Int32Array(drafts.length);
+  for (let i = 0; i < stepOf.length; i++) if (stepOf[i]! >= 0) counts[stepOf[i]!]!++;
+  const paths: StorePath[][] = Array.from(counts, (c) => new Array<StorePath>(c));
+  const filled = new Int32Array(drafts.length);
   const bytes = new Float64Array(drafts.length);
   for (let i = 0; i < stepOf.length; i++) {
     const s = stepOf[i]!;
     if (s < 0) continue;
-    paths[s]!.push(graph.paths[i]!);
+    paths[s]![filled[s]!++] = graph.paths[i]!;
     bytes[s]! += graph.sizes[i]!;
   }
   return drafts.map((d, s) => ({

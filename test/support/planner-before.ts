@@ -2,11 +2,21 @@
 // path, one copy session per covering peer, the closure graph built with a Map of path names), frozen with the
 // part of the closure graph it used. It is the baseline the planner benchmark measures beside the planner, and
 // the reference the property tests compare the planner's output with (beside their own checks of each rule).
-import { ClosureError, type ClosureGraph, compareStrings } from '../../src/core/closure.ts';
+import { ClosureError, compareStrings } from '../../src/core/closure.ts';
 import { HeldPaths, type PathUniverse } from '../../src/core/held-paths.ts';
 import { type Plan, type PlanInput, PlanInputError, type PlanStep } from '../../src/core/planner.ts';
 import { storePathProblem } from '../../src/core/storepath.ts';
 import type { PathInfo, Source, StorePath } from '../../src/core/types.ts';
+
+interface ClosureGraph {
+  readonly paths: readonly StorePath[];
+  readonly index: { get(path: StorePath): number | undefined; has(path: StorePath): boolean };
+  readonly sizes: readonly number[];
+  readonly infos: readonly PathInfo[];
+  readonly refStart: Int32Array;
+  readonly refTargets: Int32Array;
+  readonly order: Int32Array;
+}
 
 export function planBefore(input: PlanInput): Plan {
   const peers = checkInput(input);
