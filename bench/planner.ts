@@ -4,21 +4,24 @@
 // libraries, and host-specific tops; older generations differ in some libraries and in everything above
 // them, as input-addressed paths do. Seeded, so every run plans the same case.
 //
-// `node bench/planner.ts` prints a short table; bench/run.ts calls benchPlanner().
+// Each case is planned by the planner and, alternating with it in the same process, by the planner before
+// store paths were interned per plan (test/support/planner-before.ts), so that both see the same load; the
+// two plans must be equal.
+//
+// `node bench/planner.ts` prints a short table; bench/run.ts calls benchPlannerCases().
+
 import { availableParallelism, loadavg } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import { formatBytes } from '../src/core/bytes.ts';
 import { HeldPaths, PathUniverse } from '../src/core/held-paths.ts';
 import { type PlanInput, plan } from '../src/core/planner.ts';
 import type { PathInfo, StorePath } from '../src/core/types.ts';
+import { planBefore } from '../test/support/planner-before.ts';
 import { seededRandom, storePathFor } from '../test/support/store-arbitraries.ts';
 import { table } from './table.ts';
 
-export interface PlannerBench {
-  readonly paths: number;
-  readonly hosts: number;
-  /** How the holdings reach the planner: one compact answer per host over a shared list, or sets of names. */
-  readonly holdings: 'compact' | 'sets';
-  readonly runs: number;
+/** One planner's times over the runs of a case. */
+export interface PlannerTimes {
   readonly medianMs: number;
   readonly p95Ms: number;
   /**
@@ -26,6 +29,18 @@ export interface PlannerBench {
    * processes held the cores, this does not.
    */
   readonly cpuMedianMs: number;
+}
+
+export interface PlannerBench {
+  readonly paths: number;
+  readonly hosts: number;
+  /** How the holdings reach the planner: one compact answer per host over a shared list, or sets of names. */
+  readonly holdings: 'compact' | 'sets';
+  /** Runs of each planner. */
+  readonly runs: number;
+  readonly now: PlannerTimes;
+  /** The planner before store paths were interned per plan, on the same case in the same process. */
+  readonly before: PlannerTimes;
   /** The plan's peer steps (copy sessions) and the peers they use. */
   readonly sessions: number;
   readonly peers: number;
@@ -40,33 +55,48 @@ export async function benchPlanner(
 ): Promise<PlannerBench> {
   const runs = size.runs ?? 40;
   const input = syntheticOffice(42, size);
-  const warmup = Math.max(1, Math.min(5, Math.floor(runs / 4)));
-  for (let i = 0; i < warmup; i++) plan(input);
-  const times: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const cpuStart = process.cpuUsage();
-    const start = performance.now();
-    plan(input);
-    times.push(performance.now() - start);
-    const used = process.cpuUsage(cpuStart);
-    cpu.push((used.user + used.system) / 1000);
-    // Yield between runs so a caller's timers and output are not starved.
-    await new Promise((resolve) => setImmediate(resolve));
+  const planned = plan(input);
+  if (!isDeepStrictEqual(planned, planBefore(input))) {
+    throw new Error('the planner and the planner before it made different plans for the benchmark case');
   }
-  times.sort((a, b) => a - b);
-  cpu.sort((a, b) => a - b);
-  const peerSteps = plan(input).steps.flatMap((st) => (st.source.kind === 'peer' ? [st.source.host] : []));
+  const planners = [plan, planBefore] as const;
+  const warmup = Math.max(1, Math.min(5, Math.floor(runs / 4)));
+  for (let i = 0; i < warmup; i++) for (const f of planners) f(input);
+  const times: number[][] = [[], []];
+  const cpu: number[][] = [[], []];
+  for (let i = 0; i < runs; i++) {
+    // Alternating which goes first, so that neither always runs right after the other's garbage.
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      planners[k]!(input);
+      times[k]!.push(performance.now() - start);
+      const used = process.cpuUsage(cpuStart);
+      cpu[k]!.push((used.user + used.system) / 1000);
+      // Yield between runs so a caller's timers and output are not starved.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  const peerSteps = planned.steps.flatMap((st) => (st.source.kind === 'peer' ? [st.source.host] : []));
   return {
     paths: input.closure.length,
     hosts: input.peers.length + 1,
     holdings: size.sets ? 'sets' : 'compact',
     runs,
-    medianMs: times[Math.floor(times.length / 2)]!,
-    p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
-    cpuMedianMs: cpu[Math.floor(cpu.length / 2)]!,
+    now: timesOf(times[0]!, cpu[0]!),
+    before: timesOf(times[1]!, cpu[1]!),
     sessions: peerSteps.length,
     peers: new Set(peerSteps).size,
+  };
+}
+
+function timesOf(wall: number[], cpu: number[]): PlannerTimes {
+  wall.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
+  return {
+    medianMs: wall[Math.floor(wall.length / 2)]!,
+    p95Ms: wall[Math.min(wall.length - 1, Math.ceil(wall.length * 0.95) - 1)]!,
+    cpuMedianMs: cpu[Math.floor(cpu.length / 2)]!,
   };
 }
 
@@ -154,6 +184,9 @@ export function syntheticOffice(
   const systemRefs = [...topPaths, ...topRefs.map((i) => newest[i]!), newest[mesa]!];
   closure.push({ path: system, narSize: 12_000, references: systemRefs, signatures: [] });
 
+  // As the engine reads a closure: parsed from `nix path-info --json`, every name a string of its own.
+  const parsed: PathInfo[] = JSON.parse(JSON.stringify(closure));
+
   // What each host holds of that closure: its current generation and up to two older ones it has not
   // collected. About a fifth already run the newest packages (updated earlier in a rollout).
   const inClosure = new Set(closure.map((p) => p.path));
@@ -167,9 +200,11 @@ export function syntheticOffice(
     for (const g of kept) for (const p of pathsByGen[g]!) if (inClosure.has(p)) held.add(p);
     return held;
   };
-  // As a rollout's snapshot holds them: one answer per host about the same list of paths.
-  const universe = new PathUniverse(closure.map((p) => p.path));
-  const asked = (held: Set<StorePath>) => (size.sets ? held : HeldPaths.of(universe, held));
+  // As a rollout's snapshot holds them: one answer per host about the same list of paths; or each host's
+  // answer as a set of the names it printed.
+  const universe = new PathUniverse(parsed.map((p) => p.path));
+  const asked = (held: Set<StorePath>): ReadonlySet<StorePath> =>
+    size.sets ? new Set<StorePath>(JSON.parse(JSON.stringify([...held]))) : HeldPaths.of(universe, held);
   const holdings = new Map<string, ReadonlySet<StorePath>>([['baard-entrance', asked(holdingOf(4))]]);
   const peers: string[] = [];
   for (let h = 1; h < HOSTS_; h++) {
@@ -178,7 +213,7 @@ export function syntheticOffice(
     holdings.set(name, asked(holdingOf(generationOf())));
   }
   // As the engine plans: at most parallelPeerCopies (3 by default) peers a wave when they hold alike.
-  return { target: 'baard-entrance', closure, holdings, peers, maxPeersPerWave: 3 };
+  return { target: 'baard-entrance', closure: parsed, holdings, peers, maxPeersPerWave: 3 };
 }
 
 /** The load on the machine while a bench ran: timings on a shared machine mean little without it. */
@@ -206,11 +241,14 @@ export function plannerRows({
   cases: readonly PlannerBench[];
   load: MachineLoad;
 }): string[][] {
-  const ms = (n: number) => `${n.toFixed(0)} ms`;
+  const ms = (n: number) => `${Math.round(n).toLocaleString('en')} ms`;
+  const ratio = (before: number, now: number) => `${(before / now).toFixed(1)}×`;
   return [
     ...cases.map((r) => [
       `${r.paths.toLocaleString('en')} paths × ${r.hosts} hosts (${r.holdings})`,
-      `median ${ms(r.medianMs)}, p95 ${ms(r.p95Ms)}, CPU median ${ms(r.cpuMedianMs)} (${r.runs} runs); ${r.sessions} copy session${r.sessions === 1 ? '' : 's'} from ${r.peers} peer${r.peers === 1 ? '' : 's'}`,
+      `CPU median ${ms(r.now.cpuMedianMs)} (before: ${ms(r.before.cpuMedianMs)}, ${ratio(r.before.cpuMedianMs, r.now.cpuMedianMs)} less); ` +
+        `wall median ${ms(r.now.medianMs)}, p95 ${ms(r.now.p95Ms)} (before: ${ms(r.before.medianMs)}, p95 ${ms(r.before.p95Ms)}, ${ratio(r.before.medianMs, r.now.medianMs)}); ` +
+        `${r.runs} runs each, alternating; ${r.sessions} copy session${r.sessions === 1 ? '' : 's'} from ${r.peers} peer${r.peers === 1 ? '' : 's'}, the same plan from both`,
     ]),
     [
       'machine load',

@@ -15,6 +15,8 @@ export interface ClosureGraph {
   readonly refTargets: Int32Array;
   /** Indices with every path after the paths it references. */
   readonly order: Int32Array;
+  /** Each path's position among the closure's paths as first listed (duplicates left out). */
+  readonly listed: Int32Array;
 }
 
 /** What is wrong with a closure, one problem per entry, each naming the paths involved. */
@@ -41,45 +43,115 @@ export function compareStrings(a: string, b: string): number {
  */
 export function indexByPath(infos: readonly PathInfo[]): Map<StorePath, PathInfo> {
   const problems: string[] = [];
-  const { unique, position } = indexInto(infos, problems);
+  const { unique } = indexInto(infos, problems);
   if (problems.length > 0) throw new ClosureError(problems);
-  return new Map([...position].map(([path, k]) => [path, unique[k]!]));
+  return new Map(unique.map((info) => [info.path, info]));
 }
 
 /** Each path once, in the order first listed, and each path's position in that list. */
 function indexInto(
   infos: readonly PathInfo[],
   problems: string[],
-): { unique: PathInfo[]; position: Map<StorePath, number> } {
-  // Most closures list each path once: one map operation a path, and the careful pass only when not.
-  const once = new Map<StorePath, number>();
-  for (let k = 0; k < infos.length; k++) once.set(infos[k]!.path, k);
-  if (once.size === infos.length) return { unique: [...infos], position: once };
+): { unique: PathInfo[]; position: PathTable } {
+  const position = new PathTable(infos.length);
   const unique: PathInfo[] = [];
-  const position = new Map<StorePath, number>();
-  for (const info of infos) {
-    const k = position.get(info.path);
-    if (k === undefined) {
-      position.set(info.path, unique.length);
+  for (let k = 0; k < infos.length; k++) {
+    const info = infos[k]!;
+    const at = position.add(info.path);
+    if (at === unique.length) {
       unique.push(info);
       continue;
     }
-    const seen = unique[k]!;
+    const seen = unique[at]!;
     if (seen.narSize !== info.narSize || !sameSet(seen.references, info.references)) {
       problems.push(`${info.path} is listed twice with different sizes or references`);
     } else if (!sameSet(seen.signatures, info.signatures)) {
-      unique[k] = { ...seen, signatures: [...new Set([...seen.signatures, ...info.signatures])].sort() };
+      unique[at] = { ...seen, signatures: [...new Set([...seen.signatures, ...info.signatures])].sort() };
     }
   }
   return { unique, position };
 }
 
+/**
+ * Store paths to numbers, by open addressing over a typed array. A closure's paths are looked up once per
+ * reference (a quarter of a million times for 60,000 paths), and a Map hashes every character of every name it
+ * has not seen before and keeps its entries in a structure of its own; here a name is hashed by a few
+ * characters of its store hash (as good as random) and its length and last characters (so that names that are
+ * not store paths still spread), and the table is two arrays of integers: slots and their full hashes, so that
+ * a name is read again only when its hash matches. Equal names are confirmed with ===.
+ */
+class PathTable {
+  readonly slots: Int32Array;
+  /** Each slot's full hash: most names probed past differ in it, and are never read. */
+  readonly hashes: Int32Array;
+  readonly mask: number;
+  /** The keys by number (their order of first addition). */
+  readonly keys: unknown[] = [];
+  /** Keys that are not strings (only in invalid input), which have no characters to hash. */
+  others: Map<unknown, number> | undefined;
+
+  constructor(capacity: number) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  /** The key's number, or -1. */
+  get(key: unknown): number {
+    if (typeof key !== 'string') return this.others?.get(key) ?? -1;
+    const { slots, hashes, keys, mask } = this;
+    const hash = hashName(key);
+    for (let h = hash & mask; ; h = (h + 1) & mask) {
+      const slot = slots[h]!;
+      if (slot === 0) return -1;
+      if (hashes[h] === hash && keys[slot - 1] === key) return slot - 1;
+    }
+  }
+
+  /** The key's number, a new one (the count of keys before it) if it had none. */
+  add(key: unknown): number {
+    const keys = this.keys;
+    if (typeof key !== 'string') {
+      this.others ??= new Map();
+      const had = this.others.get(key);
+      if (had !== undefined) return had;
+      this.others.set(key, keys.length);
+      keys.push(key);
+      return keys.length - 1;
+    }
+    const { slots, hashes, mask } = this;
+    const hash = hashName(key);
+    let h = hash & mask;
+    for (; ; h = (h + 1) & mask) {
+      const slot = slots[h]!;
+      if (slot === 0) break;
+      if (hashes[h] === hash && keys[slot - 1] === key) return slot - 1;
+    }
+    keys.push(key);
+    slots[h] = keys.length;
+    hashes[h] = hash;
+    return keys.length - 1;
+  }
+}
+
+function hashName(s: string): number {
+  const n = s.length;
+  let h = Math.imul(n, 0x9e3779b1);
+  // Characters 11 to 18 of a store path are its hash's first; the last four end its name.
+  const end = Math.min(n, 19);
+  for (let c = n < 12 ? 0 : 11; c < end; c++) h = Math.imul(h ^ s.charCodeAt(c), 0x9e3779b1);
+  for (let c = n < 23 ? end : n - 4; c < n; c++) h = Math.imul(h ^ s.charCodeAt(c), 0x85ebca6b);
+  return h ^ (h >>> 16);
+}
+
 /** A closure's paths to their indices: a position in the order first listed, then that position's rank. */
 class PathIndex {
-  readonly #position: ReadonlyMap<StorePath, number>;
+  readonly #position: PathTable;
   readonly #rank: Int32Array;
 
-  constructor(position: ReadonlyMap<StorePath, number>, rank: Int32Array) {
+  constructor(position: PathTable, rank: Int32Array) {
     this.#position = position;
     this.#rank = rank;
   }
@@ -90,11 +162,11 @@ class PathIndex {
 
   get(path: StorePath): number | undefined {
     const k = this.#position.get(path);
-    return k === undefined ? undefined : this.#rank[k];
+    return k < 0 ? undefined : this.#rank[k];
   }
 
   has(path: StorePath): boolean {
-    return this.#position.has(path);
+    return this.#position.get(path) >= 0;
   }
 }
 
@@ -103,73 +175,129 @@ class PathIndex {
  * references to paths outside the closure, contradicting duplicates, and cycles (a path referring to itself
  * is normal in Nix and ignored).
  *
- * A plan of a 60,000-path closure builds this once, and string work dominated it: one map from path to
- * position (no second map by sorted index: a rank array turns one into the other), a sort by number, and
- * store paths checked without taking them apart.
+ * A plan of a 60,000-path closure builds this once, and reading the infos dominated it: 60,000 objects and a
+ * quarter of a million reference names, visited in sorted order, that is all over memory. So every pass over
+ * the infos goes in the order they were listed (the order they were made in, and mostly the order they lie
+ * in memory), references become positions there, and only typed arrays are then put in sorted order.
  */
 export function closureGraph(infos: readonly PathInfo[]): ClosureGraph {
   const problems: string[] = [];
   const { unique, position } = indexInto(infos, problems);
   const m = unique.length;
   const byPosition = new Array<StorePath>(m);
-  for (let k = 0; k < m; k++) byPosition[k] = unique[k]!.path;
+  const sizeAt = new Array<number>(m);
+  let bad = problems.length > 0;
+  for (let k = 0; k < m; k++) {
+    const info = unique[k]!;
+    byPosition[k] = info.path;
+    const size = info.narSize;
+    sizeAt[k] = size;
+    if (storePathProblem(info.path) !== null || !Number.isSafeInteger(size) || size < 0) bad = true;
+  }
+  // References by position: refAt[refStartAt[k]] up to refAt[refStartAt[k + 1]].
+  const refStartAt = new Int32Array(m + 1);
+  let refAt = new Int32Array(Math.max(16, m * 4));
+  let edges = 0;
+  // lastSeenBy[j] === k + 1 once path k's references include j: drops repeated references.
+  const lastSeenBy = new Int32Array(m);
+  for (let k = 0; k < m && !bad; k++) {
+    refStartAt[k] = edges;
+    const refs = unique[k]!.references;
+    if (!Array.isArray(refs)) {
+      bad = true;
+      break;
+    }
+    if (edges + refs.length > refAt.length) {
+      const grown = new Int32Array(Math.max(refAt.length * 2, edges + refs.length));
+      grown.set(refAt);
+      refAt = grown;
+    }
+    for (let r = 0; r < refs.length; r++) {
+      const j = position.get(refs[r]);
+      if (j < 0) {
+        bad = true;
+        break;
+      }
+      if (j !== k && lastSeenBy[j] !== k + 1) {
+        lastSeenBy[j] = k + 1;
+        refAt[edges++] = j;
+      }
+    }
+  }
+  refStartAt[m] = edges;
+  if (bad) throw new ClosureError(closureProblems(unique, position, problems));
+
   const sorted = sortedPositions(byPosition);
   const rank = new Int32Array(m);
   const paths = new Array<StorePath>(m);
   const sizes = new Array<number>(m);
   const ordered = new Array<PathInfo>(m);
+  const refStart = new Int32Array(m + 1);
+  const refTargets = new Int32Array(edges);
+  for (let i = 0; i < m; i++) rank[sorted[i]!] = i;
+  let e = 0;
   for (let i = 0; i < m; i++) {
     const k = sorted[i]!;
-    rank[k] = i;
-    const info = unique[k]!;
-    paths[i] = info.path;
-    ordered[i] = info;
-    sizes[i] = info.narSize;
+    paths[i] = byPosition[k]!;
+    ordered[i] = unique[k]!;
+    sizes[i] = sizeAt[k]!;
+    refStart[i] = e;
+    for (let r = refStartAt[k]!; r < refStartAt[k + 1]!; r++) refTargets[e++] = rank[refAt[r]!]!;
+  }
+  refStart[m] = e;
+  const order = dependenciesFirst(m, refStart, refTargets);
+  if (order.length < m) throw new ClosureError([describeCycle(paths, refStart, refTargets, order)]);
+  const index = new PathIndex(position, rank);
+  return { paths, index, sizes, infos: ordered, refStart, refTargets, order, listed: sorted };
+}
+
+/**
+ * Every problem of a closure the quick pass found wrong, in the order they have always been listed: by path
+ * in sorted order, the cycle (among what is left) last.
+ */
+function closureProblems(unique: readonly PathInfo[], position: PathTable, problems: string[]): string[] {
+  const m = unique.length;
+  const sorted = sortedPositions(unique.map((info) => info.path));
+  const rank = new Int32Array(m);
+  for (let i = 0; i < m; i++) rank[sorted[i]!] = i;
+  const ordered = Array.from(sorted, (k) => unique[k]!);
+  for (const info of ordered) {
     const problem = storePathProblem(info.path);
     if (problem !== null) problems.push(problem);
     if (!Number.isSafeInteger(info.narSize) || info.narSize < 0) {
       problems.push(`${info.path} has narSize ${String(info.narSize)}, not a whole number of bytes`);
     }
   }
-
   const refStart = new Int32Array(m + 1);
-  let targets = new Int32Array(Math.max(16, m * 4));
-  let edges = 0;
-  // lastSeenBy[j] === i + 1 once path i's references include j: drops repeated references.
-  const lastSeenBy = new Int32Array(m);
+  const targets: number[] = [];
   for (let i = 0; i < m; i++) {
-    refStart[i] = edges;
+    refStart[i] = targets.length;
     const info = ordered[i]!;
     const refs = info.references;
     if (!Array.isArray(refs)) {
       problems.push(`${info.path} has no list of references`);
       continue;
     }
-    if (edges + refs.length > targets.length) {
-      const grown = new Int32Array(Math.max(targets.length * 2, edges + refs.length));
-      grown.set(targets);
-      targets = grown;
-    }
-    for (let r = 0; r < refs.length; r++) {
-      const ref = refs[r]!;
+    const seen = new Set<number>();
+    for (const ref of refs) {
       const k = position.get(ref);
-      if (k === undefined) {
+      if (k < 0) {
         problems.push(`${info.path} references ${String(ref)}, which is not in the closure`);
         continue;
       }
       const j = rank[k]!;
-      if (j !== i && lastSeenBy[j] !== i + 1) {
-        lastSeenBy[j] = i + 1;
-        targets[edges++] = j;
+      if (j !== i && !seen.has(j)) {
+        seen.add(j);
+        targets.push(j);
       }
     }
   }
-  refStart[m] = edges;
-  const refTargets = targets.slice(0, edges);
+  refStart[m] = targets.length;
+  const refTargets = Int32Array.from(targets);
   const order = dependenciesFirst(m, refStart, refTargets);
+  const paths = ordered.map((info) => info.path);
   if (order.length < m) problems.push(describeCycle(paths, refStart, refTargets, order));
-  if (problems.length > 0) throw new ClosureError(problems);
-  return { paths, index: new PathIndex(position, rank), sizes, infos: ordered, refStart, refTargets, order };
+  return problems;
 }
 
 /**

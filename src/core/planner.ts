@@ -93,15 +93,23 @@ export function plan(input: PlanInput): Plan {
   const peerHeld = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (!present[i] && held.anyHolds(i)) peerHeld[i] = 1;
 
-  const steps: PlanStep[] = [];
-  const lastWave = placePeerSteps(graph, state, held, peers, peerHeld, steps, input.maxPeersPerWave);
+  const drafts: StepDraft[] = [];
+  // Per path, the draft of the step that delivers it (-1: none).
+  const stepOf = new Int32Array(n).fill(-1);
+  const lastWave = placePeerSteps(graph, state, held, peers, peerHeld, drafts, stepOf, input.maxPeersPerWave);
 
   const rest = new Uint8Array(n);
-  for (let i = 0; i < n; i++) if (state[i] === -1) rest[i] = 1;
-  const restPaths = indicesOf(rest);
-  if (restPaths.length > 0) {
-    steps.push(makeStep(graph, lastWave + 1, { kind: 'builder' }, maximalIndices(graph, rest), restPaths));
+  let restCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (state[i] !== -1) continue;
+    rest[i] = 1;
+    stepOf[i] = drafts.length;
+    restCount++;
   }
+  if (restCount > 0) {
+    drafts.push({ wave: lastWave + 1, source: { kind: 'builder' }, roots: maximalIndices(graph, rest) });
+  }
+  const steps = finishSteps(graph, drafts, stepOf);
   const presentPaths = indicesOf(present);
   const presentBytes = bytesOf(graph, presentPaths);
   let totalBytes = 0;
@@ -226,7 +234,13 @@ function universeMap(
   let map = onto.get(universe);
   if (map === undefined) {
     map = new Int32Array(graph.paths.length);
-    for (let i = 0; i < map.length; i++) map[i] = universe.indexOf(graph.paths[i]!);
+    // A question often lists the closure's paths in the closure's order: try that position first.
+    const { paths, listed } = graph;
+    const asked = universe.paths;
+    for (let i = 0; i < map.length; i++) {
+      const k = listed[i]!;
+      map[i] = asked[k] === paths[i] ? k : universe.indexOf(paths[i]!);
+    }
     onto.set(universe, map);
   }
   return map;
@@ -314,45 +328,94 @@ class PeerHoldings {
 }
 
 /**
+ * The wanted paths grouped by who holds them. Paths with the same holders weigh alike in every choice of the
+ * cover, by their number and bytes: 60,000 wanted paths held by 200 peers are a few hundred groups, and the
+ * cover counts each group once instead of each path for each of its holders (millions of steps).
+ */
+interface HolderGroups {
+  /** A path of each group, whose row stands for the group's. */
+  readonly rep: readonly number[];
+  readonly paths: readonly number[];
+  readonly bytes: readonly number[];
+}
+
+function holderGroups(held: PeerHoldings, wanted: Int32Array, sizes: readonly number[]): HolderGroups {
+  const { rows, words } = held;
+  let size = 16;
+  while (size < wanted.length * 2) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size);
+  const rep: number[] = [];
+  const paths: number[] = [];
+  const bytes: number[] = [];
+  for (const i of wanted) {
+    const row = i * words;
+    let h = 0;
+    for (let w = 0; w < words; w++) h = Math.imul(h ^ rows[row + w]!, 0x9e3779b1);
+    h ^= h >>> 16;
+    let g = -1;
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const slot = slots[at]!;
+      if (slot === 0) {
+        g = rep.length;
+        rep.push(i);
+        paths.push(0);
+        bytes.push(0);
+        slots[at] = g + 1;
+        break;
+      }
+      const other = rep[slot - 1]! * words;
+      let same = true;
+      for (let w = 0; w < words && same; w++) same = rows[other + w] === rows[row + w];
+      if (same) {
+        g = slot - 1;
+        break;
+      }
+    }
+    paths[g]!++;
+    bytes[g]! += sizes[i]!;
+  }
+  return { rep, paths, bytes };
+}
+
+/**
  * The fewest peers, chosen greedily, that together hold every path some peer holds. Each step is one
  * `nix copy` session (an SSH login and a Nix start on both ends), and the target's own LAN link bounds a copy
  * whatever the number of peers, so every peer beyond a cover only adds sessions: where one peer holds all
  * the target needs, one session. Greedy set cover by paths (ties: more bytes, then name order), evaluated
  * lazily, since a peer's gain only shrinks as others are chosen. In choice order.
  */
-function coveringPeers(
-  held: PeerHoldings,
-  peers: number,
-  wanted: readonly number[],
-  sizes: readonly number[],
-): number[] {
-  const n = sizes.length;
-  const covered = new Uint8Array(n);
+function coveringPeers(held: PeerHoldings, peers: number, groups: HolderGroups): number[] {
+  const { rep } = groups;
+  const count = groups.paths;
+  const weight = groups.bytes;
+  const covered = new Uint8Array(rep.length);
   const paths = new Float64Array(peers);
   const bytes = new Float64Array(peers);
-  for (const i of wanted) {
-    held.forEachHolder(i, (p) => {
-      paths[p]!++;
-      bytes[p]! += sizes[i]!;
+  let left = 0;
+  for (let g = 0; g < rep.length; g++) {
+    left += count[g]!;
+    held.forEachHolder(rep[g]!, (p) => {
+      paths[p]! += count[g]!;
+      bytes[p]! += weight[g]!;
     });
   }
   const recount = (p: number) => {
-    let count = 0;
+    let c = 0;
     let total = 0;
-    for (const i of wanted) {
-      if (!covered[i] && held.holds(p, i)) {
-        count++;
-        total += sizes[i]!;
+    for (let g = 0; g < rep.length; g++) {
+      if (!covered[g] && held.holds(p, rep[g]!)) {
+        c += count[g]!;
+        total += weight[g]!;
       }
     }
-    paths[p] = count;
+    paths[p] = c;
     bytes[p] = total;
   };
   const better = (a: number, b: number) =>
     paths[a] !== paths[b] ? paths[a]! > paths[b]! : bytes[a] !== bytes[b] ? bytes[a]! > bytes[b]! : a < b;
   const chosen: number[] = [];
   const open = new Set(Array.from({ length: peers }, (_, p) => p));
-  let left = wanted.length;
   while (left > 0 && open.size > 0) {
     let best = -1;
     for (const p of open) if (best === -1 || better(p, best)) best = p;
@@ -370,38 +433,34 @@ function coveringPeers(
     open.delete(best);
     if (paths[best] === 0) break;
     chosen.push(best);
-    for (const i of wanted) {
-      if (!covered[i] && held.holds(best, i)) {
-        covered[i] = 1;
-        left--;
+    for (let g = 0; g < rep.length; g++) {
+      if (!covered[g] && held.holds(best, rep[g]!)) {
+        covered[g] = 1;
+        left -= count[g]!;
       }
     }
   }
-  return withoutRedundant(chosen, held, wanted);
+  return withoutRedundant(chosen, held, rep);
 }
 
 /**
  * Greedy choice can leave a peer whose paths the peers chosen after it hold between them: drop each such peer,
  * latest choice first, so that every peer left is the only one of them holding some path.
  */
-function withoutRedundant(
-  chosen: readonly number[],
-  held: PeerHoldings,
-  wanted: readonly number[],
-): number[] {
-  // How many of the peers kept hold each wanted path.
-  const holders = new Int32Array(wanted.length);
-  for (let w = 0; w < wanted.length; w++) {
-    for (const p of chosen) if (held.holds(p, wanted[w]!)) holders[w]!++;
+function withoutRedundant(chosen: readonly number[], held: PeerHoldings, rep: readonly number[]): number[] {
+  // How many of the peers kept hold each group's paths.
+  const holders = new Int32Array(rep.length);
+  for (let g = 0; g < rep.length; g++) {
+    for (const p of chosen) if (held.holds(p, rep[g]!)) holders[g]!++;
   }
   const kept = [...chosen];
   for (let k = kept.length - 1; k >= 0; k--) {
     const p = kept[k]!;
     let needed = false;
-    for (let w = 0; w < wanted.length && !needed; w++) needed = holders[w] === 1 && held.holds(p, wanted[w]!);
+    for (let g = 0; g < rep.length && !needed; g++) needed = holders[g] === 1 && held.holds(p, rep[g]!);
     if (needed) continue;
     kept.splice(k, 1);
-    for (let w = 0; w < wanted.length; w++) if (held.holds(p, wanted[w]!)) holders[w]!--;
+    for (let g = 0; g < rep.length; g++) if (held.holds(p, rep[g]!)) holders[g]!--;
   }
   return kept;
 }
@@ -422,50 +481,56 @@ function placePeerSteps(
   held: PeerHoldings,
   peers: readonly string[],
   peerHeld: Uint8Array,
-  steps: PlanStep[],
+  drafts: StepDraft[],
+  stepOf: Int32Array,
   maxPeers: number | undefined,
 ): number {
   const n = graph.paths.length;
   const { refStart, refTargets, sizes } = graph;
   const seen = new Int32Array(n);
   let stamp = 0;
-  const stack: number[] = [];
-  const fresh: number[] = [];
+  // A path enters the stack once a walk (`seen`), and `fresh` holds what the last walk found, its first
+  // `freshCount` entries.
+  const stack = new Int32Array(n);
+  const fresh = new Int32Array(n);
+  let freshCount = 0;
 
   // What the closures of `roots` lack before `wave` (into `fresh`, with their bytes); -1 when a step of
   // `wave` already delivers part of it. A path of an earlier wave has its missing closure delivered by then,
   // so the walk need not look below it.
   const lacking = (roots: readonly number[], wave: number): number => {
     stamp++;
-    fresh.length = 0;
-    stack.length = 0;
+    freshCount = 0;
+    let top = 0;
     let bytes = 0;
     for (const t of roots) {
       if (seen[t] === stamp) continue;
       seen[t] = stamp;
-      stack.push(t);
+      stack[top++] = t;
     }
-    while (stack.length > 0) {
-      const i = stack.pop()!;
+    while (top > 0) {
+      const i = stack[--top]!;
       const s = state[i]!;
       if (s === wave) return -1;
       if (s !== -1) continue;
-      fresh.push(i);
+      fresh[freshCount++] = i;
       bytes += sizes[i]!;
       for (let k = refStart[i]!; k < refStart[i + 1]!; k++) {
         const j = refTargets[k]!;
         if (seen[j] !== stamp) {
           seen[j] = stamp;
-          stack.push(j);
+          stack[top++] = j;
         }
       }
     }
     return bytes;
   };
 
-  const wanted: number[] = [];
-  for (let i = 0; i < n; i++) if (peerHeld[i]) wanted.push(i);
-  const cover = coveringPeers(held, peers.length, wanted, sizes);
+  let wantedCount = 0;
+  for (let i = 0; i < n; i++) wantedCount += peerHeld[i]!;
+  const wanted = new Int32Array(wantedCount);
+  for (let i = 0, w = 0; i < n; i++) if (peerHeld[i]) wanted[w++] = i;
+  const cover = coveringPeers(held, peers.length, holderGroups(held, wanted, sizes));
 
   const roots: number[][] = peers.map(() => []);
   for (const t of maximalIndices(graph, peerHeld)) roots[cover.find((c) => held.holds(c, t))!]!.push(t);
@@ -478,7 +543,7 @@ function placePeerSteps(
   let wave = 0;
   while (waiting.length > 0) {
     wave++;
-    const delivered: (number[] | undefined)[] = [];
+    const delivered: (Int32Array | undefined)[] = [];
     let inUse = 0;
     const later: number[] = [];
     for (const p of waiting) {
@@ -486,29 +551,51 @@ function placePeerSteps(
         later.push(p);
         continue;
       }
-      for (const i of fresh) state[i] = wave;
-      delivered[p] = [...fresh];
+      for (let f = 0; f < freshCount; f++) state[fresh[f]!] = wave;
+      delivered[p] = fresh.slice(0, freshCount);
       inUse++;
     }
     for (let p = 0; p < peers.length; p++) {
       if (delivered[p] === undefined) continue;
-      const source: Source = { kind: 'peer', host: peers[p]! };
-      steps.push(makeStep(graph, wave, source, roots[p]!, delivered[p]!));
+      for (const i of delivered[p]!) stepOf[i] = drafts.length;
+      drafts.push({ wave, source: { kind: 'peer', host: peers[p]! }, roots: roots[p]! });
     }
     waiting = later;
   }
   return wave;
 }
 
-function makeStep(
-  graph: ClosureGraph,
-  wave: number,
-  source: Source,
-  roots: readonly number[],
-  paths: readonly number[],
-): PlanStep {
-  const named = (xs: readonly number[]) => Array.from(Int32Array.from(xs).sort(), (i) => graph.paths[i]!);
-  return { wave, source, roots: named(roots), paths: named(paths), bytes: bytesOf(graph, paths) };
+/** A step before its paths are named: which draft delivers a path is kept per path (`stepOf`). */
+interface StepDraft {
+  readonly wave: number;
+  readonly source: Source;
+  /** Ascending, as maximalIndices gives them. */
+  readonly roots: readonly number[];
+}
+
+/**
+ * The steps with their paths named, each step's in sorted order: one pass over the paths in index order (which
+ * is sorted order) gives every step its paths already sorted, where sorting each step's list would not.
+ */
+function finishSteps(graph: ClosureGraph, drafts: readonly StepDraft[], stepOf: Int32Array): PlanStep[] {
+  const counts = new Int32Array(drafts.length);
+  for (let i = 0; i < stepOf.length; i++) if (stepOf[i]! >= 0) counts[stepOf[i]!]!++;
+  const paths: StorePath[][] = Array.from(counts, (c) => new Array<StorePath>(c));
+  const filled = new Int32Array(drafts.length);
+  const bytes = new Float64Array(drafts.length);
+  for (let i = 0; i < stepOf.length; i++) {
+    const s = stepOf[i]!;
+    if (s < 0) continue;
+    paths[s]![filled[s]!++] = graph.paths[i]!;
+    bytes[s]! += graph.sizes[i]!;
+  }
+  return drafts.map((d, s) => ({
+    wave: d.wave,
+    source: d.source,
+    roots: d.roots.map((i) => graph.paths[i]!),
+    paths: paths[s]!,
+    bytes: bytes[s]!,
+  }));
 }
 
 function indicesOf(mask: Uint8Array): number[] {

@@ -10,6 +10,7 @@ import {
   summary,
 } from '../../src/core/planner.ts';
 import type { PathInfo, StorePath } from '../../src/core/types.ts';
+import { planBefore } from '../support/planner-before.ts';
 import {
   byCodeUnit,
   familyPlanInputArbitrary,
@@ -553,6 +554,61 @@ describe('plan: properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('plan: the same plans as the planner before store paths were interned', () => {
+  // Up to 40 peers (two words of bits a path), holdings that are not always closed (the closed-part rule),
+  // compact answers over a universe that may ask more or fewer paths, and a cap or none.
+  const offices = fc
+    .tuple(
+      fc.oneof(planInputArbitrary({ maxPaths: 50, maxPeers: 40 }), anyInput),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.constantFrom('sets', 'compact', 'partial'),
+      fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+    )
+    .map(([inp, drops, form, cap]) => {
+      const paths = inp.closure.map((i) => i.path);
+      const holdings = new Map<string, ReadonlySet<StorePath>>();
+      const hosts = [...inp.holdings.keys()];
+      for (const [k, host] of hosts.entries()) {
+        // Some hosts lose a path of their holding, leaving it not closed.
+        const held = new Set(inp.holdings.get(host)!);
+        for (const d of drops) if (d % hosts.length === k) held.delete(paths[d % paths.length]!);
+        holdings.set(host, held);
+      }
+      if (form !== 'sets') {
+        const asked =
+          form === 'compact' ? [...paths, storePathFor('unrelated', 'elsewhere')] : paths.slice(1);
+        const universe = new PathUniverse([...new Set(asked)].reverse());
+        for (const [host, held] of holdings) holdings.set(host, HeldPaths.of(universe, held));
+      }
+      return { ...inp, holdings, maxPeersPerWave: cap };
+    });
+
+  it('plans step for step what the planner before planned', () => {
+    fc.assert(
+      fc.property(offices, (inp) => {
+        expect(plan(inp)).toEqual(planBefore(inp));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses the same bad input with the same problems', () => {
+    const { infos, p } = closureOf({ a: [1, ['b']], b: [-1, ['gone']], c: [2, ['d']], d: [1, ['c']] });
+    const bad = input([...infos, { ...infos[0]!, narSize: 7 }], { target: [p('a')], 'pi-a': [] });
+    const problems = (f: (i: PlanInput) => Plan) => {
+      try {
+        f(bad);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PlanInputError);
+        return (e as PlanInputError).problems;
+      }
+      return [];
+    };
+    expect(problems(plan).length).toBeGreaterThan(2);
+    expect(problems(plan)).toEqual(problems(planBefore));
   });
 });
 
