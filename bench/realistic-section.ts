@@ -4,5 +4,7 @@ import { benchRealistic, formatRealistic, realisticSettings, realisticSummary } 
 export async function realistic(settings: string, summary: string[][]): Promise<void> {
   const r = await benchRealistic({ ...realisticSettings(settings), log: (l) => console.log(`  ${l}`) });
   console.log(`\n${formatRealistic(r)}`);
+  // Everything measured, for reading again without a second run.
+  console.log(`\nrealistic (JSON): ${JSON.stringify(r)}`);
   summary.push(...realisticSummary(r));
 }

@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { loadConfig } from '../src/adapters/config/load.ts';
@@ -25,6 +25,7 @@ import { formatBytes, formatDuration } from '../src/core/bytes.ts';
 import { type Office, startOffice } from '../test/office/index.ts';
 import { realContent } from '../test/office/real-content.ts';
 import { officeConfig } from '../test/support/office-bot.ts';
+import { type StageTimes, stageTimes } from './engine-stages.ts';
 import { nixosRebuildAll } from './nixos-rebuild.ts';
 import { resetOffice, runningSystem } from './office-reset.ts';
 import { parseRunJson, signage } from './signage-cli.ts';
@@ -96,8 +97,18 @@ export interface WayResult {
   readonly uplinkBytes: number;
   readonly lanBytes: number;
   readonly wallMs: number;
+  /** The engine's ways: its screens' copy and switch stages, and which screen was the canary. */
+  readonly stages?: StageTimes & { readonly canaries: readonly string[] };
   /** Why it was not measured. */
   readonly skipped?: string;
+}
+
+/** The major-version jump deployed with the engine's defaults (from revision 2), or why it was not. */
+export interface MajorWay {
+  readonly uplinkBytes: number;
+  readonly lanBytes: number;
+  readonly wallMs: number;
+  readonly error?: string;
 }
 
 export interface Limit {
@@ -116,6 +127,7 @@ export interface RealisticResult {
   readonly limit: Limit;
   readonly ways: readonly WayResult[];
   readonly major: Limit | null;
+  readonly majorWay: MajorWay | null;
 }
 
 const NAMES = ['shop-entrance', 'shop-till', 'shop-window', 'shop-back', 'shop-cafe', 'shop-stairs'];
@@ -285,6 +297,7 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
     log(`revision 2: ${wanted.length} paths a screen, ${missing.length} missing at the office`);
     log('(e) compressing the missing paths (zstd -19, and deltas with --patch-from)');
     const limit = await physicalLimit(missing, held, work);
+    log(`  (e) ${JSON.stringify(limit)}`);
     const cacheDir = join(work, 'cache');
     await execa(nix, ['copy', '--to', `file://${cacheDir}?compression=zstd`, ...rev2.values()]);
     const served = await serveCache(cacheDir, office.builderAddress);
@@ -305,6 +318,7 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
       }
       log(`${WAYS[way]}: deploying revision 2 to every screen`);
       const before = await snapshot(office);
+      let stages: WayResult['stages'];
       const started = performance.now();
       if (way === 'a') await nixosRebuildAll(office);
       else if (way === 'b') await substituteAll(office, served.url, rev2);
@@ -324,32 +338,61 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
           const run = parseRunJson(r.stdout);
           if (r.exitCode !== 0)
             throw new Error(`engine deploy failed: ${JSON.stringify(run.hosts).slice(0, 800)}`);
+          stages = { ...stageTimes(dirname(file), run.runId), canaries: run.canaries };
         } finally {
           cleanup();
         }
       }
       const wallMs = performance.now() - started;
       const t = between(before, await snapshot(office));
-      ways.push({ way, uplinkBytes: t.uplink, lanBytes: t.lan, wallMs });
+      ways.push({ way, uplinkBytes: t.uplink, lanBytes: t.lan, wallMs, ...(stages ? { stages } : {}) });
       log(
-        `  ${formatBytes(t.uplink)} over the uplink, ${formatBytes(t.lan)} over the LAN, ${formatDuration(wallMs)}`,
+        `  ${formatBytes(t.uplink)} over the uplink, ${formatBytes(t.lan)} over the LAN, ${formatDuration(wallMs)}` +
+          (stages ? `; stages ${JSON.stringify(stages)}` : ''),
       );
       for (const h of office.hosts) {
         const running = await runningSystem(office, h.name);
         if (running !== rev2.get(h.name)) throw new Error(`after ${WAYS[way]}, ${h.name} runs ${running}`);
       }
+      // The Chromium jump is deployed from revision 2: the office stays there after the last way.
+      if (opts.chromium && way === 'd') break;
       log('  back to revision 1 (profile, running system, store) and checked');
       await resetOffice(office, rev1, later);
     }
 
     let major: Limit | null = null;
+    let majorWay: MajorWay | null = null;
     if (opts.chromium) {
-      log('revision 3 (Chromium 150 -> 156): (e) only');
+      log('revision 3 (Chromium 150 -> 156): (d) from revision 2, then (e)');
       await office.fleet.setRevision(3);
       const rev3 = await build();
+      await signClosure(office.signingKeyFile, [...rev3.values()]);
       const have = new Set(wanted.map((i) => i.path));
       const missing3 = (await closure(nix, rev3.values())).filter((i) => !have.has(i.path));
+      if (overlays.d === null || ways.find((w) => w.way === 'd')?.skipped) {
+        majorWay = { uplinkBytes: 0, lanBytes: 0, wallMs: 0, error: 'no (d) run to start from' };
+      } else {
+        const before = await snapshot(office);
+        const started = performance.now();
+        const r = await signage(config.file, ['deploy', 'all', '--no-restart', '--json'], {
+          timeoutMs: 7_200_000,
+        });
+        const wallMs = performance.now() - started;
+        const t = between(before, await snapshot(office));
+        majorWay = {
+          uplinkBytes: t.uplink,
+          lanBytes: t.lan,
+          wallMs,
+          ...(r.exitCode === 0 ? {} : { error: r.stdout.slice(0, 800) || r.stderr.slice(-800) }),
+        };
+        log(
+          `  (d) ${formatBytes(t.uplink)} over the uplink, ${formatBytes(t.lan)} over the LAN, ${formatDuration(wallMs)}` +
+            (majorWay.error ? `; failed: ${majorWay.error}` : ''),
+        );
+      }
+      // After the deploy: zstd -19 of Chromium's NARs takes minutes on a loaded machine.
       major = await physicalLimit(missing3, wanted, work);
+      log(`  (e) ${JSON.stringify(major)}`);
     }
     return {
       options: {
@@ -367,6 +410,7 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
       limit,
       ways,
       major,
+      majorWay,
     };
   } finally {
     cache?.close();
@@ -377,48 +421,134 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+const times = (x: number, digits = 2) => `${x.toFixed(digits)}×`;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * One activation, as the wall-time goal counts it: the median of the screens' switch stages (activation with
+ * its checks and confirmation) in the engine's default way, else in its nix-copy way.
+ */
+export function activationMs(r: RealisticResult): number | undefined {
+  const w = r.ways.find((x) => x.way === 'd' && x.stages) ?? r.ways.find((x) => x.stages);
+  return w?.stages ? median(Object.values(w.stages.switchMs)) : undefined;
+}
+
+/** The wall-time goal of a way: its own uplink bytes over the uplink rate, plus one activation. */
+export function goalMs(r: RealisticResult, uplinkBytes: number): number | undefined {
+  const activation = activationMs(r);
+  return activation === undefined ? undefined : uplinkBytes / (r.options.uplinkKbit / 8) + activation;
+}
+
+/** The canary's copy stage: the rollout's uplink leg, against its bytes over the rate. */
+function uplinkLeg(r: RealisticResult, w: WayResult): { ms: number; bytesMs: number } | undefined {
+  const canary = w.stages?.canaries[0];
+  const ms = canary === undefined ? undefined : w.stages?.copyMs[canary];
+  return ms === undefined ? undefined : { ms, bytesMs: w.uplinkBytes / (r.options.uplinkKbit / 8) };
+}
 
 export function formatRealistic(r: RealisticResult): string {
   const o = r.options;
   const bytesPerMs = o.uplinkKbit / 8;
   const limitMs = r.limit.zstdBytes / bytesPerMs;
-  const rows = r.ways.map((w) =>
-    w.skipped
-      ? [WAYS[w.way], `skipped: ${w.skipped}`, '', '', '', '']
-      : [
-          WAYS[w.way],
-          mb(w.uplinkBytes),
-          `${(w.uplinkBytes / r.limit.zstdBytes).toFixed(2)}×`,
-          mb(w.lanBytes),
-          formatDuration(w.wallMs),
-          `${(w.wallMs / limitMs).toFixed(1)}×`,
-        ],
-  );
-  rows.push([`${WAYS.e}, zstd -19`, mb(r.limit.zstdBytes), '1.00×', '', formatDuration(limitMs), '1.0×']);
+  const activation = activationMs(r);
+  const rows = r.ways.map((w) => {
+    if (w.skipped) return [WAYS[w.way], `skipped: ${w.skipped}`, '', '', '', '', '', ''];
+    const goal = goalMs(r, w.uplinkBytes);
+    return [
+      WAYS[w.way],
+      mb(w.uplinkBytes),
+      times(w.uplinkBytes / r.limit.zstdBytes),
+      mb(w.lanBytes),
+      formatDuration(w.wallMs),
+      times(w.wallMs / limitMs, 1),
+      goal === undefined ? '–' : formatDuration(goal),
+      goal === undefined ? '–' : times(w.wallMs / goal),
+    ];
+  });
+  rows.push([
+    `${WAYS.e}, zstd -19`,
+    mb(r.limit.zstdBytes),
+    '1.00×',
+    '',
+    formatDuration(limitMs),
+    '1.0×',
+    '',
+    '',
+  ]);
   rows.push([
     `${WAYS.e}, with deltas`,
     mb(r.limit.withDeltasBytes),
-    `${(r.limit.withDeltasBytes / r.limit.zstdBytes).toFixed(2)}×`,
+    times(r.limit.withDeltasBytes / r.limit.zstdBytes),
     '',
     formatDuration(r.limit.withDeltasBytes / bytesPerMs),
+    '',
+    '',
     '',
   ]);
   const lines = [
     `${o.hosts} screens at one site; uplink ${o.uplinkKbit / 1000} Mbit/s and ${o.uplinkRttMs} ms round trip, ` +
       `LAN ${o.lanKbit / 1000} Mbit/s and ${o.lanRttMs} ms; a system of ${r.closurePaths} paths ` +
-      `(${mb(r.closureBytes)} as NARs) of real Debian packages${o.kernel ? ' with a kernel' : ''}`,
+      `(${mb(r.closureBytes)} as NARs) of real Debian packages${o.kernel ? ' with a kernel' : ''}` +
+      `${o.chromium ? ' and Chromium 150' : ''}`,
     `the change: openssl and libssl3 3.0.17 -> 3.0.22 and their rebuilds, ${r.limit.paths} paths missing at the ` +
       `office (${mb(r.limit.narBytes)} as NARs, ${r.limit.withPredecessor} with a predecessor there)`,
+    `goal: the way's own uplink bytes over the rate plus one activation ` +
+      (activation === undefined
+        ? '(no engine run measured an activation)'
+        : `(${formatDuration(activation)}: the median screen's switch stage of the engine's run)`),
     '',
-    table(['way', 'uplink (kernel)', 'of (e) zstd', 'LAN (kernel)', 'wall time', 'of (e) time'], rows),
+    table(
+      [
+        'way',
+        'uplink (kernel)',
+        'of (e) zstd',
+        'LAN (kernel)',
+        'wall time',
+        'of (e) time',
+        'goal',
+        'of the goal',
+      ],
+      rows,
+    ),
   ];
+  const legs = r.ways.flatMap((w) => {
+    const leg = uplinkLeg(r, w);
+    return leg === undefined
+      ? []
+      : [
+          [
+            WAYS[w.way],
+            formatDuration(leg.ms),
+            formatDuration(leg.bytesMs),
+            formatDuration(leg.ms - leg.bytesMs),
+            times(leg.ms / leg.bytesMs),
+          ],
+        ];
+  });
+  if (legs.length > 0) {
+    lines.push(
+      '',
+      `the uplink leg: the canary's copy stage (${r.limit.paths} paths over the uplink), against its bytes over the rate`,
+      table(['way', 'copy stage', 'bytes / rate', 'more than that', 'of bytes / rate'], legs),
+    );
+  }
   if (r.major) {
     lines.push(
       '',
-      `major-version jump, Chromium 150 -> 156 ((e) only): ${r.major.paths} paths missing, ${mb(r.major.narBytes)} as NARs, ` +
-        `${mb(r.major.zstdBytes)} with zstd -19, ${mb(r.major.withDeltasBytes)} with deltas ` +
-        `(${(r.major.withDeltasBytes / r.major.zstdBytes).toFixed(2)}×)`,
+      `major-version jump, Chromium 150 -> 156, from revision 2: ${r.major.paths} paths missing, ${mb(r.major.narBytes)} as NARs, ` +
+        `(e) ${mb(r.major.zstdBytes)} with zstd -19, ${mb(r.major.withDeltasBytes)} with deltas ` +
+        `(${times(r.major.withDeltasBytes / r.major.zstdBytes)})`,
     );
+    const m = r.majorWay;
+    if (m?.error) lines.push(`(d) on the jump: not measured (${m.error})`);
+    else if (m) {
+      const goal = goalMs(r, m.uplinkBytes);
+      lines.push(
+        `(d) on the jump: ${mb(m.uplinkBytes)} over the uplink (${times(m.uplinkBytes / r.major.zstdBytes)} (e) zstd), ` +
+          `${mb(m.lanBytes)} over the LAN, ${formatDuration(m.wallMs)}` +
+          (goal === undefined ? '' : ` (${times(m.wallMs / goal)} its goal of ${formatDuration(goal)})`),
+      );
+    }
   }
   return lines.join('\n');
 }

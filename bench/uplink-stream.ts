@@ -1,8 +1,9 @@
 // The builder's copy over the uplink, `nix copy --to ssh://` against the stream (src/engine/uplink-stream.ts),
 // on the simulated office: wall time and the bytes the uplink's kernel counters saw, for a closure of real
 // files (compressible, as real store paths are) and one of many small paths (where per-path round trips
-// show), at the bare uplink and through a relay on the builder that delays every chunk by half the given
-// round-trip time (the office has no netem). The host's store is emptied between runs.
+// show), at the bare uplink and with the office's uplink delay (startOffice's uplinkRttMs: every TCP connection
+// over the uplink relayed half a round trip later each way, test/office/delay.ts), one office for each. The
+// host's store is emptied between runs.
 // Run: `node bench/uplink-stream.ts [--rtt 60] [--uplink-kbit 16000] [--paths 1000] [--level 3]
 // [--only real-files,many-paths]`.
 import { writeFile } from 'node:fs/promises';
@@ -26,7 +27,6 @@ import { hostSpec } from '../test/support/ssh-office.ts';
 import { table } from './table.ts';
 
 const HOST = 'bench-uplink';
-const RELAY_PORT = 2223;
 
 // Real files: each top-level entry of Python's standard library (modules, C extensions) as a store path of
 // its own, under one root.
@@ -72,20 +72,6 @@ in derivation {
 }
 `;
 
-const RELAY = `import net from 'node:net';
-const [port, host, hostPort, delay] = process.argv.slice(2).map((v, i) => (i === 1 ? v : Number(v)));
-const later = (fn) => (delay > 0 ? setTimeout(fn, delay) : fn());
-net.createServer((a) => {
-  const b = net.connect(hostPort, host);
-  a.on('data', (d) => later(() => b.write(d)));
-  b.on('data', (d) => later(() => a.write(d)));
-  a.on('end', () => later(() => b.end()));
-  b.on('end', () => later(() => a.end()));
-  a.on('error', () => b.destroy());
-  b.on('error', () => a.destroy());
-}).listen(port, '127.0.0.1', () => console.log('ready'));
-`;
-
 interface Subject {
   readonly name: string;
   readonly root: StorePath;
@@ -115,22 +101,52 @@ async function build(office: Office, name: string, text: string, args: string[])
   return { name, root, closure: await closureOf([root]) };
 }
 
-async function startRelay(office: Office, oneWayMs: number): Promise<{ stop: () => void }> {
-  const file = join(office.dir, 'uplink-relay.mjs');
-  await writeFile(file, RELAY);
-  const h = office.host(HOST);
-  const child = execa(
-    process.execPath,
-    [file, String(RELAY_PORT), h.address, String(h.port), String(oneWayMs)],
-    {
-      reject: false,
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    void child.then((r) => reject(new Error(`the relay did not start: ${r.stderr}`)));
-  });
-  return { stop: () => child.kill() };
+/** One copy of `s` to the host with `transport`, its store emptied first: wall time and the uplink's counters. */
+async function measure(
+  office: Office,
+  s: Subject,
+  transport: UplinkSettings['transport'],
+  level: number,
+): Promise<{ ms: number; tx: number; rx: number }> {
+  await office.onHost(HOST, ['nix-store', '--gc']);
+  const spec = hostSpec(office, HOST);
+  const before = office.uplinkBytes();
+  const started = performance.now();
+  if (transport === 'nix-copy') {
+    await copyTo(spec, [s.root], {
+      ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
+      timeoutMs: 3_600_000,
+    });
+  } else {
+    const uplink: UplinkSettings = {
+      transport,
+      deltas: false,
+      compressionLevel: level,
+      tempSpaceBytes: 512 * 1024 * 1024,
+    };
+    const stateDir = join(office.dir, `bench-state-${transport}-${s.name}`);
+    const d = Object.assign(officeEngineDeps(office, { hosts: [spec], stateDir }), { uplink });
+    try {
+      const built = { host: HOST, toplevel: s.root, closure: s.closure };
+      const scope = openRun(d, {
+        verb: 'deploy',
+        hosts: [HOST],
+        actor: { kind: 'cli', user: 'bench' },
+        onEvent: () => {},
+        lock: true,
+      });
+      const plan = await planFromHoldings(d, scope, spec, built);
+      await copyPlan(d, scope, spec, built, plan);
+      scope.finish('ok');
+    } finally {
+      await d.close();
+    }
+  }
+  const ms = performance.now() - started;
+  const after = office.uplinkBytes();
+  const held = await office.onHost(HOST, ['nix-store', '--check-validity', s.root]);
+  if (held.exitCode !== 0) throw new Error(`${transport}: ${HOST} lacks ${s.root} after the copy`);
+  return { ms, tx: after.tx - before.tx, rx: after.rx - before.rx };
 }
 
 export async function benchUplinkStream(args: readonly string[]): Promise<void> {
@@ -147,126 +163,87 @@ export async function benchUplinkStream(args: readonly string[]): Promise<void> 
   const rtt = Number(values.rtt);
   const why = officeUnavailable();
   if (why) throw new Error(why);
-  const office = await startOffice({ hosts: [HOST], scale: 0.05 });
-  let relay: { stop: () => void } | undefined;
-  try {
-    await office.setUplinkRate(Number(values['uplink-kbit']));
-    const py = (await execa('sh', ['-c', 'ls -d /usr/lib/python3.1*'])).stdout.split('\n')[0]!;
-    const only = values.only.split(',');
-    const subjects = [
-      ...(only.includes('real-files')
-        ? [
-            await build(office, 'real-files', REAL_FILES, [
-              '--arg',
-              'src',
-              py,
-              '--argstr',
-              'nonce',
-              'uplink-1',
-            ]),
-          ]
-        : []),
-      ...(only.includes('many-paths')
-        ? [
-            await build(office, 'many-paths', MANY_PATHS, [
-              '--arg',
-              'n',
-              values.paths,
-              '--argstr',
-              'nonce',
-              'uplink-1',
-            ]),
-          ]
-        : []),
-    ];
-    relay = await startRelay(office, rtt / 2);
-    // The relay's address must be in the bot's known_hosts for strict checking: the host's own key.
-    const hostLine = (await execa('grep', [`^${office.host(HOST).address} `, office.knownHostsFile])).stdout;
-    await writeFile(
-      office.knownHostsFile,
-      `${hostLine}\n[127.0.0.1]:${RELAY_PORT} ${hostLine.slice(hostLine.indexOf(' ') + 1)}\n`,
-      { flag: 'a' },
-    );
-    const rows: Row[] = [];
-    for (const s of subjects) {
-      const narBytes = s.closure.reduce((n, i) => n + i.narSize, 0);
-      for (const rttMs of [0, rtt]) {
-        const spec = hostSpec(
-          office,
-          HOST,
-          rttMs === 0 ? {} : { address: '127.0.0.1', port: RELAY_PORT, lanAddress: '127.0.0.1' },
-        );
+  const py = (await execa('sh', ['-c', 'ls -d /usr/lib/python3.1*'])).stdout.split('\n')[0]!;
+  const only = values.only.split(',');
+  const rows: Row[] = [];
+  for (const rttMs of [0, rtt]) {
+    const office = await startOffice({
+      hosts: [HOST],
+      scale: 0.05,
+      uplinkKbit: Number(values['uplink-kbit']),
+      uplinkRttMs: rttMs,
+    });
+    try {
+      // The same derivations for both offices: the second office's builds are already in the builder's store.
+      const subjects = [
+        ...(only.includes('real-files')
+          ? [
+              await build(office, 'real-files', REAL_FILES, [
+                '--arg',
+                'src',
+                py,
+                '--argstr',
+                'nonce',
+                'uplink-1',
+              ]),
+            ]
+          : []),
+        ...(only.includes('many-paths')
+          ? [
+              await build(office, 'many-paths', MANY_PATHS, [
+                '--arg',
+                'n',
+                values.paths,
+                '--argstr',
+                'nonce',
+                'uplink-1',
+              ]),
+            ]
+          : []),
+      ];
+      for (const s of subjects) {
         for (const transport of ['nix-copy', 'stream'] as const) {
-          await office.onHost(HOST, ['nix-store', '--gc']);
-          const uplink: UplinkSettings = {
-            transport,
-            deltas: false,
-            compressionLevel: Number(values.level),
-            tempSpaceBytes: 512 * 1024 * 1024,
-          };
-          const before = office.uplinkBytes();
-          const started = performance.now();
-          if (transport === 'nix-copy') {
-            await copyTo(spec, [s.root], {
-              ssh: { knownHostsFile: office.knownHostsFile, agentSocket: office.agentSocket },
-              timeoutMs: 3_600_000,
-            });
-          } else {
-            const stateDir = join(office.dir, `bench-state-${rows.length}`);
-            const d = Object.assign(officeEngineDeps(office, { hosts: [spec], stateDir }), { uplink });
-            try {
-              const built = { host: HOST, toplevel: s.root, closure: s.closure };
-              const scope = openRun(d, {
-                verb: 'deploy',
-                hosts: [HOST],
-                actor: { kind: 'cli', user: 'bench' },
-                onEvent: () => {},
-                lock: true,
-              });
-              const plan = await planFromHoldings(d, scope, spec, built);
-              await copyPlan(d, scope, spec, built, plan);
-              scope.finish('ok');
-            } finally {
-              await d.close();
-            }
-          }
-          const ms = performance.now() - started;
-          const after = office.uplinkBytes();
-          const held = await office.onHost(HOST, ['nix-store', '--check-validity', s.root]);
-          if (held.exitCode !== 0) throw new Error(`${transport}: ${HOST} lacks ${s.root} after the copy`);
+          const m = await measure(office, s, transport, Number(values.level));
           const row = {
             subject: s.name,
             paths: s.closure.length,
-            narBytes,
+            narBytes: s.closure.reduce((n, i) => n + i.narSize, 0),
             rttMs,
             transport,
-            ms,
-            uplinkTx: after.tx - before.tx,
-            uplinkRx: after.rx - before.rx,
+            ms: m.ms,
+            uplinkTx: m.tx,
+            uplinkRx: m.rx,
           };
           rows.push(row);
           console.log(JSON.stringify(row));
         }
       }
+    } finally {
+      await office.close();
     }
-    console.log(
-      table(
-        ['closure', 'paths', 'NAR bytes', 'rtt', 'transport', 'wall', 'uplink tx', 'uplink rx'],
-        rows.map((r) => [
-          r.subject,
-          String(r.paths),
-          formatBytes(r.narBytes),
-          `${r.rttMs} ms`,
-          r.transport,
-          formatDuration(r.ms),
-          formatBytes(r.uplinkTx),
-          formatBytes(r.uplinkRx),
-        ]),
-      ),
-    );
-  } finally {
-    relay?.stop();
-    await office.close();
+  }
+  console.log(
+    table(
+      ['closure', 'paths', 'NAR bytes', 'rtt', 'transport', 'wall', 'uplink tx', 'uplink rx'],
+      rows.map((r) => [
+        r.subject,
+        String(r.paths),
+        formatBytes(r.narBytes),
+        `${r.rttMs} ms`,
+        r.transport,
+        formatDuration(r.ms),
+        formatBytes(r.uplinkTx),
+        formatBytes(r.uplinkRx),
+      ]),
+    ),
+  );
+  // What the round trip adds per closure and transport: per-path round trips show here, bytes do not.
+  for (const r of rows.filter((x) => x.rttMs === rtt && rtt > 0)) {
+    const bare = rows.find((x) => x.rttMs === 0 && x.subject === r.subject && x.transport === r.transport);
+    if (bare)
+      console.log(
+        `${r.subject}, ${r.transport}: ${r.paths} paths at ${rtt} ms round trip take ${formatDuration(r.ms - bare.ms)} more than at 0 ms`,
+      );
   }
 }
 
