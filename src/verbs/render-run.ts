@@ -4,6 +4,7 @@ import type { BootTerminal } from '../core/activation-sequence.ts';
 import { formatBytes } from '../core/bytes.ts';
 import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
+import { uplinkSentText } from '../core/uplink-sent-text.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { actorName } from '../engine/run-scope.ts';
@@ -41,9 +42,7 @@ export function hostLine(h: HostOutcome): string {
   if (h.copy && (h.copy.lanBytes > 0 || h.copy.uplinkBytes > 0)) {
     parts.push(
       `copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink` +
-        (h.copy.uplinkSentBytes !== h.copy.uplinkBytes
-          ? ` (${formatBytes(h.copy.uplinkSentBytes)} compressed)`
-          : ''),
+        uplinkSentText(h.copy),
     );
   }
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);

@@ -92,4 +92,8 @@ let
 in
 {
   config.system.build = { inherit toplevel; };
+  # Every NixOS configuration has its package set as `.pkgs`; the bot builds `pkgs.zstd` for deltas.
+  pkgs = {
+    zstd = import ./zstd.nix { inherit system; };
+  };
 }
