@@ -20,6 +20,7 @@ import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
 import { systemsSeen } from './uplink-deltas.ts';
+import { measureUplink } from './uplink-measure.ts';
 import { gateActivation, isUnreachable } from './window-gate.ts';
 
 export type Until = 'plan' | 'copy' | 'switch' | 'restart';
@@ -129,6 +130,11 @@ export async function copyTarget(
   out.diff = diff;
   out.plan = summary(p);
   if (until === 'plan') Object.assign(out, await plannedRebootOf(deps, scope, host, built.toplevel));
+  if (until === 'plan')
+    out.plan = {
+      ...out.plan,
+      ...(await measureUplink(deps, scope, host, built, p, systemsSeen(known, host.name))),
+    };
   if (until === 'plan') return;
   const replan = async (without: ReadonlySet<string>) => {
     for (const peer of without) known.peerFailed(peer);

@@ -112,25 +112,39 @@ export async function streamFromBuilder(
     let zstd: string | null = null;
     let zstdFirst: readonly StorePath[] = [];
     if (staged.deltas.size > 0 && deltas.plan) {
-      const bases = [...new Set([...staged.deltas.values()].map((d) => d.base))];
-      const asked = await askForDeltas(scope, target, deltas.plan, bases);
-      if (asked.basesLacking.length > 0) {
-        scope.log(
-          `${target.name} no longer holds ${asked.basesLacking[0]}` +
-            (asked.basesLacking.length > 1 ? ` and ${asked.basesLacking.length - 1} other bases` : '') +
-            '; sending whole paths, no deltas',
-          target.name,
-        );
+      const plan = deltas.plan;
+      const zstdPaths = plan.zstdClosure.map((i) => i.path);
+      const zstdStaged = await stage(zstdPaths, plan.zstdClosure);
+      let keep = false;
+      try {
+        // Deltas must save more than the target's zstd costs to send: a host that lacks it would otherwise
+        // receive more than the deltas save (and one that holds it is not asked about a small saving).
+        const zstdBytes = zstdPaths.reduce((n, p) => n + (zstdStaged.bytes.get(p) ?? 0), 0);
+        if (deltaSaving(staged) > zstdBytes) {
+          const bases = [...new Set([...staged.deltas.values()].map((d) => d.base))];
+          const asked = await askForDeltas(scope, target, plan, bases);
+          if (asked.basesLacking.length > 0) {
+            scope.log(
+              `${target.name} no longer holds ${asked.basesLacking[0]}` +
+                (asked.basesLacking.length > 1 ? ` and ${asked.basesLacking.length - 1} other bases` : '') +
+                '; sending whole paths, no deltas',
+              target.name,
+            );
+          } else {
+            keep = true;
+            zstd = plan.zstd;
+            zstdFirst = asked.zstdMissing;
+            const first = new Set(zstdFirst);
+            ordered = ordered.filter((p) => !first.has(p));
+            staged = joinStages(zstdStaged, first, staged);
+          }
+        }
+      } finally {
+        if (!keep) await zstdStaged.cleanup();
+      }
+      if (!keep) {
         await staged.cleanup();
         staged = await stage(ordered, built.closure);
-      } else {
-        zstd = deltas.plan.zstd;
-        zstdFirst = asked.zstdMissing;
-        if (zstdFirst.length > 0) {
-          const first = new Set(zstdFirst);
-          ordered = ordered.filter((p) => !first.has(p));
-          staged = joinStages(await stage(zstdFirst, deltas.plan.zstdClosure), first, staged);
-        }
       }
     }
     const all = [...zstdFirst, ...ordered];
@@ -166,6 +180,13 @@ export async function streamFromBuilder(
   } finally {
     await staged.cleanup();
   }
+}
+
+/** The bytes the staged deltas save against their paths sent whole. */
+export function deltaSaving(staged: UplinkStage): number {
+  let n = 0;
+  for (const [p, d] of staged.deltas) n += d.wholeBytes - (staged.bytes.get(p) ?? d.wholeBytes);
+  return n;
 }
 
 /** Two stagings as one: `first`'s paths (the target's zstd, whole) framed from `a`, the others from `b`. */

@@ -17,6 +17,7 @@ import { copyPlan } from '../../src/engine/copy.ts';
 import type { EngineDeps, UplinkSettings } from '../../src/engine/deps.ts';
 import { planFromHoldings } from '../../src/engine/plan-host.ts';
 import { openRun } from '../../src/engine/run-scope.ts';
+import { measureUplink } from '../../src/engine/uplink-measure.ts';
 import { type Office, officeUnavailable, startOffice } from '../office/index.ts';
 import { mixedOfficeUnavailable } from '../office/nix-versions.ts';
 import { type RealContent, realContent } from '../office/real-content.ts';
@@ -51,7 +52,7 @@ describe.skipIf(why !== null)('deltas in the uplink stream', () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'signage-uplink-deltas-'));
-    content = await realContent({ only: SUBSET, parts: 6 });
+    content = await realContent({ only: SUBSET, parts: 4 });
     office = await startOffice({
       hosts: [
         { name: OLD, nix: '2.8' },
@@ -259,6 +260,41 @@ describe.skipIf(why !== null)('deltas in the uplink stream', () => {
     expect(said).toContain('second stream, whole (no deltas)');
     expect(result.uplinkDeltaPaths).toBe(0);
     await checkOnHost(host, s);
+  }, 300_000);
+
+  it('measures for plan what the stream would send, deltas included, and sends nothing', async () => {
+    const host = NEW;
+    await backToRevision1(host);
+    const d = deps();
+    const target: HostSpec = hostSpec(office, host, { site: host });
+    const s = rev.get(`${host}@2`)!;
+    const built = { host, toplevel: s.toplevel, closure: s.closure };
+    const scope = openRun(d, {
+      verb: 'plan',
+      hosts: [host],
+      actor: { kind: 'cli', user: 'tester' },
+      onEvent: () => {},
+      lock: false,
+    });
+    const before = office.uplinkBytes();
+    try {
+      const plan = await planFromHoldings(d, scope, target, built);
+      const m = await measureUplink(d, scope, target, built, plan, [rev.get(`${host}@1`)!.toplevel]);
+      scope.finish('ok');
+      const sent = office.uplinkBytes().tx - before.tx;
+      const uplinkBytes = plan.totals.uplinkBytes;
+      expect(m).not.toBeNull();
+      expect(m!.uplinkDeltaPaths).toBeGreaterThan(0);
+      expect(m!.uplinkDeltaBytes).toBeGreaterThan(0);
+      expect(m!.uplinkSentBytes).toBeGreaterThan(m!.uplinkDeltaBytes);
+      expect(m!.uplinkSentBytes).toBeLessThan(uplinkBytes);
+      // Only the plan's question crossed: a few kilobytes, where the stream is megabytes.
+      expect(sent).toBeLessThan(100 * 1024);
+      const still = await office.onHost(host, ['nix-store', '--check-validity', s.toplevel]);
+      expect(still.exitCode).not.toBe(0);
+    } finally {
+      await d.close();
+    }
   }, 300_000);
 
   it('sends no deltas with uplink.deltas: false', async () => {

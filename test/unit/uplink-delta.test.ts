@@ -12,6 +12,7 @@ import { IMPORT_SCRIPT, uplinkImportCommand } from '../../src/adapters/nix/uplin
 import type { StorePath } from '../../src/core/types.ts';
 import { uplinkBatches } from '../../src/core/uplink-batches.ts';
 import { uplinkSentText } from '../../src/core/uplink-sent-text.ts';
+import { hostLine } from '../../src/verbs/render-run.ts';
 
 const P = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-libssl3-3.0.22' as StorePath;
 const BASE = '/nix/store/zyxwvsrqpnmlkjihgfdcba9876543210-libssl3-3.0.17' as StorePath;
@@ -141,5 +142,45 @@ describe('the uplink’s bytes in words', () => {
         uplinkDeltaPaths: 1,
       }),
     ).toContain('of it as 1 delta)');
+  });
+});
+
+describe('a host’s line', () => {
+  const MB = 1024 * 1024;
+  const plan = {
+    totalPaths: 100,
+    totalBytes: 20 * MB,
+    presentPaths: 40,
+    presentBytes: 8 * MB,
+    sources: [{ source: 'builder', paths: 60, bytes: 12 * MB }],
+    lanBytes: 0,
+    uplinkBytes: 12 * MB,
+  };
+  it('says what plan measured would cross the uplink, and as how many deltas', () => {
+    const line = hostLine({
+      host: 'a',
+      status: 'ok',
+      plan: { ...plan, uplinkSentBytes: 3 * MB, uplinkDeltaBytes: MB / 2, uplinkDeltaPaths: 61 },
+    });
+    expect(line).toMatch(
+      /12(\.0)? MiB over the uplink \(3(\.0)? MiB compressed, 512(\.0)? KiB of it as 61 deltas\)/,
+    );
+    expect(hostLine({ host: 'a', status: 'ok', plan })).toMatch(/12(\.0)? MiB over the uplink$/);
+  });
+  it('says what the copy sent as deltas', () => {
+    const line = hostLine({
+      host: 'a',
+      status: 'ok',
+      copy: {
+        bySource: { builder: 12 * MB },
+        lanBytes: 0,
+        uplinkBytes: 12 * MB,
+        uplinkSentBytes: 3 * MB,
+        uplinkDeltaBytes: MB / 2,
+        uplinkDeltaPaths: 61,
+        fellBack: [],
+      },
+    });
+    expect(line).toContain('of it as 61 deltas)');
   });
 });

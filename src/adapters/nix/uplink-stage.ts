@@ -24,8 +24,8 @@ export interface StagedPath {
   readonly bytes: number;
   /** What it takes at most in the host's temporary space: with a delta, also the base's and the rebuilt NAR. */
   readonly tempBytes: number;
-  /** When it comes as a delta: against which path, and the delta file (in `dir`). */
-  readonly delta?: { readonly base: StorePath; readonly file: string };
+  /** When it comes as a delta: against which path, the delta file (in `dir`), and the path's bytes whole. */
+  readonly delta?: { readonly base: StorePath; readonly file: string; readonly wholeBytes: number };
 }
 
 export interface Staged {
@@ -51,8 +51,11 @@ export interface StageOptions {
   readonly zstd?: string;
 }
 
-/** A compressed NAR this small gains nothing worth a delta's narinfo line and its rebuild on the host. */
-const DELTA_MIN_BYTES = 1024;
+/**
+ * A path this small compressed comes whole: its delta would save at most this much, and costs the host a dump
+ * of the base, a zstd run and, for the stream, the question about its zstd and bases.
+ */
+const DELTA_MIN_BYTES = 16 * 1024;
 /** Deltas made at once (zstd on one core each). */
 const DELTA_JOBS = 2;
 
@@ -146,7 +149,7 @@ export async function stageForUplink(
           files,
           bytes,
           tempBytes: bytes + whole.narSize + made.baseBytes,
-          delta: { base, file: join(dir, made.name) },
+          delta: { base, file: join(dir, made.name), wholeBytes: whole.bytes },
         });
       }
     };

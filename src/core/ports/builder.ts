@@ -80,8 +80,11 @@ export interface UplinkStage {
   readonly bytes: ReadonlyMap<StorePath, number>;
   /** What each takes at most in the host's temporary space: with a delta, also its base's and rebuilt NAR. */
   readonly tempBytes: ReadonlyMap<StorePath, number>;
-  /** The paths that come as deltas: their base, and the delta's file on the builder. */
-  readonly deltas: ReadonlyMap<StorePath, { readonly base: StorePath; readonly file: string }>;
+  /** The paths that come as deltas: their base, the delta's file on the builder, and their bytes whole. */
+  readonly deltas: ReadonlyMap<
+    StorePath,
+    { readonly base: StorePath; readonly file: string; readonly wholeBytes: number }
+  >;
   /** The importer's input for one batch (its frame), in chunks. */
   frame(batch: readonly StorePath[]): AsyncIterable<Uint8Array>;
   cleanup(): Promise<void>;
