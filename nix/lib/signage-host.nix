@@ -141,9 +141,9 @@ let
         args = regex "-c .+ signage-reboot [0-9a-z]+";
       }
       {
-        why = "import the builder's uplink stream: a fixed script (signage-import) that checks the free space, unpacks each batch into /nix/var/signage-import and imports it with nix copy --from file:// (signatures checked), given the bytes it needs (uplinkImportCommand)";
+        why = "import the builder's uplink stream: a fixed script (signage-import) that checks the free space, unpacks each batch into /nix/var/signage-import, rebuilds delta-coded NARs with the store's zstd (or - for none) and imports them with nix copy --from file:// (signatures and NAR hashes checked), given the bytes it needs (uplinkImportCommand)";
         program = "sh";
-        args = regex "-c .+ signage-import [0-9]+ [0-9]+";
+        args = regex "-c .+ signage-import [0-9]+ [0-9]+ (-|${storePathRegex}/bin/zstd)";
       }
       {
         why = "keep a system copied ahead of its switch from the garbage collector (keepStagedCommand)";

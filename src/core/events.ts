@@ -19,6 +19,13 @@ export interface PlanSummary {
   readonly sources: readonly { readonly source: string; readonly paths: number; readonly bytes: number }[];
   readonly lanBytes: number;
   readonly uplinkBytes: number;
+  /**
+   * Measured by `plan` when the uplink is a stream (the builder's share staged on the builder, nothing sent):
+   * its bytes as they would cross, and of those the deltas and how many paths come as one.
+   */
+  readonly uplinkSentBytes?: number;
+  readonly uplinkDeltaBytes?: number;
+  readonly uplinkDeltaPaths?: number;
 }
 
 export type EngineEvent =

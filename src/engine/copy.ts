@@ -10,6 +10,7 @@ import { PEER_SERVE_USER } from '../core/endpoint.ts';
 import type { Plan, PlanStep } from '../core/planner.ts';
 import type { CopyProgress } from '../core/ports/builder.ts';
 import type { HostSpec, StorePath } from '../core/types.ts';
+import { uplinkSentText } from '../core/uplink-sent-text.ts';
 import type { Built } from './build.ts';
 import { missingFrom } from './closure-held.ts';
 import { DEFAULT_UPLINK, type EngineDeps } from './deps.ts';
@@ -17,7 +18,7 @@ import { EngineError } from './errors.ts';
 import { limitConcurrency } from './limit.ts';
 import { planFromHoldings } from './plan-host.ts';
 import type { RunScope } from './run-scope.ts';
-import { StreamFailed, streamFromBuilder } from './uplink-stream.ts';
+import { StreamFailed, type StreamOptions, streamFromBuilder } from './uplink-stream.ts';
 
 export interface CopyResult {
   /** Bytes each source delivered, by `peer:<host>` or `builder`. */
@@ -29,6 +30,9 @@ export interface CopyResult {
    * or the NARs as they are with `nix copy --to ssh://`. `uplinkBytes` counts the paths' NAR bytes.
    */
   readonly uplinkSentBytes: number;
+  /** Of `uplinkSentBytes`, what came as deltas against paths the target held, and how many paths did. */
+  readonly uplinkDeltaBytes: number;
+  readonly uplinkDeltaPaths: number;
   /** Peers that failed, and the builder sent their share instead. */
   readonly fellBack: readonly string[];
 }
@@ -43,26 +47,35 @@ export function copyPlan(
   built: Built,
   p: Plan,
   replan: Replan = (without) => planFromHoldings(deps, scope, host, built, without),
+  /** The systems the rollout saw the host run or have as profile: what deltas may be made against. */
+  systems: readonly StorePath[] = [],
 ): Promise<CopyResult> {
   return scope.stage(host.name, 'copy', async () => {
     if (p.steps.length === 0) {
       return {
         outcome: 'noop',
-        value: { bySource: {}, lanBytes: 0, uplinkBytes: 0, uplinkSentBytes: 0, fellBack: [] },
+        value: {
+          bySource: {},
+          lanBytes: 0,
+          uplinkBytes: 0,
+          uplinkSentBytes: 0,
+          uplinkDeltaBytes: 0,
+          uplinkDeltaPaths: 0,
+          fellBack: [],
+        },
         detail: 'the target already holds the whole closure',
       };
     }
-    const result = await executePlan(deps, scope, host, built, p, replan);
+    const { note, ...result } = await executePlan(deps, scope, host, built, p, replan, systems);
     return {
       outcome: 'ok',
       value: result,
       bytes: result.lanBytes + result.uplinkBytes,
       detail:
         `${formatBytes(result.lanBytes)} from peers, ${formatBytes(result.uplinkBytes)} over the uplink` +
-        (result.uplinkSentBytes !== result.uplinkBytes
-          ? ` (${formatBytes(result.uplinkSentBytes)} compressed)`
-          : '') +
-        (result.fellBack.length > 0 ? `; the builder stood in for ${result.fellBack.join(', ')}` : ''),
+        uplinkSentText(result) +
+        (result.fellBack.length > 0 ? `; the builder stood in for ${result.fellBack.join(', ')}` : '') +
+        (note ? `; ${note}` : ''),
     };
   });
 }
@@ -77,7 +90,8 @@ async function executePlan(
   built: Built,
   first: Plan,
   replan: Replan,
-): Promise<CopyResult> {
+  systems: readonly StorePath[],
+): Promise<CopyResult & { readonly note?: string }> {
   const sizes = new Map(built.closure.map((i) => [i.path, i.narSize]));
   const bySource: Record<string, number> = {};
   const add = (source: string, bytes: number) => {
@@ -101,6 +115,9 @@ async function executePlan(
 
   let builderStep = p.steps.find((s) => s.source.kind === 'builder');
   let uplinkSent = 0;
+  let deltaBytes = 0;
+  let deltaPaths = 0;
+  let note: string | undefined;
   if (!peersDone) {
     // Peers kept failing: the builder sends whatever the target still lacks.
     const held = await scope.validPaths(target, [...sizes.keys()]);
@@ -112,9 +129,15 @@ async function executePlan(
   if (builderStep && builderStep.roots.length > 0) {
     scope.checkpoint(`the builder's copy to ${target.name}`);
     if ((deps.uplink ?? DEFAULT_UPLINK).transport === 'stream') {
-      const streamed = await streamRemainder(deps, scope, target, built, builderStep.paths);
+      const streamed = await streamRemainder(deps, scope, target, built, builderStep.paths, {
+        held: first.present.paths,
+        systems,
+      });
       add('builder', streamed.narBytes);
       uplinkSent = streamed.sent;
+      deltaBytes = streamed.deltaBytes;
+      deltaPaths = streamed.deltaPaths;
+      note = streamed.note;
     } else {
       const bytes = await copyFromBuilder(deps, scope, target, builderStep.roots, builderStep.paths, sizes);
       add('builder', bytes);
@@ -138,7 +161,10 @@ async function executePlan(
     lanBytes,
     uplinkBytes: bySource.builder ?? 0,
     uplinkSentBytes: uplinkSent,
+    uplinkDeltaBytes: deltaBytes,
+    uplinkDeltaPaths: deltaPaths,
     fellBack: [...failed],
+    ...(note ? { note } : {}),
   };
 }
 
@@ -330,8 +356,8 @@ async function copyFromBuilder(
 /**
  * The builder's share as one stream (uplink-stream.ts): the step's paths, which the plan (or the question asked
  * after failed peers) found missing. A stream that fails once it started (a damaged archive, a NAR Nix
- * refused) is followed by a second one for what the target, asked again, still lacks; a second failure, or a
- * host without the space, ends the copy with its message.
+ * refused, a delta that did not rebuild) is followed by a second one, without deltas, for what the target,
+ * asked again, still lacks; a second failure, or a host without the space, ends the copy with its message.
  */
 async function streamRemainder(
   deps: EngineDeps,
@@ -339,27 +365,43 @@ async function streamRemainder(
   target: HostSpec,
   built: Built,
   paths: readonly StorePath[],
-): Promise<{ narBytes: number; sent: number }> {
+  known: StreamOptions,
+): Promise<{ narBytes: number; sent: number; deltaBytes: number; deltaPaths: number; note?: string }> {
   let sent = 0;
   let narBytes = 0;
   let missing = paths;
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await streamFromBuilder(deps, scope, target, built, missing);
-      return { narBytes: narBytes + r.narBytes, sent: sent + r.bytes };
+      const opts = attempt === 1 ? known : { deltas: false };
+      const r = await streamFromBuilder(deps, scope, target, built, missing, opts);
+      // After a failed first stream, only the second's deltas (none) are counted as deltas; what the first sent
+      // is in `sent`.
+      return {
+        narBytes: narBytes + r.narBytes,
+        sent: sent + r.bytes,
+        deltaBytes: r.deltaBytes,
+        deltaPaths: r.deltaPaths,
+        ...(r.note ? { note: r.note } : {}),
+      };
     } catch (e) {
       if (!(e instanceof StreamFailed) || attempt >= 2) throw e;
       // What crossed before the failure crossed the uplink all the same.
       sent += e.sent;
       narBytes += e.importedNarBytes;
-      scope.log(`${e.message}; sending what ${target.name} still lacks in a second stream`, target.name);
+      scope.log(
+        `${e.message}; sending what ${target.name} still lacks in a second stream` +
+          (attempt === 1 && known.deltas !== false && (deps.uplink ?? DEFAULT_UPLINK).deltas
+            ? ', whole (no deltas)'
+            : ''),
+        target.name,
+      );
       scope.checkpoint(`the second stream to ${target.name}`);
       const held = await scope.validPaths(
         target,
         built.closure.map((i) => i.path),
       );
       missing = built.closure.filter((i) => !held.has(i.path)).map((i) => i.path);
-      if (missing.length === 0) return { narBytes, sent };
+      if (missing.length === 0) return { narBytes, sent, deltaBytes: 0, deltaPaths: 0 };
     }
   }
 }

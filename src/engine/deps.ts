@@ -24,6 +24,8 @@ export interface UplinkSettings {
   readonly compressionLevel: number;
   /** The most a host holds unpacked at once while importing the stream. */
   readonly tempSpaceBytes: number;
+  /** The largest base NAR a delta may be made against (a screen's memory to rebuild it is the base's size). */
+  readonly deltaMaxBaseBytes?: number;
 }
 
 export const DEFAULT_UPLINK: UplinkSettings = {
@@ -31,6 +33,7 @@ export const DEFAULT_UPLINK: UplinkSettings = {
   deltas: true,
   compressionLevel: 9,
   tempSpaceBytes: 512 * 1024 * 1024,
+  deltaMaxBaseBytes: 256 * 1024 * 1024,
 };
 
 export interface EngineDeps {

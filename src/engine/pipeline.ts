@@ -19,6 +19,8 @@ import { plannedRebootOf } from './reboot-need.ts';
 import { afterChange } from './restart.ts';
 import type { RunScope } from './run-scope.ts';
 import { ActivationFailed, switchHost } from './switch.ts';
+import { systemsSeen } from './uplink-deltas.ts';
+import { measureUplink } from './uplink-measure.ts';
 import { gateActivation, isUnreachable } from './window-gate.ts';
 
 export type Until = 'plan' | 'copy' | 'switch' | 'restart';
@@ -128,13 +130,18 @@ export async function copyTarget(
   out.diff = diff;
   out.plan = summary(p);
   if (until === 'plan') Object.assign(out, await plannedRebootOf(deps, scope, host, built.toplevel));
+  if (until === 'plan')
+    out.plan = {
+      ...out.plan,
+      ...(await measureUplink(deps, scope, host, built, p, systemsSeen(known, host.name))),
+    };
   if (until === 'plan') return;
   const replan = async (without: ReadonlySet<string>) => {
     for (const peer of without) known.peerFailed(peer);
     const now = await known.askAgain(host, closurePaths(built));
     return known.planFor(deps, host, built, now, without);
   };
-  out.copy = await copyPlan(deps, scope, host, built, p, replan);
+  out.copy = await copyPlan(deps, scope, host, built, p, replan, systemsSeen(known, host.name));
   known.copied(host.name, closurePaths(built));
   // Until its switch, a copied system is kept from the host's garbage collector (the switch drops the root);
   // a rollout's activations may wait a while for the canary. A host already running it needs no root.

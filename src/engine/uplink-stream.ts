@@ -18,21 +18,42 @@
 // `nix copy ?compress=true` still pays the round trips; a daemon on the host substituting from a cache on the
 // builder would need one reachable from each screen. zstd levels on the same NARs (one core): -3 14.8 MB in
 // 1.2 s, -9 12.9 MB in 1.8 s, -19 11.1 MB in 69 s: hence level 9 by default (uplink.compressionLevel).
+//
+// Deltas (uplink.deltas, uplink-deltas.ts and src/adapters/nix/uplink-delta.ts): a path whose predecessor the
+// target holds may come as a `zstd --patch-from` delta against it, rebuilt on the host with its own store's
+// zstd (that zstd's closure in the first batches when the host lacks it). On real Debian packages at level 9:
+// libssl3 3.0.17 -> 3.0.22 2.42 MB whole, 0.92 MB as a delta; a rebuild that differs only in the store path
+// it embeds, 0.44 MB whole, 139 bytes as a delta.
 import { formatBytes } from '../core/bytes.ts';
 import { closureGraph, topologicalOrder } from '../core/closure.ts';
 import type { UplinkStage } from '../core/ports/builder.ts';
-import type { HostSpec, StorePath } from '../core/types.ts';
-import { type StagedFile, uplinkBatches } from '../core/uplink-batches.ts';
+import type { HostSpec, PathInfo, StorePath } from '../core/types.ts';
+import { type Batching, type StagedFile, uplinkBatches } from '../core/uplink-batches.ts';
 import type { Built } from './build.ts';
 import { DEFAULT_UPLINK, type EngineDeps } from './deps.ts';
 import { EngineError } from './errors.ts';
 import type { RunScope } from './run-scope.ts';
+import { askForDeltas, planDeltas } from './uplink-deltas.ts';
 
 export interface StreamResult {
   /** Bytes sent on the channel: frames, archives, narinfos and compressed NARs. */
   readonly bytes: number;
   /** The same paths' NAR bytes, as `nix copy --to ssh://` would have sent them. */
   readonly narBytes: number;
+  /** Of `bytes`, the deltas (with their narinfos), and how many paths came as one. */
+  readonly deltaBytes: number;
+  readonly deltaPaths: number;
+  /** Why the stream sent no deltas where it might have (the target's zstd could not be built). */
+  readonly note?: string;
+}
+
+export interface StreamOptions {
+  /** Deltas against what the target holds (uplink.deltas); off for the second stream after a failed one. */
+  readonly deltas?: boolean;
+  /** What the plan found the target holds of the closure. */
+  readonly held?: readonly StorePath[];
+  /** The systems the rollout's snapshot saw the target run or have as profile (uplink-deltas.ts). */
+  readonly systems?: readonly StorePath[];
 }
 
 /** The stream failed after it started: the host may hold some of the paths (each whole), not all. */
@@ -62,35 +83,131 @@ export async function streamFromBuilder(
   target: HostSpec,
   built: Built,
   paths: readonly StorePath[],
+  opts: StreamOptions = {},
 ): Promise<StreamResult> {
   const settings = deps.uplink ?? DEFAULT_UPLINK;
   const wanted = new Set(paths);
-  const ordered = topologicalOrder(closureGraph(built.closure)).filter((p) => wanted.has(p));
-  const narSizes = new Map(built.closure.map((i) => [i.path, i.narSize]));
-  const narBytes = ordered.reduce((s, p) => s + (narSizes.get(p) ?? 0), 0);
-  const staged = await deps.builder.stageForUplink(ordered, built.closure, {
-    compressionLevel: settings.compressionLevel,
-    signal: scope.signal,
-  });
+  let ordered = topologicalOrder(closureGraph(built.closure)).filter((p) => wanted.has(p));
+  const deltas =
+    settings.deltas && opts.deltas !== false
+      ? await planDeltas(deps, scope, target, built, ordered, opts)
+      : { plan: null };
+  if (deltas.note) scope.log(deltas.note, target.name);
+  const narSizes = new Map(
+    [...built.closure, ...(deltas.plan?.zstdClosure ?? [])].map((i) => [i.path, i.narSize]),
+  );
+  const stage = (
+    ps: readonly StorePath[],
+    infos: readonly PathInfo[],
+    bases?: ReadonlyMap<StorePath, StorePath>,
+  ) =>
+    deps.builder.stageForUplink(ps, infos, {
+      compressionLevel: settings.compressionLevel,
+      signal: scope.signal,
+      ...(bases ? { deltaBases: bases } : {}),
+    });
+  let staged = await stage(ordered, built.closure, deltas.plan?.bases);
   try {
-    const batching = uplinkBatches(
-      ordered.map((p) => ({ path: p, bytes: staged.bytes.get(p) ?? 0 })),
-      settings.tempSpaceBytes,
+    // The target is asked only once some path really comes as a delta: for its zstd, and for the bases.
+    let zstd: string | null = null;
+    let zstdFirst: readonly StorePath[] = [];
+    if (staged.deltas.size > 0 && deltas.plan) {
+      const plan = deltas.plan;
+      const zstdPaths = plan.zstdClosure.map((i) => i.path);
+      const zstdStaged = await stage(zstdPaths, plan.zstdClosure);
+      let keep = false;
+      try {
+        // Deltas must save more than the target's zstd costs to send: a host that lacks it would otherwise
+        // receive more than the deltas save (and one that holds it is not asked about a small saving).
+        const zstdBytes = zstdPaths.reduce((n, p) => n + (zstdStaged.bytes.get(p) ?? 0), 0);
+        if (deltaSaving(staged) > zstdBytes) {
+          const bases = [...new Set([...staged.deltas.values()].map((d) => d.base))];
+          const asked = await askForDeltas(scope, target, plan, bases);
+          if (asked.basesLacking.length > 0) {
+            scope.log(
+              `${target.name} no longer holds ${asked.basesLacking[0]}` +
+                (asked.basesLacking.length > 1 ? ` and ${asked.basesLacking.length - 1} other bases` : '') +
+                '; sending whole paths, no deltas',
+              target.name,
+            );
+          } else {
+            keep = true;
+            zstd = plan.zstd;
+            zstdFirst = asked.zstdMissing;
+            const first = new Set(zstdFirst);
+            ordered = ordered.filter((p) => !first.has(p));
+            staged = joinStages(zstdStaged, first, staged);
+          }
+        }
+      } finally {
+        if (!keep) await zstdStaged.cleanup();
+      }
+      if (!keep) {
+        await staged.cleanup();
+        staged = await stage(ordered, built.closure);
+      }
+    }
+    const all = [...zstdFirst, ...ordered];
+    const narBytes = all.reduce((s, p) => s + (narSizes.get(p) ?? 0), 0);
+    const files = (ps: readonly StorePath[]) =>
+      ps.map((p) => ({ path: p, bytes: staged.tempBytes.get(p) ?? staged.bytes.get(p) ?? 0 }));
+    // The zstd in batches of its own: the host imports it before it rebuilds the first delta with it.
+    const batching = joinBatchings(
+      uplinkBatches(files(zstdFirst), settings.tempSpaceBytes),
+      uplinkBatches(files(ordered), settings.tempSpaceBytes),
     );
     if (!batching.ok) {
       throw new EngineError(
-        `${batching.path} is ${formatBytes(batching.bytes)} compressed, more than ${target.name} may hold ` +
-          `unpacked at once (uplink.tempSpaceMiB: ${settings.tempSpaceBytes / MIB} MiB); nothing was sent`,
+        `${batching.path} takes ${formatBytes(batching.bytes)} unpacked, more than ${target.name} may hold ` +
+          `at once (uplink.tempSpaceMiB: ${settings.tempSpaceBytes / MIB} MiB); nothing was sent`,
         `raise uplink.tempSpaceMiB above ${Math.ceil(batching.bytes / MIB)} if ${target.name} has the space, ` +
           'or set uplink.transport: nix-copy',
       );
     }
-    const total = batching.batches.reduce((s, b) => s + b.reduce((t, f) => t + f.bytes, 0), 0);
-    const sent = await runStream(deps, scope, target, staged, batching, narSizes, narBytes, total, settings);
-    return { bytes: sent, narBytes };
+    const total = all.reduce((s, p) => s + (staged.bytes.get(p) ?? 0), 0);
+    const sent = await runStream(deps, scope, target, staged, batching, narSizes, narBytes, total, {
+      ...settings,
+      zstd,
+    });
+    const deltaPaths = ordered.filter((p) => staged.deltas.has(p));
+    return {
+      bytes: sent,
+      narBytes,
+      deltaBytes: deltaPaths.reduce((s, p) => s + (staged.bytes.get(p) ?? 0), 0),
+      deltaPaths: deltaPaths.length,
+      ...(deltas.note ? { note: deltas.note } : {}),
+    };
   } finally {
     await staged.cleanup();
   }
+}
+
+/** The bytes the staged deltas save against their paths sent whole. */
+export function deltaSaving(staged: UplinkStage): number {
+  let n = 0;
+  for (const [p, d] of staged.deltas) n += d.wholeBytes - (staged.bytes.get(p) ?? d.wholeBytes);
+  return n;
+}
+
+/** Two stagings as one: `first`'s paths (the target's zstd, whole) framed from `a`, the others from `b`. */
+function joinStages(a: UplinkStage, first: ReadonlySet<StorePath>, b: UplinkStage): UplinkStage {
+  const pick = <T>(ma: ReadonlyMap<StorePath, T>, mb: ReadonlyMap<StorePath, T>) =>
+    new Map([...mb, ...[...ma].filter(([p]) => first.has(p))]);
+  return {
+    bytes: pick(a.bytes, b.bytes),
+    tempBytes: pick(a.tempBytes, b.tempBytes),
+    deltas: new Map([...b.deltas].filter(([p]) => !first.has(p))),
+    frame: (batch) => (batch.length > 0 && first.has(batch[0]!) ? a.frame(batch) : b.frame(batch)),
+    cleanup: async () => {
+      await Promise.all([a.cleanup(), b.cleanup()]);
+    },
+  };
+}
+
+function joinBatchings(a: Batching, b: Batching): Batching {
+  if (!a.ok) return a;
+  if (!b.ok) return b;
+  return { ok: true, batches: [...a.batches, ...b.batches], largest: Math.max(a.largest, b.largest) };
 }
 
 async function runStream(
@@ -102,10 +219,10 @@ async function runStream(
   narSizes: ReadonlyMap<StorePath, number>,
   narBytes: number,
   total: number,
-  settings: { readonly tempSpaceBytes: number },
+  settings: { readonly tempSpaceBytes: number; readonly zstd: string | null },
 ): Promise<number> {
   const importer = deps.nix.uplinkImporter;
-  const argv = importer.command({ sudo: target.user !== 'root' }, batching.largest, narBytes);
+  const argv = importer.command({ sudo: target.user !== 'root' }, batching.largest, narBytes, settings.zstd);
   let sent = 0;
   let free: { tempKiB: number; storeKiB: number; sameFileSystem: boolean } | null = null;
   let imported = 0;

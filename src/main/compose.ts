@@ -164,6 +164,7 @@ export async function composeFromConfig(
         deltas: config.uplink.deltas,
         compressionLevel: config.uplink.compressionLevel,
         tempSpaceBytes: config.uplink.tempSpaceMiB * 1024 * 1024,
+        deltaMaxBaseBytes: config.uplink.deltaMaxBaseMiB * 1024 * 1024,
       },
       peerKnownHosts: peerKnownHostsFrom(config.ssh.knownHostsFile),
       mayApprove,

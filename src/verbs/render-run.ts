@@ -4,6 +4,7 @@ import type { BootTerminal } from '../core/activation-sequence.ts';
 import { formatBytes } from '../core/bytes.ts';
 import { changeLines, outcomeSummary } from '../core/closure-diff-text.ts';
 import { describeRevision } from '../core/revision.ts';
+import { uplinkSentText } from '../core/uplink-sent-text.ts';
 import type { RunResult } from '../engine/engine.ts';
 import type { HostOutcome } from '../engine/pipeline.ts';
 import { actorName } from '../engine/run-scope.ts';
@@ -35,15 +36,14 @@ export function hostLine(h: HostOutcome): string {
   if (h.plan) {
     parts.push(
       `${formatBytes(h.plan.presentBytes)} present, ${formatBytes(h.plan.lanBytes)} from peers, ` +
-        `${formatBytes(h.plan.uplinkBytes)} over the uplink`,
+        `${formatBytes(h.plan.uplinkBytes)} over the uplink` +
+        uplinkSentText({ ...h.plan, uplinkSentBytes: h.plan.uplinkSentBytes ?? h.plan.uplinkBytes }),
     );
   }
   if (h.copy && (h.copy.lanBytes > 0 || h.copy.uplinkBytes > 0)) {
     parts.push(
       `copied ${formatBytes(h.copy.lanBytes)} from peers + ${formatBytes(h.copy.uplinkBytes)} over the uplink` +
-        (h.copy.uplinkSentBytes !== h.copy.uplinkBytes
-          ? ` (${formatBytes(h.copy.uplinkSentBytes)} compressed)`
-          : ''),
+        uplinkSentText(h.copy),
     );
   }
   if (h.copy?.fellBack.length) parts.push(`builder stood in for ${h.copy.fellBack.join(', ')}`);
@@ -98,7 +98,26 @@ export function runText(r: RunResult): string {
       `  moved ${formatBytes(r.lanBytes)} over the office LAN, ${formatBytes(r.uplinkBytes)} over the uplink`,
     );
   }
+  const planned = plannedTotals(r);
+  if (planned) lines.push(planned);
   return lines.join('\n');
+}
+
+/** `plan`'s totals over its hosts, with the uplink's bytes as measured (compressed, deltas). */
+function plannedTotals(r: RunResult): string | null {
+  const plans = r.hosts.flatMap((h) => (h.plan ? [h.plan] : []));
+  if (r.verb !== 'plan' || plans.length === 0) return null;
+  const sum = (f: (p: (typeof plans)[number]) => number) => plans.reduce((n, p) => n + f(p), 0);
+  const uplinkBytes = sum((p) => p.uplinkBytes);
+  return (
+    `  planned: ${formatBytes(sum((p) => p.lanBytes))} over the office LAN, ${formatBytes(uplinkBytes)} over the uplink` +
+    uplinkSentText({
+      uplinkBytes,
+      uplinkSentBytes: sum((p) => p.uplinkSentBytes ?? p.uplinkBytes),
+      uplinkDeltaBytes: sum((p) => p.uplinkDeltaBytes ?? 0),
+      uplinkDeltaPaths: sum((p) => p.uplinkDeltaPaths ?? 0),
+    })
+  );
 }
 
 /** Changes listed per host in a terminal; `plan` lists every one, as `nvd diff` does. */

@@ -97,4 +97,8 @@ let
 in
 {
   config.system.build.toplevel = evaluated;
+  # Every NixOS configuration has its package set as `.pkgs`; the bot builds `pkgs.zstd` for deltas.
+  pkgs = {
+    zstd = import ./zstd.nix { inherit system; };
+  };
 }

@@ -293,9 +293,16 @@ describe('the sudo rules for a bot user that is not root, asked of the real sudo
   it("allows the uplink stream's importer as the bot runs it, and nothing else under its name", async () => {
     const argv = underSudo(uplinkImportCommand(target, 536_870_912, 1_234_567_890));
     expect(await allowed(sudoers, argv)).toBe(true);
+    // With deltas: the zstd of the host's store that rebuilds them.
+    const zstd = `${P.slice(0, P.lastIndexOf('/') + 1)}00000000000000000000000000000000-zstd-1.5.4/bin/zstd`;
+    expect(await allowed(sudoers, underSudo(uplinkImportCommand(target, 1, 2, zstd)))).toBe(true);
     const script = argv[2]!;
     for (const wrong of [
       ['sh', '-c', script, 'signage-import', '1', '2', '3'],
+      ['sh', '-c', script, 'signage-import', '1', '2'],
+      ['sh', '-c', script, 'signage-import', '1', '2', '/usr/bin/zstd'],
+      ['sh', '-c', script, 'signage-import', '1', '2', `${zstd} --rm`],
+      ['sh', '-c', script, 'signage-import', '1', '2', `${zstd.slice(0, -4)}sh`],
       ['sh', '-c', script, 'signage-import', '-1', '2'],
       ['sh', '-c', script, 'signage-import', '1'],
       ['sh', '-c', script, 'signage-import', '1', '2;reboot'],

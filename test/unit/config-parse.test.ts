@@ -152,7 +152,13 @@ describe('a valid configuration', () => {
       },
       hosts: {},
       limits: { parallelHosts: 4, parallelPeerCopies: 3, approvalTimeoutMinutes: 30 },
-      uplink: { transport: 'stream', deltas: true, compressionLevel: 9, tempSpaceMiB: 512 },
+      uplink: {
+        transport: 'stream',
+        deltas: true,
+        compressionLevel: 9,
+        tempSpaceMiB: 512,
+        deltaMaxBaseMiB: 256,
+      },
       activation: {
         revertSeconds: 300,
         settleSeconds: 10,
@@ -218,7 +224,13 @@ describe('a valid configuration', () => {
         },
       },
       limits: { parallelHosts: 8, parallelPeerCopies: 2, approvalTimeoutMinutes: 45 },
-      uplink: { transport: 'nix-copy', deltas: false, compressionLevel: 19, tempSpaceMiB: 256 },
+      uplink: {
+        transport: 'nix-copy',
+        deltas: false,
+        compressionLevel: 19,
+        tempSpaceMiB: 256,
+        deltaMaxBaseMiB: 256,
+      },
       activation: {
         revertSeconds: 240,
         settleSeconds: 10,

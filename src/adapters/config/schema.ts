@@ -187,6 +187,8 @@ const uplink = strict({
   deltas: z.boolean().default(true),
   compressionLevel: intIn(1, 19).default(9),
   tempSpaceMiB: intIn(16, 1_048_576).default(512),
+  /** The largest base a delta is made against: the screen holds it in memory to rebuild the NAR. */
+  deltaMaxBaseMiB: intIn(1, 2047).default(256),
 });
 
 const slack = strict({

@@ -8,6 +8,7 @@ import { diagnoseCopyFailure } from './copy-failure.ts';
 import { copyTo, type SshAccess } from './copy-to.ts';
 import { listConfigurations } from './flake.ts';
 import { addGcRoot, readGcRoot, removeGcRoot } from './gcroot.ts';
+import { buildHostZstd, hostZstdCache } from './host-zstd.ts';
 import { parsePathInfo } from './path-info.ts';
 import { type CopyProtocol, peerCopyInvocations } from './peer-copy.ts';
 import { copyLineReader } from './progress.ts';
@@ -42,8 +43,12 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
     version ??= nixVersion(bin).catch(() => null);
     return version;
   };
+  const zstdOf = hostZstdCache(async (flake, host) =>
+    buildHostZstd(flake, host, config.signingKeyFile, { ...bin, version: await builderVersion() }),
+  );
   return {
     listConfigurations: () => listConfigurations(config.flakeRef, bin),
+    hostZstd: (host, opts) => zstdOf(opts.flake ?? config.flakeRef, host),
     resolveRevision: (ref) =>
       resolveRevision(config.flakeRef, ref, {
         ...bin,
@@ -99,9 +104,12 @@ export function nixBuilder(config: NixBuilderConfig): BuilderPort {
         ...bin,
         compressionLevel: opts.compressionLevel,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.deltaBases ? { deltaBases: opts.deltaBases } : {}),
       });
       return {
         bytes: new Map([...staged.paths].map(([p, s]) => [p, s.bytes])),
+        tempBytes: new Map([...staged.paths].map(([p, s]) => [p, s.tempBytes])),
+        deltas: new Map([...staged.paths].flatMap(([p, s]) => (s.delta ? [[p, s.delta] as const] : []))),
         frame: (batch) => staged.frame(batch),
         cleanup: () => staged.cleanup(),
       };

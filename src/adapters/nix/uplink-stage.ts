@@ -12,6 +12,7 @@ import { STORE_DIR } from '../../core/storepath.ts';
 import type { PathInfo, StorePath } from '../../core/types.ts';
 import { BUILDER_FEATURES, checkStorePaths } from './inputs.ts';
 import { invalidInput, runNix } from './run.ts';
+import { deltaManifest, deltaNarinfo, makeDelta } from './uplink-delta.ts';
 import { TarWriter, tarSize } from './uplink-tar.ts';
 
 export interface StagedPath {
@@ -19,8 +20,12 @@ export interface StagedPath {
   readonly narSize: number;
   /** The narinfo and the compressed NAR, as the host unpacks them. */
   readonly files: readonly { readonly name: string; readonly bytes: number }[];
-  /** Their sum: what the path takes in the host's temporary space, and on the uplink. */
+  /** Their sum: what the path takes on the uplink. */
   readonly bytes: number;
+  /** What it takes at most in the host's temporary space: with a delta, also the base's and the rebuilt NAR. */
+  readonly tempBytes: number;
+  /** When it comes as a delta: against which path, the delta file (in `dir`), and the path's bytes whole. */
+  readonly delta?: { readonly base: StorePath; readonly file: string; readonly wholeBytes: number };
 }
 
 export interface Staged {
@@ -37,7 +42,22 @@ export interface StageOptions {
   readonly nixBinDir?: string;
   /** Where the temporary cache goes; the system's temporary directory by default. */
   readonly tmpDir?: string;
+  /**
+   * Missing paths to try as deltas, each with the base the host holds (the caller bounded the bases' sizes).
+   * A path keeps its delta only when that is smaller than its compressed NAR.
+   */
+  readonly deltaBases?: ReadonlyMap<StorePath, StorePath>;
+  /** The zstd that makes the deltas (uplink-delta.ts); `zstd` on PATH by default. */
+  readonly zstd?: string;
 }
+
+/**
+ * A path this small compressed comes whole: its delta would save at most this much, and costs the host a dump
+ * of the base, a zstd run and, for the stream, the question about its zstd and bases.
+ */
+const DELTA_MIN_BYTES = 16 * 1024;
+/** Deltas made at once (zstd on one core each). */
+const DELTA_JOBS = 2;
 
 /** More roots than this go to several `nix copy` commands, in dependency order. */
 const PATHS_PER_COMMAND = 1000;
@@ -77,6 +97,7 @@ export async function stageForUplink(
       });
     }
     const paths = new Map<StorePath, StagedPath>();
+    const deltaJobs: Promise<void>[] = [];
     for (const p of missing) {
       const info = join(dir, narinfoName(p));
       const text = await readFile(info, 'utf8');
@@ -87,13 +108,53 @@ export async function stageForUplink(
         { name: narinfoName(p), bytes: Buffer.byteLength(text) },
         { name: url, bytes: nar.size },
       ];
-      paths.set(p, {
-        path: p,
-        narSize: infos.get(p)?.narSize ?? 0,
-        files,
-        bytes: files.reduce((s, f) => s + f.bytes, 0),
-      });
+      const bytes = files.reduce((s, f) => s + f.bytes, 0);
+      paths.set(p, { path: p, narSize: infos.get(p)?.narSize ?? 0, files, bytes, tempBytes: bytes });
     }
+    const tries = missing.filter((p) => {
+      const base = opts.deltaBases?.get(p);
+      return base !== undefined && (paths.get(p)?.files[1]?.bytes ?? 0) >= DELTA_MIN_BYTES;
+    });
+    let next = 0;
+    const worker = async () => {
+      while (next < tries.length) {
+        const p = tries[next++]!;
+        const base = opts.deltaBases!.get(p)!;
+        const whole = paths.get(p)!;
+        const made = await makeDelta(
+          dir,
+          { path: p, base },
+          {
+            level,
+            ...bin,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.zstd ? { zstd: opts.zstd } : {}),
+          },
+        );
+        if (made === null || made.bytes >= whole.files[1]!.bytes) {
+          if (made) await rm(join(dir, made.name), { force: true });
+          continue;
+        }
+        // The compressed NAR stays where it is (another path with the same contents may name it) but is not sent.
+        const info = join(dir, narinfoName(p));
+        const text = deltaNarinfo(await readFile(info, 'utf8'), p);
+        await writeFile(info, text);
+        const files = [
+          { name: narinfoName(p), bytes: Buffer.byteLength(text) },
+          { name: made.name, bytes: made.bytes },
+        ];
+        const bytes = files.reduce((s, f) => s + f.bytes, 0);
+        paths.set(p, {
+          ...whole,
+          files,
+          bytes,
+          tempBytes: bytes + whole.narSize + made.baseBytes,
+          delta: { base, file: join(dir, made.name), wholeBytes: whole.bytes },
+        });
+      }
+    };
+    for (let i = 0; i < DELTA_JOBS; i++) deltaJobs.push(worker());
+    await Promise.all(deltaJobs);
     return {
       dir,
       paths,
@@ -147,8 +208,14 @@ async function writeStubs(
 const CHUNK = 256 * 1024;
 
 async function* frame(dir: string, batch: readonly StagedPath[]): AsyncGenerator<Uint8Array> {
+  // A batch with deltas carries its manifest (`deltas`), read by the importer before it imports.
+  const manifest = deltaManifest(
+    batch.flatMap((p) => (p.delta ? [{ path: p.path, base: p.delta.base }] : [])),
+  );
+  if (manifest !== '') await writeFile(join(dir, 'deltas'), manifest);
   const entries = [
     { name: 'nix-cache-info', bytes: Buffer.byteLength(CACHE_INFO) },
+    ...(manifest === '' ? [] : [{ name: 'deltas', bytes: Buffer.byteLength(manifest) }]),
     ...batch.flatMap((p) => p.files),
   ];
   const size = tarSize(

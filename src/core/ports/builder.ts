@@ -60,8 +60,21 @@ export interface BuilderPort {
   readonly stageForUplink: (
     missing: readonly StorePath[],
     closure: readonly PathInfo[],
-    opts: { compressionLevel: number; signal?: AbortSignal },
+    opts: {
+      compressionLevel: number;
+      signal?: AbortSignal;
+      /** Paths to try as deltas against the base the target holds; each kept only when smaller. */
+      deltaBases?: ReadonlyMap<StorePath, StorePath>;
+    },
   ) => Promise<UplinkStage>;
+  /**
+   * The zstd a host rebuilds deltas with, from its own package set (`nixosConfigurations.<host>.pkgs.zstd` of
+   * `flake`, else the configured flake), built and signed on the builder: its program and closure.
+   */
+  readonly hostZstd: (
+    host: string,
+    opts: { flake?: string; signal?: AbortSignal },
+  ) => Promise<{ readonly program: string; readonly closure: readonly PathInfo[] }>;
   /** A built system's boot links and switch inhibitors: whether it needs a reboot (reboot-need.ts). */
   readonly systemBoot: (toplevel: StorePath) => Promise<SystemBoot>;
   /** Keeps what a host was switched to from the builder's garbage collector (one root per host). */
@@ -72,8 +85,15 @@ export interface BuilderPort {
 
 /** Paths staged for the uplink stream on the builder. */
 export interface UplinkStage {
-  /** What each staged path takes on the uplink and in the host's temporary space (narinfo and compressed NAR). */
+  /** What each staged path takes on the uplink (narinfo and compressed NAR, or delta). */
   readonly bytes: ReadonlyMap<StorePath, number>;
+  /** What each takes at most in the host's temporary space: with a delta, also its base's and rebuilt NAR. */
+  readonly tempBytes: ReadonlyMap<StorePath, number>;
+  /** The paths that come as deltas: their base, the delta's file on the builder, and their bytes whole. */
+  readonly deltas: ReadonlyMap<
+    StorePath,
+    { readonly base: StorePath; readonly file: string; readonly wholeBytes: number }
+  >;
   /** The importer's input for one batch (its frame), in chunks. */
   frame(batch: readonly StorePath[]): AsyncIterable<Uint8Array>;
   cleanup(): Promise<void>;
@@ -98,6 +118,8 @@ export interface UplinkImporter {
     target: { readonly sudo: boolean },
     tempBytes: number,
     storeBytes: number,
+    /** The host store's zstd (`<path>/bin/zstd`) when the stream holds deltas. */
+    zstd?: string | null,
   ) => readonly string[];
   readonly readLine: (line: string) => UplinkImporterLine | null;
   /** The stream's last frame. */
