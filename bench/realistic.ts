@@ -7,11 +7,13 @@
 //       served over HTTP on the builder's uplink address, each screen substituting from it in turn;
 //   (c) the engine with `uplink: { transport: "nix-copy", deltas: false }` (today's engine where the
 //       configuration has no `uplink` section yet);
-//   (d) the engine with its defaults (skipped, and said, until the configuration has `uplink.transport`);
+//   (d) the engine with `uplink: { deltas: false }` (the stream alone), then with its defaults (the stream and
+//       deltas), side by side (both skipped, and said, until the configuration has `uplink.transport`);
 //   (e) the physical limit, computed: the office's missing paths as zstd -19 NARs (and, for (d), as
 //       `zstd -19 --patch-from` deltas against the path of the same name the office holds), over the rate.
-// Uplink bytes (builder to office) and LAN bytes come from the kernel's counters. With --realistic-chromium,
-// revision 3 (Chromium 150 -> 156, a major-version jump) is measured for (e) alone.
+// Uplink bytes (builder to office) and LAN bytes come from the kernel's counters. With `chromium=1`, revision 3
+// (Chromium 150 -> 156, a major-version jump) is deployed from revision 2 with the defaults and reported apart.
+// `ways=c+s+d` runs only those ways (the others take the longest and do not change with the engine).
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -42,6 +44,8 @@ export interface RealisticOptions {
   readonly parts: number;
   readonly kernel: boolean;
   readonly chromium: boolean;
+  /** The ways to run, in the table's order. */
+  readonly ways: readonly Way[];
   readonly log?: (line: string) => void;
 }
 
@@ -54,6 +58,11 @@ const settingsSchema = z.object({
   parts: z.coerce.number().int().min(10).max(5000).default(1200),
   kernel: z.enum(['0', '1']).default('1'),
   chromium: z.enum(['0', '1']).default('0'),
+  // Which ways to run, `+`-separated (a comma separates settings): all five by default.
+  ways: z
+    .string()
+    .regex(/^[abcsd](\+[abcsd])*$/, 'ways are a, b, c, s, d joined by +')
+    .default('a+b+c+s+d'),
 });
 
 /** `--realistic hosts=5,uplink-kbit=8000,rtt=60,lan-kbit=100000,lan-rtt=4,parts=1200,kernel=1,chromium=0`. */
@@ -71,7 +80,7 @@ export function realisticSettings(text: string): Omit<RealisticOptions, 'log'> {
     throw new Error(`--realistic ${i.path.join('.') || ''}: ${i.message}`);
   }
   const v = parsed.data;
-  return {
+  return checkedWays({
     hosts: v.hosts,
     uplinkKbit: v['uplink-kbit'],
     uplinkRttMs: v.rtt,
@@ -80,15 +89,24 @@ export function realisticSettings(text: string): Omit<RealisticOptions, 'log'> {
     parts: v.parts,
     kernel: v.kernel === '1',
     chromium: v.chromium === '1',
-  };
+    ways: WAY_ORDER.filter((w) => v.ways.split('+').includes(w)),
+  });
 }
 
-export type Way = 'a' | 'b' | 'c' | 'd';
+/** The Chromium jump is deployed from where way (d) leaves the office. */
+function checkedWays(o: Omit<RealisticOptions, 'log'>): Omit<RealisticOptions, 'log'> {
+  if (o.chromium && !o.ways.includes('d')) throw new Error('--realistic chromium=1 needs way d');
+  return o;
+}
+
+export type Way = 'a' | 'b' | 'c' | 's' | 'd';
+const WAY_ORDER: readonly Way[] = ['a', 'b', 'c', 's', 'd'];
 const WAYS: Record<Way | 'e', string> = {
   a: '(a) nixos-rebuild --target-host',
   b: '(b) binary cache, zstd, substituted',
   c: '(c) engine, uplink nix-copy, no deltas',
-  d: '(d) engine, defaults',
+  s: '(d) engine, the stream without deltas',
+  d: '(d) engine, defaults (stream and deltas)',
   e: '(e) physical limit',
 };
 
@@ -304,15 +322,15 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
     cache = served.server;
 
     const uplinkSection = await hasUplinkSection(office);
-    const overlays: Record<'c' | 'd', Record<string, unknown> | null> = uplinkSection
-      ? { c: { uplink: { transport: 'nix-copy', deltas: false } }, d: {} }
-      : { c: {}, d: null };
+    const overlays: Record<'c' | 's' | 'd', Record<string, unknown> | null> = uplinkSection
+      ? { c: { uplink: { transport: 'nix-copy', deltas: false } }, s: { uplink: { deltas: false } }, d: {} }
+      : { c: {}, s: null, d: null };
     const later = missing.map((m) => m.path);
     await office.setUplinkRate(opts.uplinkKbit);
     const ways: WayResult[] = [];
-    for (const way of ['a', 'b', 'c', 'd'] as const) {
-      if (way === 'd' && overlays.d === null) {
-        log(`${WAYS.d}: skipped, needs uplink.transport (the configuration has no uplink section yet)`);
+    for (const way of opts.ways) {
+      if ((way === 'd' || way === 's') && overlays[way] === null) {
+        log(`${WAYS[way]}: skipped, needs uplink.transport (the configuration has no uplink section yet)`);
         ways.push({ way, uplinkBytes: 0, lanBytes: 0, wallMs: 0, skipped: 'needs uplink.transport' });
         continue;
       }
@@ -403,6 +421,7 @@ export async function benchRealistic(opts: RealisticOptions): Promise<RealisticR
         lanRttMs: opts.lanRttMs,
         parts: opts.parts,
         kernel: opts.kernel,
+        ways: opts.ways,
         chromium: opts.chromium,
       },
       closurePaths: wanted.length,
